@@ -1,0 +1,138 @@
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
+import type { MetricsHub } from './shared/scrape.ts';
+import { externalSecret, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { IMAGES } from './versions.ts';
+
+/** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
+export interface DataSourceProvisioning {
+  readonly apiVersion: 1;
+  /** Deletes provisioned datasources that are no longer in the file, so a removed component leaves no stale one. */
+  readonly prune: boolean;
+  readonly datasources: ReadonlyArray<GrafanaDataSource & { readonly access: 'proxy'; readonly editable: boolean }>;
+}
+
+/** Properties of {@link Grafana}. */
+export interface GrafanaProps {
+  /** Namespace of every object of the chart. */
+  readonly namespace: string;
+  /**
+   * Secret created out of band with the admin user name and password. Grafana applies them only when its
+   * database is first created; later changes go through Grafana itself (`grafana cli admin reset-admin-password`).
+   */
+  readonly adminSecret: { readonly name: string; readonly userKey: string; readonly passwordKey: string };
+  /** Size of the PersistentVolumeClaim at `/var/lib/grafana` (database, plugins). */
+  readonly storage: string;
+  /** StorageClass of the claim. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Pods: 1, or 0 to stop Grafana and keep its database. */
+  readonly replicas: number;
+  /** Requests and limits of the Grafana container. */
+  readonly resources: ContainerResourceValues;
+  /** Where Grafana contributes its own scrape job. @default - Grafana is not scraped */
+  readonly metrics?: MetricsHub;
+}
+
+/** Grafana: the UI over every signal, and the hub components provision their datasources through. */
+export class Grafana extends Chart implements GrafanaHub {
+  /** Port of the UI and HTTP API. */
+  public static readonly PORT = 3000;
+  /** The image's user (`grafana`). */
+  private static readonly USER = 472;
+  private static readonly PROVISIONING_DIR = '/etc/grafana/provisioning';
+  private static readonly DATA_DIR = '/var/lib/grafana';
+
+  /** UI and HTTP API. */
+  public readonly endpoint: Endpoint;
+  /** The Deployment running Grafana. */
+  public readonly deployment: kplus.Deployment;
+  /** The ConfigMap holding the datasource provisioning file. */
+  public readonly dataSourceConfig: ConfigFiles;
+
+  private readonly dataSources = new Map<string, GrafanaDataSource>();
+
+  public constructor(scope: Construct, id: string, props: GrafanaProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    const identity: ComponentIdentity = { name: 'grafana', component: 'visualization', version: imageVersion(IMAGES.grafana) };
+    const labels = recommendedLabels(identity);
+
+    this.dataSourceConfig = new ConfigFiles(this, 'DataSources', {
+      name: 'grafana-datasources',
+      labels,
+      files: { 'datasources.yaml': () => this.renderDataSources() },
+    });
+
+    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
+      metadata: { name: 'grafana-data', labels },
+      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+      storage: size(props.storage),
+      storageClassName: props.storageClassName,
+    });
+
+    this.deployment = stackDeployment(this, 'Deployment', {
+      identity,
+      name: 'grafana',
+      replicas: props.replicas,
+      user: Grafana.USER,
+      persistent: true,
+      configChecksum: this.dataSourceConfig.checksum,
+    });
+    const admin = externalSecret(this.deployment, props.adminSecret.name);
+    const container = this.deployment.addContainer({
+      name: 'grafana',
+      ...hardenedContainer({ image: IMAGES.grafana, user: Grafana.USER, resources: props.resources }),
+      ports: [{ name: 'http', number: Grafana.PORT }],
+      envVariables: {
+        GF_SECURITY_ADMIN_USER: kplus.EnvValue.fromSecretValue({ secret: admin, key: props.adminSecret.userKey }),
+        GF_SECURITY_ADMIN_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: admin, key: props.adminSecret.passwordKey }),
+        GF_AUTH_ANONYMOUS_ENABLED: kplus.EnvValue.fromValue('false'),
+        GF_USERS_ALLOW_SIGN_UP: kplus.EnvValue.fromValue('false'),
+        GF_PATHS_PROVISIONING: kplus.EnvValue.fromValue(Grafana.PROVISIONING_DIR),
+        GF_PATHS_DATA: kplus.EnvValue.fromValue(Grafana.DATA_DIR),
+        // Console only: the root filesystem is read-only and the pod's stdout is what Promtail ships.
+        GF_LOG_MODE: kplus.EnvValue.fromValue('console'),
+        GF_ANALYTICS_REPORTING_ENABLED: kplus.EnvValue.fromValue('false'),
+        GF_ANALYTICS_CHECK_FOR_UPDATES: kplus.EnvValue.fromValue('false'),
+        GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: kplus.EnvValue.fromValue('false'),
+      },
+      liveness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, initialDelaySeconds: Duration.seconds(30), periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 6 }),
+      readiness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
+    });
+    container.mount(`${Grafana.PROVISIONING_DIR}/datasources`, kplus.Volume.fromConfigMap(this, 'DataSourcesVolume', this.dataSourceConfig.configMap, { name: 'datasources' }), { readOnly: true });
+    container.mount(Grafana.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    // Grafana unpacks plugins and writes session files below /tmp.
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
+
+    const service = stackService(this, 'Service', { name: 'grafana', identity, ports: [{ name: 'http', port: Grafana.PORT }] });
+    this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
+
+    props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+  }
+
+  public addDataSource(dataSource: GrafanaDataSource): void {
+    for (const existing of this.dataSources.values()) {
+      if (existing.uid === dataSource.uid || existing.name === dataSource.name) {
+        throw new Error(`Grafana already has a datasource with uid "${existing.uid}" / name "${existing.name}"`);
+      }
+    }
+    this.dataSources.set(dataSource.uid, dataSource);
+  }
+
+  /** The datasources provisioned so far. */
+  public get provisionedDataSources(): readonly GrafanaDataSource[] {
+    return [...this.dataSources.values()];
+  }
+
+  private renderDataSources(): DataSourceProvisioning {
+    return {
+      apiVersion: 1,
+      prune: true,
+      datasources: this.provisionedDataSources.map((ds) => ({ ...ds, access: 'proxy' as const, editable: false })),
+    };
+  }
+}

@@ -1,0 +1,226 @@
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ConfigFiles } from './shared/config-file.ts';
+import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
+import type { MetricsHub, RelabelConfig, ScrapeConfig } from './shared/scrape.ts';
+import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { IMAGES } from './versions.ts';
+
+/** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
+export interface PrometheusConfig {
+  readonly global: {
+    readonly scrape_interval: string;
+    readonly scrape_timeout: string;
+    readonly evaluation_interval: string;
+    readonly external_labels?: Readonly<Record<string, string>>;
+  };
+  readonly scrape_configs: readonly ScrapeConfig[];
+  readonly storage: {
+    readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
+    readonly exemplars?: { readonly max_exemplars: number };
+  };
+}
+
+/** Properties of {@link Prometheus}. */
+export interface PrometheusProps {
+  /** Namespace of every object of the chart. */
+  readonly namespace: string;
+  /** Value of the `cluster` external label, attached to everything that leaves this Prometheus. */
+  readonly clusterName: string;
+  /** How long samples are kept (`storage.tsdb.retention.time`). @default - none: values always set it */
+  readonly retention: string;
+  /** Disk budget of the TSDB (`storage.tsdb.retention.size`), e.g. `8GB`. */
+  readonly retentionSize: string;
+  /** Size of the PersistentVolumeClaim at `/prometheus`, e.g. `10Gi`. */
+  readonly storage: string;
+  /** StorageClass of the claim. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Default scrape interval. */
+  readonly scrapeInterval: string;
+  /** Default scrape timeout. */
+  readonly scrapeTimeout: string;
+  /** Rule evaluation interval. */
+  readonly evaluationInterval: string;
+  /** Pods: 1, or 0 to stop Prometheus and keep its data. */
+  readonly replicas: number;
+  /** Requests and limits of the Prometheus container. */
+  readonly resources: ContainerResourceValues;
+}
+
+/**
+ * Prometheus: scrapes the stack, receives remote write (Tempo's metrics-generator) and OTLP (the collector),
+ * stores exemplars, and is the hub other components contribute scrape jobs to.
+ */
+export class Prometheus extends Chart implements MetricsHub {
+  /** Port of the HTTP API, UI, remote-write and OTLP receivers. */
+  public static readonly PORT = 9090;
+  /** The image's user (`nobody`). */
+  private static readonly USER = 65534;
+  private static readonly CONFIG_DIR = '/etc/prometheus';
+  private static readonly DATA_DIR = '/prometheus';
+
+  /** Query API and UI (Grafana's datasource URL). */
+  public readonly endpoint: Endpoint;
+  /** Remote-write receiver (`--web.enable-remote-write-receiver`). */
+  public readonly remoteWriteEndpoint: Endpoint;
+  /** OTLP/HTTP receiver base (`--web.enable-otlp-receiver`); OTLP exporters append `/v1/metrics`. */
+  public readonly otlpEndpoint: Endpoint;
+  /** The Deployment running Prometheus. */
+  public readonly deployment: kplus.Deployment;
+  /** The ConfigMap holding `prometheus.yml`. */
+  public readonly config: ConfigFiles;
+
+  private readonly jobs = new Map<string, ScrapeConfig>();
+  private readonly props: PrometheusProps;
+
+  public constructor(scope: Construct, id: string, props: PrometheusProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    this.props = props;
+    const identity: ComponentIdentity = { name: 'prometheus', component: 'metrics', version: imageVersion(IMAGES.prometheus) };
+    const labels = recommendedLabels(identity);
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: 'prometheus', labels },
+      automountToken: false,
+    });
+    // Kubernetes service discovery lists and watches targets cluster-wide; /metrics as a non-resource URL
+    // lets Prometheus scrape the API server's own metrics with the same identity.
+    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } }));
+    clusterRole.allowRead(
+      kplus.ApiResource.NODES,
+      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }),
+      kplus.ApiResource.SERVICES,
+      kplus.ApiResource.ENDPOINTS,
+      kplus.ApiResource.ENDPOINT_SLICES,
+      kplus.ApiResource.PODS,
+      kplus.ApiResource.INGRESSES,
+    );
+    clusterRole.allowGet(kplus.NonApiResource.of('/metrics'));
+    clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: { name: `${props.namespace}-prometheus`, labels },
+      role: clusterRole,
+    })).addSubjects(serviceAccount);
+
+    this.config = new ConfigFiles(this, 'Config', {
+      name: 'prometheus-config',
+      labels,
+      files: { 'prometheus.yml': () => this.renderConfig() },
+    });
+
+    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
+      metadata: { name: 'prometheus-data', labels },
+      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+      storage: size(props.storage),
+      storageClassName: props.storageClassName,
+    });
+
+    this.deployment = stackDeployment(this, 'Deployment', {
+      identity,
+      name: 'prometheus',
+      replicas: props.replicas,
+      user: Prometheus.USER,
+      persistent: true,
+      serviceAccount,
+      configChecksum: this.config.checksum,
+      // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
+      terminationGracePeriodSeconds: 300,
+    });
+    const container = this.deployment.addContainer({
+      name: 'prometheus',
+      ...hardenedContainer({ image: IMAGES.prometheus, user: Prometheus.USER, resources: props.resources }),
+      args: [
+        `--config.file=${Prometheus.CONFIG_DIR}/prometheus.yml`,
+        `--storage.tsdb.path=${Prometheus.DATA_DIR}`,
+        '--web.enable-remote-write-receiver',
+        '--web.enable-otlp-receiver',
+        '--enable-feature=exemplar-storage',
+      ],
+      ports: [{ name: 'http', number: Prometheus.PORT }],
+      liveness: kplus.Probe.fromHttpGet('/-/healthy', { port: Prometheus.PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(4), failureThreshold: 3 }),
+      // Replaying a large WAL after a restart takes minutes; the startup probe holds liveness off meanwhile.
+      startup: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(4), failureThreshold: 60 }),
+    });
+    container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+
+    const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
+    this.endpoint = Endpoint.fromService(service, Prometheus.PORT, { scheme: 'http' });
+    this.remoteWriteEndpoint = this.endpoint.withPath('/api/v1/write');
+    this.otlpEndpoint = this.endpoint.withPath('/api/v1/otlp');
+
+    this.addScrapeJob({ job_name: 'prometheus', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    this.addScrapeJob(annotatedPodsJob());
+  }
+
+  public addScrapeJob(job: ScrapeConfig): void {
+    if (this.jobs.has(job.job_name)) {
+      throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
+    }
+    this.jobs.set(job.job_name, job);
+  }
+
+  /** Grafana's datasource for this Prometheus: the default one, queried by POST (long PromQL fits). */
+  public get dataSource(): GrafanaDataSource {
+    return {
+      name: 'Prometheus',
+      uid: DATASOURCE_UID.prometheus,
+      type: 'prometheus',
+      url: this.endpoint.url(),
+      isDefault: true,
+      jsonData: { httpMethod: 'POST', timeInterval: this.props.scrapeInterval },
+    };
+  }
+
+  /** The scrape jobs contributed so far, in the order they were added. */
+  public get scrapeJobs(): readonly ScrapeConfig[] {
+    return [...this.jobs.values()];
+  }
+
+  private renderConfig(): PrometheusConfig {
+    const p = this.props;
+    return {
+      global: {
+        scrape_interval: p.scrapeInterval,
+        scrape_timeout: p.scrapeTimeout,
+        evaluation_interval: p.evaluationInterval,
+        external_labels: { cluster: p.clusterName },
+      },
+      scrape_configs: this.scrapeJobs,
+      storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
+    };
+  }
+}
+
+/**
+ * Opt-in scraping of any pod annotated `prometheus.io/scrape: "true"`, with `prometheus.io/port`,
+ * `prometheus.io/path` and `prometheus.io/scheme` overriding the defaults: the convention most charts and
+ * exporters already follow, so a workload outside Sightline is one annotation away from being scraped.
+ */
+function annotatedPodsJob(): ScrapeConfig {
+  const annotation = (name: string) => `__meta_kubernetes_pod_annotation_prometheus_io_${name}`;
+  const relabel: RelabelConfig[] = [
+    { source_labels: [annotation('scrape')], action: 'keep', regex: 'true' },
+    { source_labels: [annotation('scheme')], action: 'replace', regex: '(https?)', target_label: '__scheme__' },
+    { source_labels: [annotation('path')], action: 'replace', regex: '(.+)', target_label: '__metrics_path__' },
+    {
+      source_labels: ['__address__', annotation('port')],
+      action: 'replace',
+      regex: '([^:]+)(?::\\d+)?;(\\d+)',
+      replacement: '$1:$2',
+      target_label: '__address__',
+    },
+    { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+    { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+    { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
+  ];
+  return {
+    job_name: 'kubernetes-pods',
+    kubernetes_sd_configs: [{ role: 'pod' }],
+    relabel_configs: relabel,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Grafana datasource UIDs. Correlation links (trace → logs, logs → trace, exemplars → trace, service map)
+ * refer to a datasource by UID, so every link is written with these constants: a renamed datasource keeps
+ * its UID, and a test resolves every `datasourceUid` in the provisioning against the provisioned UIDs.
+ */
+export const DATASOURCE_UID = {
+  prometheus: 'sightline-prometheus',
+  loki: 'sightline-loki',
+  tempo: 'sightline-tempo',
+} as const;
+
+/**
+ * One datasource of Grafana's provisioning file, keyed as Grafana expects.
+ *
+ * Grafana expands `$VAR` and `${VAR}` in provisioning files from its environment, so Grafana's own macros
+ * (`${__value.raw}`, `${__trace.traceId}`, `${__tags}`) must be written with `$$` in any string here.
+ *
+ * @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources
+ */
+export interface GrafanaDataSource {
+  /** Display name. */
+  readonly name: string;
+  /** Stable identifier; links refer to it. One of {@link DATASOURCE_UID}. */
+  readonly uid: string;
+  /** Plugin id: `prometheus`, `loki`, `tempo`, ... */
+  readonly type: string;
+  /** URL Grafana's backend queries (always the in-cluster URL of a published endpoint). */
+  readonly url: string;
+  /** Whether Explore and new panels use it first. @default false */
+  readonly isDefault?: boolean;
+  /** Plugin-specific settings (correlation links live here). @default - none */
+  readonly jsonData?: Readonly<Record<string, unknown>>;
+}
+
+/** What a component needs from Grafana to provision its datasource. */
+export interface GrafanaHub {
+  /** Provisions a datasource. @throws if one with the same uid or name exists */
+  addDataSource(dataSource: GrafanaDataSource): void;
+}

@@ -1,0 +1,78 @@
+import { Chart } from 'cdk8s';
+import type * as kplus from 'cdk8s-plus-28';
+
+/** The cluster DNS domain every Service name resolves under. */
+const CLUSTER_DOMAIN = 'cluster.local';
+
+/** How a client talks to an endpoint. `grpc` endpoints are addressed as `host:port`, without a URL. */
+export type EndpointScheme = 'http' | 'https' | 'grpc';
+
+/**
+ * A network endpoint a component publishes from its own Service, for other components to consume as a prop.
+ *
+ * It is the one place that knows how a Service name becomes an address: consumers never spell another
+ * component's host name or port, so renaming a Service or moving a port cannot leave a stale URL behind.
+ */
+export class Endpoint {
+  /**
+   * The endpoint of `port` on `service`.
+   *
+   * @throws if the Service does not expose `port`: an endpoint to a port nobody serves is a wiring bug.
+   */
+  public static fromService(
+    service: kplus.Service,
+    port: number,
+    options: { readonly scheme: EndpointScheme; readonly path?: string },
+  ): Endpoint {
+    if (!service.ports.some((p) => p.port === port)) {
+      throw new Error(`Service ${service.name} exposes no port ${port} (it exposes ${service.ports.map((p) => p.port).join(', ')})`);
+    }
+    const namespace = service.metadata.namespace ?? Chart.of(service).namespace;
+    if (!namespace) {
+      throw new Error(`Service ${service.name} has no namespace, so it has no stable DNS name`);
+    }
+    return new Endpoint(service.name, namespace, port, options.scheme, options.path ?? '');
+  }
+
+  /** Name of the Service behind the endpoint. */
+  public readonly serviceName: string;
+  /** Namespace of that Service. */
+  public readonly namespace: string;
+  /** Service port. */
+  public readonly port: number;
+  /** Protocol spoken on the port. */
+  public readonly scheme: EndpointScheme;
+  /** Path prefix of the API on that port (`''` for the root). */
+  public readonly path: string;
+
+  private constructor(serviceName: string, namespace: string, port: number, scheme: EndpointScheme, path: string) {
+    this.serviceName = serviceName;
+    this.namespace = namespace;
+    this.port = port;
+    this.scheme = scheme;
+    this.path = path;
+  }
+
+  /** Fully qualified DNS name of the Service. */
+  public get host(): string {
+    return `${this.serviceName}.${this.namespace}.svc.${CLUSTER_DOMAIN}`;
+  }
+
+  /** `host:port`, the form gRPC clients and Prometheus static targets take. */
+  public get hostPort(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** The URL of `subPath` below the endpoint's path, e.g. `url('/api/v1/push')`. */
+  public url(subPath = ''): string {
+    if (this.scheme === 'grpc') {
+      throw new Error(`${this.hostPort} is a gRPC endpoint: use hostPort, it has no URL`);
+    }
+    return `${this.scheme}://${this.hostPort}${this.path}${subPath}`;
+  }
+
+  /** The same Service port with a longer path, for an API that lives below this one. */
+  public withPath(subPath: string): Endpoint {
+    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path + subPath);
+  }
+}

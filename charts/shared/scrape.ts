@@ -1,0 +1,51 @@
+/**
+ * The parts of Prometheus's configuration that components contribute through the Prometheus hub, typed with
+ * upstream's key names so that a misspelt key does not compile.
+ *
+ * @see https://prometheus.io/docs/prometheus/3.14/configuration/configuration/
+ */
+
+/** `<relabel_config>`. */
+export interface RelabelConfig {
+  readonly source_labels?: readonly string[];
+  readonly separator?: string;
+  readonly regex?: string;
+  readonly modulus?: number;
+  readonly target_label?: string;
+  readonly replacement?: string;
+  readonly action?: 'replace' | 'keep' | 'drop' | 'keepequal' | 'dropequal' | 'hashmod' | 'labelmap' | 'labeldrop' | 'labelkeep' | 'lowercase' | 'uppercase';
+}
+
+/** `<static_config>`. */
+export interface StaticConfig {
+  readonly targets: readonly string[];
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** `<kubernetes_sd_config>` (in-cluster: no api_server, the pod's service account). */
+export interface KubernetesSdConfig {
+  readonly role: 'node' | 'service' | 'pod' | 'endpoints' | 'endpointslice' | 'ingress';
+  readonly namespaces?: { readonly names?: readonly string[]; readonly own_namespace?: boolean };
+  readonly selectors?: ReadonlyArray<{ readonly role: KubernetesSdConfig['role']; readonly label?: string; readonly field?: string }>;
+}
+
+/** `<scrape_config>`: one scrape job. */
+export interface ScrapeConfig {
+  readonly job_name: string;
+  readonly scrape_interval?: string;
+  readonly scrape_timeout?: string;
+  readonly metrics_path?: string;
+  readonly scheme?: 'http' | 'https';
+  readonly params?: Readonly<Record<string, readonly string[]>>;
+  readonly honor_labels?: boolean;
+  readonly static_configs?: readonly StaticConfig[];
+  readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
+  readonly relabel_configs?: readonly RelabelConfig[];
+  readonly metric_relabel_configs?: readonly RelabelConfig[];
+}
+
+/** What a component needs from the metrics hub: somewhere to contribute its scrape jobs. */
+export interface MetricsHub {
+  /** Adds a scrape job. @throws if a job with the same `job_name` exists */
+  addScrapeJob(job: ScrapeConfig): void;
+}

@@ -1,0 +1,204 @@
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { ComponentIdentity } from './labels.ts';
+import { recommendedLabels, selectorLabels } from './labels.ts';
+
+/** CPU and memory of one container, as Kubernetes quantities (`250m`, `1`; `256Mi`, `2Gi`). */
+export interface ResourceQuantities {
+  /** CPU, e.g. `250m` or `2`. */
+  readonly cpu: string;
+  /** Memory, e.g. `256Mi` or `2Gi`. */
+  readonly memory: string;
+}
+
+/** Requests and limits of one container. Both are always stated: kplus would otherwise invent them. */
+export interface ContainerResourceValues {
+  /** What the scheduler reserves. */
+  readonly requests: ResourceQuantities;
+  /** The ceiling; memory over it is an OOM kill. */
+  readonly limits: ResourceQuantities;
+}
+
+/** Pod-template annotation holding the checksum of a workload's configuration. */
+export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
+
+/** Converts a validated CPU quantity (`500m`, `2`, `0.5`) to kplus. */
+export function cpu(quantity: string): kplus.Cpu {
+  return quantity.endsWith('m') ? kplus.Cpu.millis(Number(quantity.slice(0, -1))) : kplus.Cpu.millis(Math.round(Number(quantity) * 1000));
+}
+
+/** Converts a validated memory or storage quantity (`512Mi`, `2Gi`, `1Ti`) to a cdk8s Size. */
+export function size(quantity: string): Size {
+  const amount = Number(quantity.slice(0, -2));
+  switch (quantity.slice(-2)) {
+    case 'Mi':
+      return Size.mebibytes(amount);
+    case 'Gi':
+      return Size.gibibytes(amount);
+    case 'Ti':
+      return Size.tebibytes(amount);
+    default:
+      throw new Error(`${quantity} is not a quantity in Mi, Gi or Ti`);
+  }
+}
+
+/** kplus resources from values: requests and limits, both explicit. */
+export function containerResources(values: ContainerResourceValues): kplus.ContainerResources {
+  return {
+    cpu: { request: cpu(values.requests.cpu), limit: cpu(values.limits.cpu) },
+    memory: { request: size(values.requests.memory), limit: size(values.limits.memory) },
+  };
+}
+
+/**
+ * Container security context for Pod Security Standards `restricted`: non-root as the image's own user,
+ * no privilege escalation, every capability dropped, the runtime's default seccomp profile and a read-only
+ * root filesystem (a container that writes gets an emptyDir or a volume at exactly that path).
+ */
+export function restrictedContainerSecurity(user: number): kplus.ContainerSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user,
+    group: user,
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: [kplus.Capability.ALL] },
+    seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  };
+}
+
+/**
+ * The container settings every component shares: the pinned image pulled only when absent (a tag never
+ * moves, and a locally loaded demo image must not be pulled), the restricted security context as the image's
+ * user, and explicit requests and limits.
+ */
+export function hardenedContainer(props: { readonly image: string; readonly user: number; readonly resources: ContainerResourceValues }): Pick<kplus.ContainerProps, 'image' | 'imagePullPolicy' | 'securityContext' | 'resources'> {
+  return {
+    image: props.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    securityContext: restrictedContainerSecurity(props.user),
+    resources: containerResources(props.resources),
+  };
+}
+
+/**
+ * Removes the namespace a namespaced chart stamps on every object from a cluster-scoped one (ClusterRole,
+ * ClusterRoleBinding), where it means nothing and shows up as a perpetual diff in Argo CD.
+ */
+export function clusterScoped<T extends Construct>(construct: T): T {
+  ApiObject.of(construct).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  return construct;
+}
+
+/**
+ * Pod security context for a workload whose volumes must be writable by the image's user: `fsGroup` makes
+ * the volume group-owned by that user, and `OnRootMismatch` skips the recursive chown on every restart once
+ * the volume is right (a full chown of a large TSDB delays startup by minutes).
+ */
+export function podSecurity(user: number): kplus.PodSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user,
+    group: user,
+    fsGroup: user,
+    fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+  };
+}
+
+/** Properties of {@link stackDeployment}. */
+export interface StackDeploymentProps {
+  /** Who the workload is: its labels and selector come from this. */
+  readonly identity: ComponentIdentity;
+  /** Name of the Deployment. */
+  readonly name: string;
+  /** Pod count. */
+  readonly replicas: number;
+  /** The image's user, which the pods run as and which owns its volumes. */
+  readonly user: number;
+  /**
+   * Whether the pods mount a ReadWriteOnce volume. Such a Deployment must use `Recreate`: a rolling update
+   * starts the new pod before the old one releases the volume, and the Multi-Attach error deadlocks it.
+   */
+  readonly persistent: boolean;
+  /** ServiceAccount of the pods; its token is mounted only if given. @default - no account, no token */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  /** Checksum of the mounted configuration, put on the pod template so a change rolls the pods. */
+  readonly configChecksum?: string;
+  /** Seconds between SIGTERM and SIGKILL. @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * A Deployment with every kplus default made explicit: replicas, strategy, labels and a version-free
+ * selector, security context, and the service-account token mounted only when the pods call the API.
+ */
+export function stackDeployment(scope: Construct, id: string, props: StackDeploymentProps): kplus.Deployment {
+  const labels = recommendedLabels(props.identity);
+  const deployment = new kplus.Deployment(scope, id, {
+    metadata: { name: props.name, labels },
+    replicas: props.replicas,
+    select: false,
+    podMetadata: { labels },
+    strategy: props.persistent
+      ? kplus.DeploymentStrategy.recreate()
+      : kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+    serviceAccount: props.serviceAccount,
+    automountServiceAccountToken: props.serviceAccount !== undefined,
+    securityContext: podSecurity(props.user),
+    terminationGracePeriod: Duration.seconds(props.terminationGracePeriodSeconds ?? 30),
+  });
+  deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(props.identity) }));
+  // kplus labels every pod with its construct address for its own selectors; ours are the recommended labels.
+  ApiObject.of(deployment).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+  if (props.configChecksum !== undefined) {
+    deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
+  }
+  return deployment;
+}
+
+/** One port of a Service, with the container port it forwards to (the same number). */
+export interface ServicePortSpec {
+  /** IANA-style port name, e.g. `http`, `grpc`, `otlp-grpc`. */
+  readonly name: string;
+  /** Port number, on the Service and the container alike. */
+  readonly port: number;
+  /** Transport protocol. @default TCP */
+  readonly protocol?: kplus.Protocol;
+}
+
+/**
+ * A Service for a workload's pods: a stable, explicit name, the workload's version-free selector, and the
+ * ports by name (the container ports of the same numbers must exist; the stack test checks it).
+ */
+export function stackService(
+  scope: Construct,
+  id: string,
+  props: { readonly name: string; readonly identity: ComponentIdentity; readonly ports: readonly ServicePortSpec[]; readonly type?: kplus.ServiceType },
+): kplus.Service {
+  const service = new kplus.Service(scope, id, {
+    metadata: { name: props.name, labels: recommendedLabels(props.identity) },
+    type: props.type ?? kplus.ServiceType.CLUSTER_IP,
+    ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
+  });
+  for (const [key, value] of Object.entries(selectorLabels(props.identity))) service.selectLabel(key, value);
+  return service;
+}
+
+/**
+ * Pod-template annotation listing the Secrets a workload reads that are created out of band (by the
+ * operator, never rendered into dist/). The stack test accepts exactly these as references to Secrets
+ * that dist/ does not contain, and `kubectl describe` shows an operator what a pending pod waits for.
+ */
+export const EXTERNAL_SECRETS_ANNOTATION = 'sightline.io/external-secrets';
+
+const externalSecretNames = new WeakMap<object, Set<string>>();
+
+/** References a Secret created out of band and records it on the workload's pod template. */
+export function externalSecret(workload: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet, name: string): kplus.ISecret {
+  const names = externalSecretNames.get(workload) ?? new Set<string>();
+  externalSecretNames.set(workload, names.add(name));
+  workload.podMetadata.addAnnotation(EXTERNAL_SECRETS_ANNOTATION, [...names].sort().join(','));
+  return kplus.Secret.fromSecretName(workload, `ExternalSecret-${name}`, name);
+}

@@ -1,0 +1,184 @@
+/**
+ * The values a platform team edits: one typed model, its defaults, its validation and (generated from the
+ * same schema) the JSON Schema editors use. `main.ts` validates the user's file against it once and cuts the
+ * result into per-component props; no chart ever sees this whole object.
+ *
+ * Validation messages name the field path, the value received and what is allowed.
+ */
+import * as z from 'zod';
+
+// ---------------------------------------------------------------------------------------------------------
+// Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
+// ---------------------------------------------------------------------------------------------------------
+
+/** A Prometheus-style duration (`30s`, `15d`, `1h30m`), the unit every component in the stack accepts. */
+export const duration = () =>
+  z.string()
+    .regex(/^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/, { error: 'is not a duration like 15d or 36h', abort: true })
+    .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h' });
+
+/** A byte size with a Prometheus unit (`512MB`, `50GB`). */
+export const byteSize = () => z.string().regex(/^[1-9]\d*(B|KB|MB|GB|TB|PB|EB)$/, { error: 'is not a size like 512MB or 50GB (units B, KB, MB, GB, TB, PB, EB)' });
+
+/** A storage or memory quantity for Kubernetes, in binary units the stack can reason about. */
+export const quantity = () => z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, { error: 'is not a quantity like 512Mi, 10Gi or 1Ti' });
+
+/** A CPU quantity: millicores (`250m`) or cores (`1`, `0.5`). */
+export const cpuQuantity = () => z.string().regex(/^([1-9]\d*m|\d+(\.\d{1,3})?)$/, { error: 'is not a CPU quantity like 250m or 2' })
+  .refine((v) => v.endsWith('m') || Number(v) > 0, { error: 'is not a CPU quantity like 250m or 2' });
+
+/** An RFC 1123 DNS label: what Kubernetes requires of namespace and Service names. */
+export const dnsLabel = () =>
+  z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: 'is not a DNS label (lower-case letters, digits and -, starting and ending alphanumeric, at most 63 characters)' });
+
+/** A TCP/UDP port number. */
+export const port = () => z.int({ error: 'is not a port number (an integer from 1 to 65535)' }).min(1, { error: 'is not a port number (an integer from 1 to 65535)' }).max(65535, { error: 'is not a port number (an integer from 1 to 65535)' });
+
+/** Replica count of a workload on a ReadWriteOnce volume: one pod, or zero to stop it and keep the data. */
+export const singleReplica = () =>
+  z.int({ error: 'is not a replica count (0 or 1)' }).min(0, { error: 'is not a replica count: use 1, or 0 to stop the workload and keep its data' })
+    .max(1, { error: 'is more than 1: the workload keeps its data on a ReadWriteOnce volume that only one pod can mount' });
+
+/** Requests and limits of one container. */
+export const resources = (defaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }) => {
+  const pair = (d: { cpu: string; memory: string }) =>
+    z.strictObject({ cpu: cpuQuantity().default(d.cpu), memory: quantity().default(d.memory) }).prefault({});
+  return z.strictObject({ requests: pair(defaults.requests), limits: pair(defaults.limits) })
+    .prefault({})
+    .describe('Container resources: requests are reserved by the scheduler, limits are the ceiling.');
+};
+
+/** A reference to a Secret that the operator creates out of band (never rendered into dist/). */
+export const secretKeyRef = (defaults: { name: string; key: string }) =>
+  z.strictObject({ name: dnsLabel().default(defaults.name), key: z.string().min(1).default(defaults.key) }).prefault({});
+
+// ---------------------------------------------------------------------------------------------------------
+// Sections, one per component.
+// ---------------------------------------------------------------------------------------------------------
+
+const prometheus = z.strictObject({
+  retention: duration().default('15d').describe('How long samples are kept (storage.tsdb.retention.time).'),
+  retentionSize: byteSize().default('8GB').describe('Disk budget of the TSDB blocks (storage.tsdb.retention.size); keep it below `storage`.'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /prometheus.'),
+  scrapeInterval: duration().default('30s').describe('Default scrape interval (global.scrape_interval).'),
+  scrapeTimeout: duration().default('10s').describe('Default scrape timeout (global.scrape_timeout); must not exceed scrapeInterval.'),
+  evaluationInterval: duration().default('30s').describe('How often rules are evaluated (global.evaluation_interval).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }),
+}).prefault({});
+
+const grafana = z.strictObject({
+  adminSecret: z.strictObject({
+    name: dnsLabel().default('grafana-admin').describe('Secret created out of band holding the admin credentials (see README).'),
+    userKey: z.string().min(1).default('admin-user'),
+    passwordKey: z.string().min(1).default('admin-password'),
+  }).prefault({}),
+  storage: quantity().default('1Gi').describe('Size of the PersistentVolumeClaim mounted at /var/lib/grafana.'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
+}).prefault({});
+
+/** The whole values model. */
+export const valuesSchema = z.strictObject({
+  namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
+  clusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'is not a cluster name (letters, digits, ., _ and -)' }).default('dev')
+    .describe('Name of the cluster, attached as the `cluster` label to everything leaving it.'),
+  storageClassName: dnsLabel().optional().describe('StorageClass of every PersistentVolumeClaim. Default: the cluster default class.'),
+  prometheus,
+  grafana,
+}).superRefine((v, ctx) => {
+  if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
+    ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
+  }
+});
+
+/** Validated values, every default applied. */
+export type Values = z.output<typeof valuesSchema>;
+/** What a user may write in a values file. */
+export type ValuesInput = z.input<typeof valuesSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Parsing and messages.
+// ---------------------------------------------------------------------------------------------------------
+
+/** Invalid values: one message per problem, each naming the field path. */
+export class ValuesError extends Error {
+  public readonly problems: readonly string[];
+  public constructor(source: string, problems: readonly string[]) {
+    super(`${source} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ValuesError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates raw values (parsed YAML, or `undefined` for none) and applies defaults.
+ *
+ * @param source how to name the input in the error, e.g. the file path
+ * @throws ValuesError listing every problem found
+ */
+export function parseValues(raw: unknown, source = 'values'): Values {
+  const result = valuesSchema.safeParse(raw ?? {}, { reportInput: true });
+  if (result.success) return result.data;
+  throw new ValuesError(source, result.error.issues.map((issue) => describeIssue(issue)));
+}
+
+/** Seconds in a validated duration. */
+export function seconds(d: string): number {
+  const units: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += Number(n) * units[unit!]!;
+  return total;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '') || '(top level)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = pathOf(issue.path);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(issue.path);
+      return issue.keys.map((k) => `${path === '(top level)' ? k : `${path}.${k}`}: unknown key (allowed here: ${allowed.join(', ')})`).join('\n  - ');
+    }
+    case 'invalid_type':
+      return issue.message.startsWith('is ')
+        ? `${path}: ${show(input)} ${issue.message}`
+        : `${path}: ${show(input)} is not ${issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}`;
+    case 'invalid_value':
+      return `${path}: ${show(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message.startsWith('is ') || issue.message.startsWith('must ')
+        ? `${path}: ${show(input)} ${issue.message}`
+        : `${path}: ${show(input)}: ${issue.message}`;
+  }
+}
+
+/** The keys the schema accepts at a path, for the unknown-key message. */
+function allowedKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType = valuesSchema;
+  for (const key of [...path, null]) {
+    // Peel wrappers (defaults, optionals, refinements) down to the object or array underneath.
+    for (;;) {
+      const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+      if (def.innerType) schema = def.innerType;
+      else if (def.type === 'pipe' && def.in) schema = def.in;
+      else break;
+    }
+    const def = schema._zod.def as { shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType };
+    if (key === null) return Object.keys(def.shape ?? {});
+    schema = (typeof key === 'number' ? def.element : def.shape?.[String(key)] ?? def.valueType) ?? schema;
+  }
+  return [];
+}
+
+/** JSON Schema of a values file, for editors (`# yaml-language-server: $schema=...`). */
+export function valuesJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(valuesSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

@@ -1,0 +1,13 @@
+/**
+ * Every container image Sightline renders, pinned to an explicit version.
+ *
+ * This is the only file in which an image tag appears: upgrading a component is a one-line change here,
+ * reviewed against that version's configuration reference (configs are keyed for exactly these versions).
+ * Images are fully qualified so that runtimes without a default registry (CRI-O, Podman) pull the same thing.
+ */
+export const IMAGES = {
+  /** @see https://github.com/prometheus/prometheus/releases/tag/v3.14.0 */
+  prometheus: 'docker.io/prom/prometheus:v3.14.0',
+  /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
+  grafana: 'docker.io/grafana/grafana:13.2.0',
+} as const;

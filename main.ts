@@ -1,0 +1,106 @@
+/**
+ * The composition root: reads the values file, validates it, cuts it into per-component props, wires the
+ * components' published endpoints together, and synthesizes the manifests.
+ *
+ *   node main.ts [--values FILE] [--out DIR] [--write-schema FILE]
+ *
+ * Rendering goes to a temporary sibling of the output folder that replaces it only when everything
+ * succeeded: invalid values or a failing chart leave the previous output byte-identical.
+ */
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { App } from 'cdk8s';
+import * as YAML from 'yaml';
+import { Grafana } from './charts/grafana.ts';
+import { StackNamespace } from './charts/namespace.ts';
+import { Prometheus } from './charts/prometheus.ts';
+import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+
+/** The charts of one rendered stack, for tests that inspect wiring. */
+export interface Stack {
+  readonly app: App;
+  readonly namespace: StackNamespace;
+  readonly prometheus: Prometheus;
+  readonly grafana: Grafana;
+}
+
+/** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
+export function buildStack(values: Values, outdir = 'dist'): Stack {
+  const app = new App({ outdir });
+  const namespace = new StackNamespace(app, 'namespace', { name: values.namespace, podSecurity: 'restricted' });
+
+  const prometheus = new Prometheus(app, 'prometheus', {
+    namespace: namespace.name,
+    clusterName: values.clusterName,
+    storageClassName: values.storageClassName,
+    ...values.prometheus,
+  });
+  const grafana = new Grafana(app, 'grafana', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    metrics: prometheus,
+    ...values.grafana,
+  });
+  grafana.addDataSource(prometheus.dataSource);
+
+  for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
+  return { app, namespace, prometheus, grafana };
+}
+
+/** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
+export function loadValues(file: string | undefined): Values {
+  if (file === undefined) return parseValues(undefined, 'the built-in defaults');
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ValuesError(file, [error instanceof Error ? error.message : String(error)]);
+  }
+  return parseValues(raw, file);
+}
+
+/**
+ * Synthesizes into a temporary folder next to `out` and swaps it in only on success, so a failure at any
+ * point leaves `out` exactly as it was.
+ */
+export function synthAtomically(values: Values, out: string): void {
+  const staging = mkdtempSync(join(dirname(out), `.synth-${basename(out)}-`));
+  const previous = `${staging}.previous`;
+  try {
+    buildStack(values, staging).app.synth();
+    if (existsSync(out)) renameSync(out, previous);
+    renameSync(staging, out);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    rmSync(previous, { recursive: true, force: true });
+  }
+}
+
+function main(argv: string[]): number {
+  const { values: flags } = parseArgs({
+    args: argv,
+    options: {
+      values: { type: 'string' },
+      out: { type: 'string', default: 'dist' },
+      'write-schema': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (flags['write-schema'] !== undefined) {
+    writeFileSync(flags['write-schema'], `${JSON.stringify(valuesJsonSchema(), null, 2)}\n`);
+    return 0;
+  }
+  try {
+    synthAtomically(loadValues(flags.values), flags.out);
+    return 0;
+  } catch (error) {
+    const message = error instanceof ValuesError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
+    process.stderr.write(`synth failed: ${message}\n${flags.out}/ was left unchanged.\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = main(process.argv.slice(2));
+}
