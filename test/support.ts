@@ -1,0 +1,62 @@
+/**
+ * Test helpers: render the stack in memory from values and look objects up in the result.
+ */
+import * as YAML from 'yaml';
+import { buildStack, type Stack } from '../main.ts';
+import { parseValues, type ValuesInput } from '../charts/values.ts';
+
+/** A rendered Kubernetes object, as plain data. */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // Rendered objects are checked field by field; their shape differs per kind.
+  [key: string]: any;
+}
+
+/** A rendered stack: the charts (for wiring assertions) and every object they render, in file order. */
+export interface Rendered {
+  readonly stack: Stack;
+  readonly objects: readonly K8sObject[];
+  /** The one object of `kind` named `name`; throws if absent or ambiguous. */
+  find(kind: string, name: string, namespace?: string): K8sObject;
+  /** Every object of `kind`. */
+  all(kind: string): K8sObject[];
+  /** A file of a ConfigMap, parsed as YAML. */
+  configFile(configMapName: string, file: string): any;
+}
+
+/** Renders the stack from values (defaults applied, validated as `npm run synth` would). */
+export function render(values: ValuesInput = {}): Rendered {
+  const stack = buildStack(parseValues(values, 'test values'), '/nonexistent');
+  const objects = YAML.parseAllDocuments(stack.app.synthYaml()).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  const all = (kind: string) => objects.filter((o) => o.kind === kind);
+  const find = (kind: string, name: string, namespace?: string) => {
+    const found = all(kind).filter((o) => o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
+    if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+    return found[0]!;
+  };
+  return {
+    stack,
+    objects,
+    find,
+    all,
+    configFile: (configMapName, file) => {
+      const text = find('ConfigMap', configMapName).data?.[file];
+      if (typeof text !== 'string') throw new Error(`ConfigMap ${configMapName} has no file ${file}`);
+      return YAML.parse(text);
+    },
+  };
+}
+
+/** The pod spec of a workload (Deployment, DaemonSet, StatefulSet). */
+export function podSpec(workload: K8sObject): any {
+  return workload.spec.template.spec;
+}
+
+/** One container of a workload by name. */
+export function container(workload: K8sObject, name: string): any {
+  const found = podSpec(workload).containers.find((c: { name: string }) => c.name === name);
+  if (!found) throw new Error(`${workload.kind} ${workload.metadata.name} has no container ${name}`);
+  return found;
+}
