@@ -15,6 +15,7 @@ import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
@@ -23,11 +24,14 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  /** Every object of the stack, as rendered. */
+  readonly objects: readonly Manifest[];
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
 export function buildStack(values: Values, outdir = 'dist'): Stack {
-  const app = new App({ outdir });
+  // Construct metadata (which cdk8s writes on request of the environment) is no Kubernetes object: never in dist/.
+  const app = new App({ outdir, recordConstructMetadata: false });
   const namespace = new StackNamespace(app, 'namespace', { name: values.namespace, podSecurity: 'restricted' });
 
   const prometheus = new Prometheus(app, 'prometheus', {
@@ -44,8 +48,9 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
-  for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana };
+  namespacesFirst(app);
+  const objects = annotateForArgoCd(app);
+  return { app, namespace, prometheus, grafana, objects };
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
