@@ -2,21 +2,28 @@
  * The composition root: reads the values file, validates it, cuts it into per-component props, wires the
  * components' published endpoints together, and synthesizes the manifests.
  *
- *   node main.ts [--values FILE] [--out DIR] [--write-schema FILE]
+ *   node main.ts [--values FILE] [--out DIR]   one stack: the defaults into dist/ (or $CDK8S_OUTDIR, as `cdk8s synth` sets it)
+ *   node main.ts --all                          what is committed: dist/ from the defaults, rendered/<env>/ from environments/<env>.yaml
+ *   node main.ts --write-schema FILE
  *
- * Rendering goes to a temporary sibling of the output folder that replaces it only when everything
+ * A stack whose values have an `argocd` section also gets its Argo CD Application and AppProject, in the
+ * sibling folder `<out>-argocd/`: outside the folder the Application syncs, which `kubectl apply -f <out>`
+ * must take on a cluster without Argo CD.
+ *
+ * Rendering goes to temporary siblings of the output folders that replace them only when everything
  * succeeded: invalid values or a failing chart leave the previous output byte-identical.
  */
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import * as YAML from 'yaml';
+import { ArgoCd, footprintOf } from './charts/argocd.ts';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
-import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+import { parseValues, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -53,9 +60,28 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   return { app, namespace, prometheus, grafana, objects };
 }
 
+/**
+ * Builds the Argo CD Application and AppProject of `stack`, rendered into the folder `path` of the repository
+ * (unless the values name another). Pure, like {@link buildStack}.
+ */
+export function buildArgoCd(argocd: ArgoCdValues, stack: Stack, path: string, outdir: string): ArgoCd {
+  const app = new App({ outdir, recordConstructMetadata: false });
+  return new ArgoCd(app, 'argocd', {
+    namespace: argocd.namespace,
+    project: argocd.project,
+    repoURL: argocd.repoURL,
+    targetRevision: argocd.targetRevision,
+    path: argocd.path ?? path,
+    server: argocd.destination.server,
+    destinationNamespace: argocd.destination.namespace ?? stack.namespace.name,
+    automated: argocd.automated,
+    footprint: footprintOf(stack.objects),
+  });
+}
+
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
 export function loadValues(file: string | undefined): Values {
-  if (file === undefined) return parseValues(undefined, 'the built-in defaults');
+  if (file === undefined) return parseValues(undefined, DEFAULTS);
   let raw: unknown;
   try {
     raw = YAML.parse(readFileSync(file, 'utf8'));
@@ -65,21 +91,92 @@ export function loadValues(file: string | undefined): Values {
   return parseValues(raw, file);
 }
 
+const DEFAULTS = 'the built-in defaults';
+
+/** One stack to render: validated values, where they came from, and its output folder. */
+export interface RenderTarget {
+  readonly values: Values;
+  /** The values file, or the defaults, as error messages name it. */
+  readonly source: string;
+  /** Output folder, relative to the repository root (or absolute). */
+  readonly out: string;
+}
+
+const ARGOCD_SUFFIX = '-argocd';
+
+/** Where the Argo CD output of a stack rendered into `out` goes: a sibling, never inside `out`. */
+export function argoCdFolder(out: string): string {
+  return `${out}${ARGOCD_SUFFIX}`;
+}
+
+/** The folder `npm run synth` renders each environment into. */
+export const RENDERED_DIR = 'rendered';
+/** The folders `npm run synth` owns and replaces, relative to the repository root: what is committed. */
+export const COMMITTED_OUTPUTS: readonly string[] = ['dist', argoCdFolder('dist'), RENDERED_DIR];
+/** The committed values files, one per environment. */
+export const ENVIRONMENTS_DIR = join(import.meta.dirname, 'environments');
+
 /**
- * Synthesizes into a temporary folder next to `out` and swaps it in only on success, so a failure at any
- * point leaves `out` exactly as it was.
+ * What `npm run synth` renders and the repository commits: the defaults into `dist/`, and every
+ * `environments/<name>.yaml` into `rendered/<name>/`.
  */
-export function synthAtomically(values: Values, out: string): void {
-  const staging = mkdtempSync(join(dirname(out), `.synth-${basename(out)}-`));
-  const previous = `${staging}.previous`;
+export function committedTargets(): RenderTarget[] {
+  const environments = readdirSync(ENVIRONMENTS_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  return [
+    { values: loadValues(undefined), source: DEFAULTS, out: 'dist' },
+    ...environments.map((file) => {
+      const source = `environments/${file}`;
+      const name = basename(file, '.yaml');
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.endsWith(ARGOCD_SUFFIX)) {
+        throw new ValuesError(source, [`"${name}" is not an environment name (lower-case letters, digits and -, not ending in ${ARGOCD_SUFFIX})`]);
+      }
+      return { values: loadValues(join(ENVIRONMENTS_DIR, file)), source, out: `${RENDERED_DIR}/${name}` };
+    }),
+  ];
+}
+
+/**
+ * Renders `targets` under `root`, replacing the folders in `owned` (relative to `root`) as a whole: each is
+ * rendered into a temporary sibling that is swapped in only once every target rendered, and an owned folder
+ * that nothing was rendered into (an Argo CD output whose values dropped the `argocd` section) is removed.
+ */
+export function synth(root: string, targets: readonly RenderTarget[], owned: readonly string[]): void {
+  const folders = owned.map((folder) => resolve(root, folder));
+  const staging = folders.map((folder) => mkdtempSync(join(dirname(folder), `.synth-${basename(folder)}-`)));
+  const staged = (out: string) => {
+    const path = resolve(root, out);
+    const i = folders.findIndex((folder) => path === folder || path.startsWith(folder + sep));
+    if (i < 0) throw new Error(`${out} is outside the folders this synth replaces (${owned.join(', ')})`);
+    return join(staging[i]!, relative(folders[i]!, path));
+  };
   try {
-    buildStack(values, staging).app.synth();
-    if (existsSync(out)) renameSync(out, previous);
-    renameSync(staging, out);
+    for (const target of targets) {
+      const stack = buildStack(target.values, staged(target.out));
+      stack.app.synth();
+      if (target.values.argocd) {
+        App.of(buildArgoCd(target.values.argocd, stack, repositoryPath(root, target), staged(argoCdFolder(target.out)))).synth();
+      }
+    }
+    folders.forEach((folder, i) => {
+      const previous = `${staging[i]}.previous`;
+      if (existsSync(folder)) renameSync(folder, previous);
+      if (readdirSync(staging[i]!).length > 0) renameSync(staging[i]!, folder);
+    });
   } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(previous, { recursive: true, force: true });
+    for (const stage of staging) {
+      rmSync(stage, { recursive: true, force: true });
+      rmSync(`${stage}.previous`, { recursive: true, force: true });
+    }
   }
+}
+
+/** The Application's default path: the output folder, as the repository names it. */
+function repositoryPath(root: string, target: RenderTarget): string {
+  const path = relative(resolve(root), resolve(root, target.out)).split(sep).join('/');
+  if (target.values.argocd?.path === undefined && (path === '' || path.startsWith('..') || isAbsolute(path))) {
+    throw new ValuesError(target.source, [`argocd.path: nothing was given, and the output folder ${target.out} is not inside the repository, so it cannot be the default`]);
+  }
+  return path;
 }
 
 function main(argv: string[]): number {
@@ -87,7 +184,8 @@ function main(argv: string[]): number {
     args: argv,
     options: {
       values: { type: 'string' },
-      out: { type: 'string', default: 'dist' },
+      out: { type: 'string' },
+      all: { type: 'boolean', default: false },
       'write-schema': { type: 'string' },
     },
     strict: true,
@@ -96,12 +194,20 @@ function main(argv: string[]): number {
     writeFileSync(flags['write-schema'], `${JSON.stringify(valuesJsonSchema(), null, 2)}\n`);
     return 0;
   }
+  if (flags.all && (flags.values !== undefined || flags.out !== undefined)) {
+    process.stderr.write('--all renders every committed output; it takes no --values or --out\n');
+    return 2;
+  }
+  // A trailing slash would put the Argo CD folder inside the output (dist/-argocd).
+  const out = (flags.out ?? process.env.CDK8S_OUTDIR ?? 'dist').replace(/[\\/]+$/, '');
+  const outputs = flags.all ? COMMITTED_OUTPUTS : [out, argoCdFolder(out)];
   try {
-    synthAtomically(loadValues(flags.values), flags.out);
+    const targets = flags.all ? committedTargets() : [{ values: loadValues(flags.values), source: flags.values ?? DEFAULTS, out }];
+    synth('.', targets, outputs);
     return 0;
   } catch (error) {
     const message = error instanceof ValuesError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
-    process.stderr.write(`synth failed: ${message}\n${flags.out}/ was left unchanged.\n`);
+    process.stderr.write(`synth failed: ${message}\nThe output (${outputs.map((o) => `${o}/`).join(', ')}) was left unchanged.\n`);
     return 1;
   }
 }

@@ -81,6 +81,39 @@ const grafana = z.strictObject({
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
 }).prefault({});
 
+/** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
+const gitRepositoryUrl = () =>
+  z.string().regex(/^((https?|ssh|git):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/, {
+    error: 'is not a Git repository URL (https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git)',
+  });
+
+/** A folder inside the repository: relative, `/`-separated, never climbing out with `..`. */
+const repositoryFolder = () =>
+  z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\s\\]+$/, { error: 'is not a folder relative to the repository root (like dist or rendered/production)' });
+
+/**
+ * The optional GitOps output: an Argo CD `Application` syncing the rendered folder and the `AppProject` that
+ * confines it to what the stack renders. Absent (the default), nothing of Argo CD is rendered.
+ */
+const argocd = z.strictObject({
+  repoURL: gitRepositoryUrl().describe('Repository Argo CD pulls the rendered manifests from (spec.source.repoURL); the AppProject allows only this one.'),
+  targetRevision: z.string().min(1).default('HEAD').describe('Branch, tag or commit to sync (spec.source.targetRevision).'),
+  path: repositoryFolder().optional()
+    .describe('Folder of the rendered stack in that repository (spec.source.path). Default: the output folder of the render, relative to the repository root (dist for `npm run synth`).'),
+  destination: z.strictObject({
+    server: z.string().regex(/^https:\/\/\S+$/, { error: 'is not an API server URL like https://kubernetes.default.svc' }).default('https://kubernetes.default.svc')
+      .describe('API server of the cluster the stack goes to; the default is the cluster Argo CD runs in.'),
+    namespace: dnsLabel().optional().describe('Namespace for objects that name none (spec.destination.namespace). Default: the stack namespace.'),
+  }).prefault({}),
+  project: dnsLabel().default('sightline').describe('Name of the AppProject, which allows exactly the kinds and namespaces the stack renders; the Application has the same name.'),
+  namespace: dnsLabel().default('argocd').describe('Namespace Argo CD runs in, where the Application and AppProject live.'),
+  automated: z.strictObject({
+    enabled: z.boolean().default(true).describe('Sync every new commit without a click (spec.syncPolicy.automated.enabled).'),
+    prune: z.boolean().default(true).describe('Delete objects that left the rendered folder (spec.syncPolicy.automated.prune).'),
+    selfHeal: z.boolean().default(true).describe('Undo changes made in the cluster by hand (spec.syncPolicy.automated.selfHeal).'),
+  }).prefault({}),
+});
+
 /** The whole values model. */
 export const valuesSchema = z.strictObject({
   namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
@@ -89,6 +122,7 @@ export const valuesSchema = z.strictObject({
   storageClassName: dnsLabel().optional().describe('StorageClass of every PersistentVolumeClaim. Default: the cluster default class.'),
   prometheus,
   grafana,
+  argocd: argocd.optional().describe('Renders an Argo CD Application and AppProject next to the output folder (<out>-argocd/). Default: none.'),
 }).superRefine((v, ctx) => {
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
@@ -101,6 +135,8 @@ export const valuesSchema = z.strictObject({
 
 /** Validated values, every default applied. */
 export type Values = z.output<typeof valuesSchema>;
+/** The `argocd` section, when present. */
+export type ArgoCdValues = NonNullable<Values['argocd']>;
 /** What a user may write in a values file. */
 export type ValuesInput = z.input<typeof valuesSchema>;
 

@@ -2,10 +2,10 @@
  * The synth output as a whole: deterministic, and a snapshot as a tripwire for unintended changes.
  * (Targeted assertions live in the per-chart tests; a snapshot diff only says "look here".)
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { synthCli, tempDir, treeDigest } from './cli.ts';
+import { synthCli, tempDir, treeDigest, valuesFile } from './cli.ts';
 
 describe('npm run synth', () => {
   it('renders byte-identical output twice in a row', () => {
@@ -21,5 +21,25 @@ describe('npm run synth', () => {
     expect(synthCli(['--out', out]).status).toBe(0);
     const files = Object.fromEntries(Object.keys(treeDigest(out)).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
     expect(files).toMatchSnapshot();
+  });
+});
+
+describe('the Argo CD output', () => {
+  it('goes next to the output folder, and goes away when the values drop the argocd section', () => {
+    const dir = tempDir();
+    const out = join(dir, 'dist');
+    const gitops = valuesFile(dir, 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: dist\n', 'gitops.yaml');
+    expect(synthCli(['--values', gitops, '--out', out]).status).toBe(0);
+    expect(readdirSync(`${out}-argocd`)).toEqual(['argocd.k8s.yaml']);
+    expect(synthCli(['--out', out]).status).toBe(0);
+    expect(existsSync(`${out}-argocd`)).toBe(false);
+  });
+});
+
+describe('npm run synth --all', () => {
+  it('fails when given an output folder, since it renders every committed one', () => {
+    const run = synthCli(['--all', '--out', join(tempDir(), 'dist')]);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--all renders every committed output');
   });
 });

@@ -27,6 +27,16 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the Secret name is not a DNS label', yaml: 'grafana:\n  adminSecret:\n    name: Grafana Admin\n', message: 'grafana.adminSecret.name: "Grafana Admin" is not a DNS label' },
   { why: 'the file is a list, not a mapping', yaml: '- prometheus\n', message: '(top level): ["prometheus"] is not a mapping' },
   { why: 'the file is not YAML', yaml: 'prometheus:\n  retention: [15d\n', message: 'values.yaml is not valid' },
+  { why: 'the Argo CD section has no repository', yaml: 'argocd:\n  targetRevision: main\n', message: 'argocd.repoURL: nothing is not a string' },
+  { why: 'the Argo CD repository is not a URL', yaml: 'argocd:\n  repoURL: platform/sightline\n', message: 'argocd.repoURL: "platform/sightline" is not a Git repository URL' },
+  { why: 'the Argo CD repository key is spelt as cdk8s spells it', yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n', message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,' },
+  { why: 'the Argo CD path climbs out of the repository', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n', message: 'argocd.path: "../dist" is not a folder relative to the repository root' },
+  { why: 'Argo CD pruning is prose', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n', message: 'argocd.automated.prune: "yes please" is not a boolean' },
+  {
+    why: 'Argo CD has no path and the output folder is outside the repository',
+    yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n',
+    message: 'argocd.path: nothing was given, and the output folder',
+  },
 ];
 
 describe('synth with invalid values', () => {
