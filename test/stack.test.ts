@@ -28,10 +28,6 @@ describe('every rendered object', () => {
     }
   });
 
-  it('stays far below the 262,144-byte limit of a client-side apply annotation', () => {
-    for (const o of objects) expect(JSON.stringify(o).length, `${o.kind} ${o.metadata.name}`).toBeLessThan(262_144);
-  });
-
   it('carries the recommended labels, and is unique by kind, namespace and name', () => {
     const seen = new Set<string>();
     for (const o of objects) {
