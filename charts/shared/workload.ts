@@ -107,6 +107,22 @@ export function podSecurity(user: number): kplus.PodSecurityContextProps {
   };
 }
 
+/**
+ * The ReadWriteOnce claim holding a workload's data. Only one pod can mount it, so the workload is a
+ * single-replica Deployment with `persistent: true` (see {@link stackDeployment}).
+ */
+export function dataClaim(
+  scope: Construct,
+  props: { readonly name: string; readonly labels: Record<string, string>; readonly storage: string; readonly storageClassName?: string },
+): kplus.PersistentVolumeClaim {
+  return new kplus.PersistentVolumeClaim(scope, 'Data', {
+    metadata: { name: props.name, labels: props.labels },
+    accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+    storage: size(props.storage),
+    storageClassName: props.storageClassName,
+  });
+}
+
 /** Properties of {@link stackDeployment}. */
 export interface StackDeploymentProps {
   /** Who the workload is: its labels and selector come from this. */
