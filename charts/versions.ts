@@ -10,4 +10,12 @@ export const IMAGES = {
   prometheus: 'docker.io/prom/prometheus:v3.14.0',
   /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
   grafana: 'docker.io/grafana/grafana:13.2.0',
+  /** @see https://github.com/grafana/loki/releases/tag/v3.7.6 */
+  loki: 'docker.io/grafana/loki:3.7.6',
+  /**
+   * Promtail reached end of life on 2026-03-02; 3.6.11 is the last image built (its code left the Loki
+   * repository in 3.7.0). Pinned deliberately until its successor replaces it.
+   * @see https://github.com/grafana/loki/releases/tag/v3.6.11
+   */
+  promtail: 'docker.io/grafana/promtail:3.6.11',
 } as const;
