@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
+import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
@@ -23,6 +24,7 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  readonly loki: Loki;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -44,8 +46,16 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
-  for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana };
+  const loki = new Loki(app, 'loki', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    metrics: prometheus,
+    grafana,
+    ...values.loki,
+  });
+
+  for (const chart of [prometheus, grafana, loki]) chart.addDependency(namespace);
+  return { app, namespace, prometheus, grafana, loki };
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
