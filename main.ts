@@ -16,15 +16,18 @@ import { Grafana } from './charts/grafana.ts';
 import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { Promtail } from './charts/promtail.ts';
 import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
   readonly app: App;
   readonly namespace: StackNamespace;
+  readonly agentsNamespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
   readonly loki: Loki;
+  readonly promtail: Promtail;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -54,8 +57,22 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.loki,
   });
 
+  // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
+  // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
+  // the rest of the stack stays under `restricted`.
+  const { namespace: agentsNamespaceName, ...promtailValues } = values.promtail;
+  const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
+  const promtail = new Promtail(app, 'promtail', {
+    namespace: agentsNamespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...promtailValues,
+  });
+
   for (const chart of [prometheus, grafana, loki]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana, loki };
+  promtail.addDependency(agentsNamespace);
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail };
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
