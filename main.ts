@@ -17,6 +17,7 @@ import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { Promtail } from './charts/promtail.ts';
+import { Syslog } from './charts/syslog.ts';
 import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
@@ -28,6 +29,7 @@ export interface Stack {
   readonly grafana: Grafana;
   readonly loki: Loki;
   readonly promtail: Promtail;
+  readonly syslog: Syslog;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -69,10 +71,17 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     metrics: prometheus,
     ...promtailValues,
   });
+  const syslog = new Syslog(app, 'syslog', {
+    namespace: namespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...values.syslog,
+  });
 
-  for (const chart of [prometheus, grafana, loki]) chart.addDependency(namespace);
+  for (const chart of [prometheus, grafana, loki, syslog]) chart.addDependency(namespace);
   promtail.addDependency(agentsNamespace);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog };
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */

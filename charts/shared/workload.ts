@@ -174,19 +174,25 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
   return deployment;
 }
 
-/** One port of a Service, with the container port it forwards to (the same number). */
+/** One port of a Service, with the container port it forwards to. */
 export interface ServicePortSpec {
   /** IANA-style port name, e.g. `http`, `grpc`, `otlp-grpc`. */
   readonly name: string;
-  /** Port number, on the Service and the container alike. */
+  /** Port number on the Service. */
   readonly port: number;
+  /**
+   * Container port the Service forwards to, when clients expect a port the container cannot bind (a
+   * privileged port such as syslog's 514, for a process that does not run as root).
+   * @default - the same number as `port`
+   */
+  readonly targetPort?: number;
   /** Transport protocol. @default TCP */
   readonly protocol?: kplus.Protocol;
 }
 
 /**
  * A Service for a workload's pods: a stable, explicit name, the workload's version-free selector, and the
- * ports by name (the container ports of the same numbers must exist; the stack test checks it).
+ * ports by name (the container ports they target must exist; the stack test checks it).
  */
 export function stackService(
   scope: Construct,
@@ -196,7 +202,7 @@ export function stackService(
   const service = new kplus.Service(scope, id, {
     metadata: { name: props.name, labels: recommendedLabels(props.identity) },
     type: props.type ?? kplus.ServiceType.CLUSTER_IP,
-    ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
+    ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
   });
   for (const [key, value] of Object.entries(selectorLabels(props.identity))) service.selectLabel(key, value);
   return service;
