@@ -38,7 +38,7 @@ export interface Reply {
 export type Handler = (url: URL) => Promise<Reply>;
 
 /** Path of the liveness/readiness probe: answered without a span or a log line, so probes do not flood Tempo and Loki. */
-export const HEALTH_PATH = '/healthz';
+const HEALTH_PATH = '/healthz';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
