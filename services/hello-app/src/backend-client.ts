@@ -1,4 +1,4 @@
-import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -8,7 +8,7 @@ import {
   ATTR_URL_FULL,
   METRIC_HTTP_CLIENT_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
-import { definedAttributes, HTTP_DURATION_BUCKETS_SECONDS, INSTRUMENTATION_SCOPE } from './telemetry.ts';
+import { createHttpDurationHistogram, definedAttributes, INSTRUMENTATION_SCOPE } from './telemetry.ts';
 import { MAX_DELAY_MS, workQuery, type WorkRequest } from './work.ts';
 
 /** The backend's answer: its status code and its JSON body (null when the body is not JSON). */
@@ -33,11 +33,7 @@ const TIMEOUT_MS = MAX_DELAY_MS + 5_000;
  */
 export function createBackendClient(backendUrl: URL): BackendClient {
   const tracer = trace.getTracer(INSTRUMENTATION_SCOPE);
-  const duration = metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, {
-    description: 'Duration of HTTP client requests.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS_SECONDS },
-  });
+  const duration = createHttpDurationHistogram(METRIC_HTTP_CLIENT_REQUEST_DURATION, 'Duration of HTTP client requests.');
 
   return async (work) => {
     const url = new URL(`work?${workQuery(work)}`, backendUrl);

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   context,
-  metrics,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -26,7 +25,7 @@ import {
   METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from '@opentelemetry/semantic-conventions';
 import type { Logger } from './log.ts';
-import { definedAttributes, HTTP_DURATION_BUCKETS_SECONDS, INSTRUMENTATION_SCOPE } from './telemetry.ts';
+import { createHttpDurationHistogram, definedAttributes, INSTRUMENTATION_SCOPE } from './telemetry.ts';
 
 /** What a route handler answers; the body is sent as JSON. */
 export interface Reply {
@@ -55,12 +54,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
  */
 export function createHttpServer(routes: ReadonlyMap<string, Handler>, logger: Logger): Server {
   const tracer = trace.getTracer(INSTRUMENTATION_SCOPE);
-  // Created here, after the SDK has started: the metrics API has no proxy, so an earlier meter stays a no-op.
-  const duration = metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, {
-    description: 'Duration of HTTP server requests.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS_SECONDS },
-  });
+  const duration = createHttpDurationHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, 'Duration of HTTP server requests.');
 
   return createServer((req, res) => {
     // Only the path and query are used; the base is a placeholder because req.url is origin-relative.

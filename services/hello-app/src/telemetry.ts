@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   defaultResource,
@@ -13,11 +13,18 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic
 export const INSTRUMENTATION_SCOPE = 'hello-app';
 
 /**
- * Histogram buckets for `http.{server,client}.request.duration`, as the semantic conventions advise, so the
- * service's own latency metrics line up with the span metrics Tempo derives.
+ * Creates `http.server.request.duration` or `http.client.request.duration`: seconds, with the buckets the
+ * semantic conventions advise. Call it after {@link startTelemetry}: the metrics API has no proxy, so an
+ * instrument created earlier stays a no-op.
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-metrics/#metric-httpserverrequestduration
  */
-export const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+export function createHttpDurationHistogram(name: string, description: string): Histogram {
+  return metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(name, {
+    description,
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
+  });
+}
 
 /**
  * Drops attributes whose value is undefined: spans ignore them, but a metric data point would carry an empty
