@@ -12,10 +12,13 @@ import * as z from 'zod';
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
 // ---------------------------------------------------------------------------------------------------------
 
-/** A Prometheus-style duration (`30s`, `15d`, `1h30m`), the unit every component in the stack accepts. */
+/** Prometheus's duration syntax (`30s`, `15d`, `1h30m`), which every component in the stack accepts. */
+const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+
+/** A Prometheus-style duration, greater than zero. */
 export const duration = () =>
   z.string()
-    .regex(/^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/, { error: 'is not a duration like 15d or 36h', abort: true })
+    .regex(DURATION, { error: 'is not a duration like 15d or 36h', abort: true })
     .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h' });
 
 /** A byte size with a Prometheus unit (`512MB`, `50GB`). */
@@ -157,6 +160,10 @@ export const valuesSchema = z.strictObject({
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
   }
+  // Size-based retention only protects the volume if it triggers before the volume is full.
+  if (bytes(v.prometheus.retentionSize) >= bytes(v.prometheus.storage)) {
+    ctx.addIssue({ code: 'custom', path: ['prometheus', 'retentionSize'], input: v.prometheus.retentionSize, message: `must be smaller than prometheus.storage (${v.prometheus.storage}), or the volume fills up before retention deletes anything` });
+  }
 });
 
 /** Validated values, every default applied. */
@@ -190,12 +197,21 @@ export function parseValues(raw: unknown, source = 'values'): Values {
   throw new ValuesError(source, result.error.issues.map((issue) => describeIssue(issue)));
 }
 
-/** Seconds in a validated duration. */
+/** Seconds in a duration; NaN for an invalid one, so that no cross-field comparison fires on it. */
 export function seconds(d: string): number {
+  if (!DURATION.test(d)) return NaN;
   const units: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
   let total = 0;
   for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += Number(n) * units[unit!]!;
   return total;
+}
+
+/** Bytes in a validated byte size (`8GB`, Prometheus's base-2 units) or quantity (`10Gi`). */
+export function bytes(size: string): number {
+  const exponent: Record<string, number> = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4, PB: 5, EB: 6, Mi: 2, Gi: 3, Ti: 4 };
+  const [, n, unit] = /^(\d+)([A-Za-z]+)$/.exec(size) ?? [];
+  // NaN for an invalid size: the field's own message reports it, and every comparison with NaN is false.
+  return unit !== undefined && unit in exponent ? Number(n) * 1024 ** exponent[unit]! : NaN;
 }
 
 function show(value: unknown): string {
