@@ -151,10 +151,6 @@ describe("Grafana's Loki datasource", () => {
 describe('Loki values', () => {
   const problems = (loki: unknown) => valueProblems({ loki });
 
-  it('fails when loki.retention is not a duration', () => {
-    expect(problems({ retention: 'forever' })).toEqual(['loki.retention: "forever" is not a duration like 15d or 36h']);
-  });
-
   it('fails when loki.retention is shorter than the 24h the compactor can apply', () => {
     expect(problems({ retention: '12h' })).toEqual(["loki.retention: \"12h\" is shorter than 24h, the least retention Loki's compactor applies"]);
   });

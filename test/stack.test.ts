@@ -57,9 +57,11 @@ describe('every Service', () => {
       expect(targets.map(describeWorkload), 'workloads selected').toHaveLength(1);
       const ports = allContainers(podSpec(targets[0]!)).flatMap((c) => c.ports ?? []);
       for (const p of service.spec.ports) {
-        const target = ports.find((cp: any) => (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort));
-        expect(target, `port ${p.name} → ${p.targetPort}`).toBeDefined();
-        expect(target.protocol ?? 'TCP', `protocol of port ${p.name}`).toBe(p.protocol ?? 'TCP');
+        // One number may be exposed for TCP and UDP alike (syslog, DNS): the target must match both.
+        const protocol = p.protocol ?? 'TCP';
+        const target = ports.find((cp: any) =>
+          (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort) && (cp.protocol ?? 'TCP') === protocol);
+        expect(target, `port ${p.name} → ${p.targetPort}/${protocol}`).toBeDefined();
       }
     });
   }

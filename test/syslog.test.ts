@@ -1,10 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import * as YAML from 'yaml';
-import type { ValuesInput } from '../charts/values.ts';
+import { describe, expect, it } from 'vitest';
 import { container, podSpec, render, valueProblems } from './support.ts';
 import { relabel, visible } from './relabel.ts';
 
@@ -125,26 +119,6 @@ describe('the syslog receiver', () => {
 describe('syslog values', () => {
   const problems = (syslog: unknown) => valueProblems({ syslog });
 
-  it('fails when a syslog format is unknown', () => {
-    expect(problems({ udp: { format: 'cef' } })).toEqual(['syslog.udp.format: "cef" is not one of "rfc5424", "rfc3164"']);
-  });
-
-  it('fails when a syslog port is out of range', () => {
-    expect(problems({ tcp: { port: 70000 } })).toEqual(['syslog.tcp.port: 70000 is not a port number (an integer from 1 to 65535)']);
-  });
-
-  it('fails when a device address is not an IP address', () => {
-    expect(problems({ devices: [{ address: 'core-sw1.example.net', name: 'core-sw1' }] })).toEqual([
-      'syslog.devices[0].address: "core-sw1.example.net" is not an IP address',
-    ]);
-  });
-
-  it('fails when two devices have the same name', () => {
-    expect(problems({ devices: [{ address: '10.0.0.1', name: 'sw1' }, { address: '10.0.0.2', name: 'sw2' }, { address: '10.0.0.3', name: 'sw1' }] })).toEqual([
-      'syslog.devices[2].name: "sw1" is already the name of syslog.devices[0]',
-    ]);
-  });
-
   it('fails when two devices have the same address', () => {
     expect(problems({ devices: [{ address: '10.0.0.1', name: 'sw1' }, { address: '10.0.0.1', name: 'sw2' }] })).toEqual([
       'syslog.devices[1].address: "10.0.0.1" is already the address of syslog.devices[0]',
@@ -153,38 +127,5 @@ describe('syslog values', () => {
 
   it('fails when the Service type is not one Kubernetes offers for devices', () => {
     expect(problems({ serviceType: 'ExternalName' })).toEqual(['syslog.serviceType: "ExternalName" is not one of "ClusterIP", "NodePort", "LoadBalancer"']);
-  });
-});
-
-describe('synth with invalid logging values', () => {
-  const work = mkdtempSync(join(tmpdir(), 'sightline-logs-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-  /** Renders good values into a fresh output folder, then synthesizes `values` over it. */
-  function synthOver(values: ValuesInput): { status: number | null; stderr: string; before: Map<string, string>; after: Map<string, string> } {
-    const out = mkdtempSync(join(work, 'dist-'));
-    const run = (file: string) => spawnSync(process.execPath, ['main.ts', '--values', file, '--out', out], { encoding: 'utf8' });
-    const snapshot = () => new Map(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
-    const good = join(work, 'good.yaml');
-    const bad = join(work, 'bad.yaml');
-    writeFileSync(good, YAML.stringify({}));
-    writeFileSync(bad, YAML.stringify(values));
-    if (run(good).status !== 0) throw new Error('the default values did not synthesize');
-    const before = snapshot();
-    const result = run(bad);
-    return { status: result.status, stderr: result.stderr, before, after: snapshot() };
-  }
-
-  it.each([
-    ['a syslog format is unknown', { syslog: { udp: { format: 'cef' } } }, 'syslog.udp.format: "cef" is not one of'],
-    ['two devices share a name', { syslog: { devices: [{ address: '10.0.0.1', name: 'sw1' }, { address: '10.0.0.2', name: 'sw1' }] } }, 'syslog.devices[1].name: "sw1" is already the name'],
-    ['loki.retention is not a duration', { loki: { retention: 'forever' } }, 'loki.retention: "forever" is not a duration'],
-  ])('fails when %s, exiting non-zero and leaving the output untouched', (_, values, message) => {
-    const { status, stderr, before, after } = synthOver(values as ValuesInput);
-
-    expect(status).not.toBe(0);
-    expect(stderr).toContain(message);
-    expect(before.size).toBeGreaterThan(0);
-    expect(after).toEqual(before);
   });
 });
