@@ -10,12 +10,13 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from 'cdk8s';
+import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
-import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+import { Tempo } from './charts/tempo.ts';
+import { parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -23,6 +24,7 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  readonly tempo: Tempo;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -44,8 +46,25 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
-  for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana };
+  const tempo = new Tempo(app, 'tempo', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.tempo,
+    blockRetention: duration(values.tempo.blockRetention),
+    compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
+    maxBlockDuration: duration(values.tempo.maxBlockDuration),
+    searchDurationSlo: duration(values.tempo.searchDurationSlo),
+    remoteWrite: prometheus.remoteWriteEndpoint,
+    metrics: prometheus,
+    grafana,
+  });
+  for (const chart of [prometheus, grafana, tempo]) chart.addDependency(namespace);
+  return { app, namespace, prometheus, grafana, tempo };
+}
+
+/** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */
+function duration(value: string): Duration {
+  return Duration.millis(Math.round(seconds(value) * 1000));
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */

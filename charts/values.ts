@@ -81,6 +81,22 @@ const grafana = z.strictObject({
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
 }).prefault({});
 
+const tempo = z.strictObject({
+  blockRetention: duration().default('24h')
+    .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
+  compactedBlockRetention: duration().default('1h')
+    .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
+  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).default(1_000_000)
+    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x).'),
+  maxBlockDuration: duration().default('5m')
+    .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
+  searchDurationSlo: duration().default('5s')
+    .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+}).prefault({});
+
 /** The whole values model. */
 export const valuesSchema = z.strictObject({
   namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
@@ -89,6 +105,7 @@ export const valuesSchema = z.strictObject({
   storageClassName: dnsLabel().optional().describe('StorageClass of every PersistentVolumeClaim. Default: the cluster default class.'),
   prometheus,
   grafana,
+  tempo,
 }).superRefine((v, ctx) => {
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });

@@ -10,4 +10,6 @@ export const IMAGES = {
   prometheus: 'docker.io/prom/prometheus:v3.14.0',
   /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
   grafana: 'docker.io/grafana/grafana:13.2.0',
+  /** @see https://github.com/grafana/tempo/releases/tag/v3.0.3 */
+  tempo: 'docker.io/grafana/tempo:3.0.3',
 } as const;
