@@ -14,6 +14,7 @@ import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
+import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { Tempo } from './charts/tempo.ts';
 import { parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
@@ -25,6 +26,7 @@ export interface Stack {
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
   readonly tempo: Tempo;
+  readonly otelCollector: OtelCollector;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -58,8 +60,16 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     metrics: prometheus,
     grafana,
   });
-  for (const chart of [prometheus, grafana, tempo]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana, tempo };
+  const otelCollector = new OtelCollector(app, 'otel-collector', {
+    namespace: namespace.name,
+    ...values.otelCollector,
+    traces: tempo.otlpGrpcEndpoint,
+    metricsOtlp: prometheus.otlpEndpoint,
+    metrics: prometheus,
+  });
+
+  for (const chart of [prometheus, grafana, tempo, otelCollector]) chart.addDependency(namespace);
+  return { app, namespace, prometheus, grafana, tempo, otelCollector };
 }
 
 /** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */

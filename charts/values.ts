@@ -6,6 +6,7 @@
  * Validation messages name the field path, the value received and what is allowed.
  */
 import * as z from 'zod';
+import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
@@ -97,6 +98,23 @@ const tempo = z.strictObject({
   resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
 }).prefault({});
 
+const otelCollector = z.strictObject({
+  otlpGrpcPort: port().default(4317).describe('Port of the OTLP/gRPC receiver, on the pod and the otel-collector Service.'),
+  otlpHttpPort: port().default(4318).describe('Port of the OTLP/HTTP receiver, on the pod and the otel-collector Service.'),
+  replicas: z.int({ error: 'is not a replica count (a whole number from 1)' }).min(1, { error: 'is not a replica count: the gateway needs at least 1 pod' }).default(1)
+    .describe('Pods of the stateless gateway Deployment.'),
+  resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+    .describe('Container resources; the memory limiter keeps the collector below a share of limits.memory.'),
+}).superRefine((v, ctx) => {
+  // Every port the collector pod listens on must be distinct, or one receiver fails to bind at startup.
+  const taken = new Map<number, string>(Object.entries(OTEL_COLLECTOR_OWN_PORTS).map(([name, p]) => [p, `the collector's ${name} port`]));
+  for (const key of ['otlpGrpcPort', 'otlpHttpPort'] as const) {
+    const holder = taken.get(v[key]);
+    if (holder === undefined) taken.set(v[key], `otelCollector.${key}`);
+    else ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `is already taken by ${holder}; each receiver needs a port of its own` });
+  }
+}).prefault({});
+
 /** The whole values model. */
 export const valuesSchema = z.strictObject({
   namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
@@ -106,6 +124,7 @@ export const valuesSchema = z.strictObject({
   prometheus,
   grafana,
   tempo,
+  otelCollector,
 }).superRefine((v, ctx) => {
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });

@@ -12,4 +12,6 @@ export const IMAGES = {
   grafana: 'docker.io/grafana/grafana:13.2.0',
   /** @see https://github.com/grafana/tempo/releases/tag/v3.0.3 */
   tempo: 'docker.io/grafana/tempo:3.0.3',
+  /** @see https://github.com/open-telemetry/opentelemetry-collector-releases/releases/tag/v0.159.0 */
+  otelCollector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
 } as const;
