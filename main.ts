@@ -16,6 +16,7 @@ import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Tempo } from './charts/tempo.ts';
 import { parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
@@ -39,6 +40,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
+    // Tempo is always rendered, so exemplars link to its traces.
+    exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
   });
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
