@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
+import { HelloApp } from './charts/hello-app.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
@@ -28,6 +29,8 @@ export interface Stack {
   readonly grafana: Grafana;
   readonly tempo: Tempo;
   readonly otelCollector: OtelCollector;
+  /** The demo service, unless switched off. */
+  readonly helloApp?: HelloApp;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -71,8 +74,18 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     metrics: prometheus,
   });
 
-  for (const chart of [prometheus, grafana, tempo, otelCollector]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana, tempo, otelCollector };
+  const { enabled: demo, image, ...helloAppValues } = values.helloApp;
+  const helloApp = demo
+    ? new HelloApp(app, 'hello-app', {
+        namespace: namespace.name,
+        ...helloAppValues,
+        image: `${image.repository}:${image.tag}`,
+        otlpEndpoint: otelCollector.otlpHttpEndpoint,
+      })
+    : undefined;
+
+  for (const chart of [prometheus, grafana, tempo, otelCollector, helloApp]) chart?.addDependency(namespace);
+  return { app, namespace, prometheus, grafana, tempo, otelCollector, helloApp };
 }
 
 /** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */

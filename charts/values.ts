@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
+import { DEMO_IMAGE } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
@@ -115,6 +116,21 @@ const otelCollector = z.strictObject({
   }
 }).prefault({});
 
+const helloApp = z.strictObject({
+  enabled: z.boolean().default(true).describe('Whether the demo service (hello-app calling hello-backend) is rendered.'),
+  image: z.strictObject({
+    repository: z.string()
+      .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, { error: 'is not an image repository like registry.example.com/team/hello-app' })
+      .default(DEMO_IMAGE.repository).describe('Where you pushed or loaded the image built from services/hello-app.'),
+    tag: z.string().regex(/^\w[\w.-]{0,127}$/, { error: 'is not an image tag', abort: true })
+      .refine((t) => t !== 'latest', { error: 'is not a pinned tag: "latest" moves under a running Deployment' })
+      .default(DEMO_IMAGE.tag),
+  }).prefault({}),
+  replicas: z.int({ error: 'is not a replica count (a whole number)' }).min(0, { error: 'is not a replica count: use 0 or more' }).default(1)
+    .describe('Pods per role (hello-app and hello-backend).'),
+  resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
 /** The whole values model. */
 export const valuesSchema = z.strictObject({
   namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
@@ -125,6 +141,7 @@ export const valuesSchema = z.strictObject({
   grafana,
   tempo,
   otelCollector,
+  helloApp,
 }).superRefine((v, ctx) => {
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });

@@ -15,3 +15,9 @@ export const IMAGES = {
   /** @see https://github.com/open-telemetry/opentelemetry-collector-releases/releases/tag/v0.159.0 */
   otelCollector: 'docker.io/otel/opentelemetry-collector-contrib:0.159.0',
 } as const;
+
+/**
+ * Default image of the demo service, built from services/hello-app (no registry publishes it: see the README).
+ * `localhost/` makes a missing image fail to pull instead of resolving to someone else's image on Docker Hub.
+ */
+export const DEMO_IMAGE = { repository: 'localhost/sightline/hello-app', tag: '0.1.0' } as const;
