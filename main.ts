@@ -10,15 +10,19 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from 'cdk8s';
+import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
+import { HelloApp } from './charts/hello-app.ts';
 import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
+import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { Promtail } from './charts/promtail.ts';
+import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Syslog } from './charts/syslog.ts';
-import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+import { Tempo } from './charts/tempo.ts';
+import { parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -30,6 +34,10 @@ export interface Stack {
   readonly loki: Loki;
   readonly promtail: Promtail;
   readonly syslog: Syslog;
+  readonly tempo: Tempo;
+  readonly otelCollector: OtelCollector;
+  /** The demo service, unless switched off. */
+  readonly helloApp?: HelloApp;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -42,6 +50,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
+    // Tempo is always rendered, so exemplars link to its traces.
+    exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
   });
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
@@ -58,6 +68,38 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     grafana,
     ...values.loki,
   });
+
+  const tempo = new Tempo(app, 'tempo', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.tempo,
+    blockRetention: duration(values.tempo.blockRetention),
+    compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
+    maxBlockDuration: duration(values.tempo.maxBlockDuration),
+    searchDurationSlo: duration(values.tempo.searchDurationSlo),
+    remoteWrite: prometheus.remoteWriteEndpoint,
+    metrics: prometheus,
+    grafana,
+    logsDataSourceUid: loki.dataSource.uid,
+  });
+  const otelCollector = new OtelCollector(app, 'otel-collector', {
+    namespace: namespace.name,
+    ...values.otelCollector,
+    traces: tempo.otlpGrpcEndpoint,
+    logs: loki.otlpEndpoint,
+    metricsOtlp: prometheus.otlpEndpoint,
+    metrics: prometheus,
+  });
+
+  const { enabled: demo, image, ...helloAppValues } = values.helloApp;
+  const helloApp = demo
+    ? new HelloApp(app, 'hello-app', {
+        namespace: namespace.name,
+        ...helloAppValues,
+        image: `${image.repository}:${image.tag}`,
+        otlpEndpoint: otelCollector.otlpHttpEndpoint,
+      })
+    : undefined;
 
   // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
   // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
@@ -79,9 +121,14 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.syslog,
   });
 
-  for (const chart of [prometheus, grafana, loki, syslog]) chart.addDependency(namespace);
+  for (const chart of [prometheus, grafana, loki, tempo, otelCollector, helloApp, syslog]) chart?.addDependency(namespace);
   promtail.addDependency(agentsNamespace);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp };
+}
+
+/** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */
+function duration(value: string): Duration {
+  return Duration.millis(Math.round(seconds(value) * 1000));
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */

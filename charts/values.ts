@@ -7,6 +7,8 @@
  */
 import { isIP } from 'node:net';
 import * as z from 'zod';
+import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
+import { DEMO_IMAGE } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
@@ -82,6 +84,54 @@ const grafana = z.strictObject({
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
 }).prefault({});
 
+const tempo = z.strictObject({
+  blockRetention: duration().default('24h')
+    .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
+  compactedBlockRetention: duration().default('1h')
+    .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
+  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).default(1_000_000)
+    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x).'),
+  maxBlockDuration: duration().default('5m')
+    .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
+  searchDurationSlo: duration().default('5s')
+    .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+}).prefault({});
+
+const otelCollector = z.strictObject({
+  otlpGrpcPort: port().default(4317).describe('Port of the OTLP/gRPC receiver, on the pod and the otel-collector Service.'),
+  otlpHttpPort: port().default(4318).describe('Port of the OTLP/HTTP receiver, on the pod and the otel-collector Service.'),
+  replicas: z.int({ error: 'is not a replica count (a whole number from 1)' }).min(1, { error: 'is not a replica count: the gateway needs at least 1 pod' }).default(1)
+    .describe('Pods of the stateless gateway Deployment.'),
+  resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+    .describe('Container resources; the memory limiter keeps the collector below a share of limits.memory.'),
+}).superRefine((v, ctx) => {
+  // Every port the collector pod listens on must be distinct, or one receiver fails to bind at startup.
+  const taken = new Map<number, string>(Object.entries(OTEL_COLLECTOR_OWN_PORTS).map(([name, p]) => [p, `the collector's ${name} port`]));
+  for (const key of ['otlpGrpcPort', 'otlpHttpPort'] as const) {
+    const holder = taken.get(v[key]);
+    if (holder === undefined) taken.set(v[key], `otelCollector.${key}`);
+    else ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `is already taken by ${holder}; each receiver needs a port of its own` });
+  }
+}).prefault({});
+
+const helloApp = z.strictObject({
+  enabled: z.boolean().default(true).describe('Whether the demo service (hello-app calling hello-backend) is rendered.'),
+  image: z.strictObject({
+    repository: z.string()
+      .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, { error: 'is not an image repository like registry.example.com/team/hello-app' })
+      .default(DEMO_IMAGE.repository).describe('Where you pushed or loaded the image built from services/hello-app.'),
+    tag: z.string().regex(/^\w[\w.-]{0,127}$/, { error: 'is not an image tag', abort: true })
+      .refine((t) => t !== 'latest', { error: 'is not a pinned tag: "latest" moves under a running Deployment' })
+      .default(DEMO_IMAGE.tag),
+  }).prefault({}),
+  replicas: z.int({ error: 'is not a replica count (a whole number)' }).min(0, { error: 'is not a replica count: use 0 or more' }).default(1)
+    .describe('Pods per role (hello-app and hello-backend).'),
+  resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
 /** A label value Sightline takes from values (cluster, device and site names): no spaces, no quotes. */
 const labelValue = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: `is not ${what} (letters, digits, ., _ and -)` });
@@ -153,6 +203,9 @@ export const valuesSchema = z.strictObject({
   loki,
   promtail,
   syslog,
+  tempo,
+  otelCollector,
+  helloApp,
 }).superRefine((v, ctx) => {
   if (v.promtail.namespace === v.namespace) {
     ctx.addIssue({ code: 'custom', path: ['promtail', 'namespace'], input: v.promtail.namespace, message: 'is the stack\'s own namespace, whose Pod Security level (restricted) forbids the host paths node agents read: use another' });

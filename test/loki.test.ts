@@ -98,6 +98,14 @@ describe('Loki', () => {
     expect(loki.otlpEndpoint.url('/v1/logs')).toBe(loki.endpoint.url('/otlp/v1/logs'));
   });
 
+  it("receives the OpenTelemetry Collector's logs pipeline at exactly its OTLP endpoint", () => {
+    const r = render();
+    const config = r.configFile('otel-collector-config', 'config.yaml');
+    const [exporter] = config.service.pipelines.logs.exporters;
+
+    expect(config.exporters[exporter]).toEqual({ endpoint: r.stack.loki.otlpEndpoint.url() });
+  });
+
   it('is scraped by Prometheus at the address its Service serves', () => {
     const { stack } = render();
 

@@ -209,6 +209,26 @@ describe('Promtail wiring', () => {
     expect(promtailYaml(r).clients).toEqual([{ url: r.stack.loki.pushEndpoint.url(), external_labels: { cluster: 'prod-eu' } }]);
   });
 
+  it("gives each traced workload's logs the service_name its spans carry as service.name", () => {
+    const r = render();
+    const pods = job(r, 'kubernetes-pods');
+    const meta = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
+    const traced = r.objects.flatMap((o) => (o.kind === 'Deployment' ? podSpec(o).containers.map((c: any) => [o, c] as const) : []))
+      .filter(([, c]) => c.env?.some((e: any) => e.name === 'OTEL_SERVICE_NAME'));
+
+    expect(traced.length).toBeGreaterThan(0);
+    for (const [workload, c] of traced) {
+      const template = workload.spec.template.metadata;
+      const discovered = {
+        __meta_kubernetes_pod_container_name: c.name,
+        ...Object.fromEntries(Object.entries(template.labels ?? {}).map(([k, v]) => [`__meta_kubernetes_pod_label_${meta(k)}`, v])),
+        ...Object.fromEntries(Object.entries(template.annotations ?? {}).map(([k, v]) => [`__meta_kubernetes_pod_annotation_${meta(k)}`, v])),
+      } as Record<string, string>;
+      const serviceName = c.env.find((e: any) => e.name === 'OTEL_SERVICE_NAME').value;
+      expect(relabel(pods.relabel_configs, discovered)?.service_name, `${workload.metadata.name}/${c.name}`).toBe(serviceName);
+    }
+  });
+
   it("is scraped pod by pod in the agents namespace, on its metrics port", () => {
     const r = render();
     const ds = daemonSet(r);

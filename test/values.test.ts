@@ -30,6 +30,11 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the log retention is not a duration', yaml: 'loki:\n  retention: forever\n', message: 'loki.retention: "forever" is not a duration like 15d or 36h' },
   { why: 'a section is not a mapping', yaml: 'prometheus: big\n', message: 'prometheus: "big" is not a mapping' },
   { why: 'the Secret name is not a DNS label', yaml: 'grafana:\n  adminSecret:\n    name: Grafana Admin\n', message: 'grafana.adminSecret.name: "Grafana Admin" is not a DNS label' },
+  { why: 'a trace retention is not a duration', yaml: 'tempo:\n  blockRetention: two weeks\n', message: 'tempo.blockRetention: "two weeks" is not a duration like 15d or 36h' },
+  { why: 'the live-store block size is zero', yaml: 'tempo:\n  maxBlockBytes: 0\n', message: 'tempo.maxBlockBytes: 0 must be a positive number of bytes' },
+  { why: 'the live-store block size is negative', yaml: 'tempo:\n  maxBlockBytes: -1048576\n', message: 'tempo.maxBlockBytes: -1048576 must be a positive number of bytes' },
+  { why: 'two collector receivers share a port', yaml: 'otelCollector:\n  otlpHttpPort: 4317\n', message: 'otelCollector.otlpHttpPort: 4317 is already taken by otelCollector.otlpGrpcPort; each receiver needs a port of its own' },
+  { why: 'a collector receiver takes the internal metrics port', yaml: 'otelCollector:\n  otlpGrpcPort: 8888\n', message: "otelCollector.otlpGrpcPort: 8888 is already taken by the collector's internal metrics port" },
   { why: 'the file is a list, not a mapping', yaml: '- prometheus\n', message: '(top level): ["prometheus"] is not a mapping' },
   { why: 'the file is not YAML', yaml: 'prometheus:\n  retention: [15d\n', message: 'values.yaml is not valid' },
 ];
