@@ -16,21 +16,36 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from 'cdk8s';
+import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { ArgoCd, footprintOf } from './charts/argocd.ts';
 import { Grafana } from './charts/grafana.ts';
+import { HelloApp } from './charts/hello-app.ts';
+import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
+import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { Promtail } from './charts/promtail.ts';
+import { DATASOURCE_UID } from './charts/shared/datasources.ts';
+import { Syslog } from './charts/syslog.ts';
+import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
-import { parseValues, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
+import { parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
   readonly app: App;
   readonly namespace: StackNamespace;
+  readonly agentsNamespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  readonly loki: Loki;
+  readonly promtail: Promtail;
+  readonly syslog: Syslog;
+  readonly tempo: Tempo;
+  readonly otelCollector: OtelCollector;
+  /** The demo service, unless switched off. */
+  readonly helloApp?: HelloApp;
   /** Every object of the stack, as rendered. */
   readonly objects: readonly Manifest[];
 }
@@ -46,6 +61,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
+    // Tempo is always rendered, so exemplars link to its traces.
+    exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
   });
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
@@ -55,9 +72,74 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
+  const loki = new Loki(app, 'loki', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    metrics: prometheus,
+    grafana,
+    ...values.loki,
+  });
+
+  const tempo = new Tempo(app, 'tempo', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.tempo,
+    blockRetention: duration(values.tempo.blockRetention),
+    compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
+    maxBlockDuration: duration(values.tempo.maxBlockDuration),
+    searchDurationSlo: duration(values.tempo.searchDurationSlo),
+    remoteWrite: prometheus.remoteWriteEndpoint,
+    metrics: prometheus,
+    grafana,
+    logsDataSourceUid: loki.dataSource.uid,
+  });
+  const otelCollector = new OtelCollector(app, 'otel-collector', {
+    namespace: namespace.name,
+    ...values.otelCollector,
+    traces: tempo.otlpGrpcEndpoint,
+    logs: loki.otlpEndpoint,
+    metricsOtlp: prometheus.otlpEndpoint,
+    metrics: prometheus,
+  });
+
+  const { enabled: demo, image, ...helloAppValues } = values.helloApp;
+  const helloApp = demo
+    ? new HelloApp(app, 'hello-app', {
+        namespace: namespace.name,
+        ...helloAppValues,
+        image: `${image.repository}:${image.tag}`,
+        otlpEndpoint: otelCollector.otlpHttpEndpoint,
+      })
+    : undefined;
+
+  // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
+  // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
+  // the rest of the stack stays under `restricted`.
+  const { namespace: agentsNamespaceName, ...promtailValues } = values.promtail;
+  const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
+  const promtail = new Promtail(app, 'promtail', {
+    namespace: agentsNamespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...promtailValues,
+  });
+  const syslog = new Syslog(app, 'syslog', {
+    namespace: namespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...values.syslog,
+  });
+
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, prometheus, grafana, objects };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, objects };
+}
+
+/** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */
+function duration(value: string): Duration {
+  return Duration.millis(Math.round(seconds(value) * 1000));
 }
 
 /**

@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts'
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub, RelabelConfig, ScrapeConfig } from './shared/scrape.ts';
-import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -48,7 +48,19 @@ export interface PrometheusProps {
   readonly replicas: number;
   /** Requests and limits of the Prometheus container. */
   readonly resources: ContainerResourceValues;
+  /**
+   * Uid of the Grafana trace datasource that exemplars link to. The datasource then turns the trace-id label
+   * of an exemplar (`traceID` from Tempo's metrics-generator, `trace_id` from OpenTelemetry SDKs) into a
+   * link to that trace.
+   *
+   * @default - exemplars carry no link
+   * @see https://grafana.com/docs/grafana/latest/datasources/prometheus/configure/#exemplars
+   */
+  readonly exemplarTraceDataSourceUid?: string;
 }
+
+/** Exemplar labels that hold a trace id: Tempo's metrics-generator writes `traceID`, OpenTelemetry SDKs `trace_id`. */
+const EXEMPLAR_TRACE_ID_LABELS = ['traceID', 'trace_id'] as const;
 
 /**
  * Prometheus: scrapes the stack, receives remote write (Tempo's metrics-generator) and OTLP (the collector),
@@ -110,12 +122,7 @@ export class Prometheus extends Chart implements MetricsHub {
       files: { 'prometheus.yml': () => this.renderConfig() },
     });
 
-    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
-      metadata: { name: 'prometheus-data', labels },
-      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-      storage: size(props.storage),
-      storageClassName: props.storageClassName,
-    });
+    const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
     this.deployment = stackDeployment(this, 'Deployment', {
       identity,
@@ -171,13 +178,22 @@ export class Prometheus extends Chart implements MetricsHub {
       type: 'prometheus',
       url: this.endpoint.url(),
       isDefault: true,
-      jsonData: { httpMethod: 'POST', timeInterval: this.props.scrapeInterval },
+      jsonData: {
+        httpMethod: 'POST',
+        timeInterval: this.props.scrapeInterval,
+        exemplarTraceIdDestinations: this.exemplarTraceIdDestinations(),
+      },
     };
   }
 
   /** The scrape jobs contributed so far, in the order they were added. */
   public get scrapeJobs(): readonly ScrapeConfig[] {
     return [...this.jobs.values()];
+  }
+
+  private exemplarTraceIdDestinations(): ReadonlyArray<{ readonly name: string; readonly datasourceUid: string }> | undefined {
+    const uid = this.props.exemplarTraceDataSourceUid;
+    return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
   }
 
   private renderConfig(): PrometheusConfig {

@@ -5,7 +5,10 @@
  *
  * Validation messages name the field path, the value received and what is allowed.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod';
+import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
+import { DEMO_IMAGE } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
@@ -81,6 +84,114 @@ const grafana = z.strictObject({
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
 }).prefault({});
 
+const tempo = z.strictObject({
+  blockRetention: duration().default('24h')
+    .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
+  compactedBlockRetention: duration().default('1h')
+    .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
+  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).default(1_000_000)
+    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x).'),
+  maxBlockDuration: duration().default('5m')
+    .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
+  searchDurationSlo: duration().default('5s')
+    .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+}).prefault({});
+
+const otelCollector = z.strictObject({
+  otlpGrpcPort: port().default(4317).describe('Port of the OTLP/gRPC receiver, on the pod and the otel-collector Service.'),
+  otlpHttpPort: port().default(4318).describe('Port of the OTLP/HTTP receiver, on the pod and the otel-collector Service.'),
+  replicas: z.int({ error: 'is not a replica count (a whole number from 1)' }).min(1, { error: 'is not a replica count: the gateway needs at least 1 pod' }).default(1)
+    .describe('Pods of the stateless gateway Deployment.'),
+  resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+    .describe('Container resources; the memory limiter keeps the collector below a share of limits.memory.'),
+}).superRefine((v, ctx) => {
+  // Every port the collector pod listens on must be distinct, or one receiver fails to bind at startup.
+  const taken = new Map<number, string>(Object.entries(OTEL_COLLECTOR_OWN_PORTS).map(([name, p]) => [p, `the collector's ${name} port`]));
+  for (const key of ['otlpGrpcPort', 'otlpHttpPort'] as const) {
+    const holder = taken.get(v[key]);
+    if (holder === undefined) taken.set(v[key], `otelCollector.${key}`);
+    else ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `is already taken by ${holder}; each receiver needs a port of its own` });
+  }
+}).prefault({});
+
+const helloApp = z.strictObject({
+  enabled: z.boolean().default(true).describe('Whether the demo service (hello-app calling hello-backend) is rendered.'),
+  image: z.strictObject({
+    repository: z.string()
+      .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, { error: 'is not an image repository like registry.example.com/team/hello-app' })
+      .default(DEMO_IMAGE.repository).describe('Where you pushed or loaded the image built from services/hello-app.'),
+    tag: z.string().regex(/^\w[\w.-]{0,127}$/, { error: 'is not an image tag', abort: true })
+      .refine((t) => t !== 'latest', { error: 'is not a pinned tag: "latest" moves under a running Deployment' })
+      .default(DEMO_IMAGE.tag),
+  }).prefault({}),
+  replicas: z.int({ error: 'is not a replica count (a whole number)' }).min(0, { error: 'is not a replica count: use 0 or more' }).default(1)
+    .describe('Pods per role (hello-app and hello-backend).'),
+  resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
+/** A label value Sightline takes from values (cluster, device and site names): no spaces, no quotes. */
+const labelValue = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: `is not ${what} (letters, digits, ., _ and -)` });
+
+const loki = z.strictObject({
+  retention: duration()
+    .refine((v) => seconds(v) >= 86400, { error: "is shorter than 24h, the least retention Loki's compactor applies" })
+    .default('7d')
+    .describe('How long logs are kept (limits_config.retention_period), enforced by the compactor; at least 24h.'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/loki (chunks, index, WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } }),
+}).prefault({});
+
+const promtail = z.strictObject({
+  namespace: dnsLabel().default('sightline-agents')
+    .describe('Namespace of the node agents, apart from the stack: they mount host paths, which only Pod Security `privileged` allows.'),
+  nodeLogs: z.strictObject({
+    journal: z.boolean().default(true).describe("Ship the node's systemd journal (kubelet, container runtime, kernel)."),
+    files: z.boolean().default(false).describe("Ship the node's /var/log/*.log files (on systemd hosts mostly copies of the journal)."),
+  }).prefault({}).describe("The node's own logs, besides its pods' logs."),
+  resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
+const syslogFormat = z.enum(['rfc5424', 'rfc3164']);
+
+const syslogDevice = z.strictObject({
+  address: z.string().refine((v) => isIP(v) !== 0, { error: 'is not an IP address' })
+    .describe('Source address the device sends from, as the receiver sees it (IPv6 in its short, lower-case form).'),
+  name: labelValue('a device name').describe('Becomes the `device` label.'),
+  site: labelValue('a site name').optional().describe('Becomes the `site` label.'),
+  role: labelValue('a role').optional().describe('Becomes the `role` label, e.g. core-switch, firewall.'),
+});
+
+const syslog = z.strictObject({
+  serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('NodePort')
+    .describe('How devices reach the receiver. NodePort and LoadBalancer keep the source address (externalTrafficPolicy: Local).'),
+  tcp: z.strictObject({
+    port: port().default(514).describe('Service port of the TCP listener.'),
+    format: syslogFormat.default('rfc5424').describe('Message format on TCP; octet-counting and newline framing are both detected.'),
+  }).prefault({}),
+  udp: z.strictObject({
+    port: port().default(514).describe('Service port of the UDP listener.'),
+    format: syslogFormat.default('rfc3164').describe('Message format on UDP; rfc3164 is what most network gear sends.'),
+  }).prefault({}),
+  useIncomingTimestamp: z.boolean().default(false)
+    .describe("Use the device's timestamp instead of the receive time (device clocks drift: keep false unless they run NTP)."),
+  devices: z.array(syslogDevice).default([]).describe('Device inventory: messages from an address get its name, site and role as labels.'),
+  resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({}).superRefine((v, ctx) => {
+  for (const key of ['name', 'address'] as const) {
+    const first = new Map<string, number>();
+    v.devices.forEach((device, i) => {
+      const seen = first.get(device[key]);
+      if (seen === undefined) first.set(device[key], i);
+      else ctx.addIssue({ code: 'custom', path: ['devices', i, key], input: device[key], message: `is already the ${key} of syslog.devices[${seen}]` });
+    });
+  }
+});
+
 /** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
 const gitRepositoryUrl = () =>
   z.string().regex(/^((https?|ssh|git):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/, {
@@ -122,8 +233,17 @@ export const valuesSchema = z.strictObject({
   storageClassName: dnsLabel().optional().describe('StorageClass of every PersistentVolumeClaim. Default: the cluster default class.'),
   prometheus,
   grafana,
+  loki,
+  promtail,
+  syslog,
+  tempo,
+  otelCollector,
+  helloApp,
   argocd: argocd.optional().describe('Renders an Argo CD Application and AppProject next to the output folder (<out>-argocd/). Default: none.'),
 }).superRefine((v, ctx) => {
+  if (v.promtail.namespace === v.namespace) {
+    ctx.addIssue({ code: 'custom', path: ['promtail', 'namespace'], input: v.promtail.namespace, message: 'is the stack\'s own namespace, whose Pod Security level (restricted) forbids the host paths node agents read: use another' });
+  }
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
   }

@@ -4,10 +4,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import * as YAML from 'yaml';
 import { groupOf } from '../charts/argocd.ts';
 import { ANNOTATIONS_BYTES_LIMIT, clientSideApplyBytes } from '../charts/shared/delivery.ts';
+import { schemaValidator, strict } from './schema.ts';
 import type { K8sObject } from './support.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -117,14 +118,13 @@ let crdSchemas: Map<string, CrdSchema> | undefined;
 /**
  * The CRDs cdk8s.yaml imports (`imports:`, the files `npm run import` generates imports/ from), by kind.
  *
- * The API server prunes fields a structural schema does not declare, silently: a misspelt field would vanish
- * on apply. So every object schema that neither lists `additionalProperties` nor preserves unknown fields
- * rejects them here, and the misspelling fails the test instead.
+ * The schemas are made {@link strict}: the API server prunes fields a structural schema does not declare,
+ * silently, so a misspelt field would vanish on apply; here it fails the test instead.
  */
 export function importedCrds(): Map<string, CrdSchema> {
   if (crdSchemas) return crdSchemas;
   const config = YAML.parse(readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8')) as { imports: string[] };
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const ajv = schemaValidator();
   crdSchemas = new Map();
   for (const spec of config.imports) {
     const crd = YAML.parse(readFileSync(join(ROOT, spec.slice(spec.indexOf(':=') + 2)), 'utf8'));
@@ -132,18 +132,10 @@ export function importedCrds(): Map<string, CrdSchema> {
     crdSchemas.set(crd.spec.names.kind, {
       apiVersions: new Set(crd.spec.versions.filter((v: { served: boolean }) => v.served).map((v: { name: string }) => `${crd.spec.group}/${v.name}`)),
       namespaced: crd.spec.scope === 'Namespaced',
-      validate: ajv.compile(closed(version.schema.openAPIV3Schema)),
+      validate: ajv.compile(strict(version.schema.openAPIV3Schema)),
     });
   }
   return crdSchemas;
-}
-
-function closed(schema: any): any {
-  if (Array.isArray(schema)) return schema.map(closed);
-  if (schema === null || typeof schema !== 'object') return schema;
-  const copy = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)])) : closed(v)]));
-  if (copy.properties && copy.additionalProperties === undefined && !copy['x-kubernetes-preserve-unknown-fields']) copy.additionalProperties = false;
-  return copy;
 }
 
 /** The object is valid against its imported CRD: a served apiVersion, the CRD's scope, and its schema. */
