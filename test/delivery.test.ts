@@ -54,7 +54,8 @@ describe('the committed outputs', () => {
 });
 
 /** Every committed stack folder: dist/ and one per environment. */
-const stackFolders = ['dist', ...readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))).map((f) => `${RENDERED_DIR}/${f}`)];
+const environments = existsSync(join(ROOT, RENDERED_DIR)) ? readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))) : [];
+const stackFolders = ['dist', ...environments.map((f) => `${RENDERED_DIR}/${f}`)];
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 const wave = (o: K8sObject) => Number(o.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
 
@@ -140,6 +141,21 @@ for (const folder of stackFolders) {
     }
   });
 }
+
+describe('rendering several outputs', () => {
+  it('replaces none of them when one fails', () => {
+    const root = tempDir();
+    const defaults = { values: parseValues(undefined), source: 'defaults', out: 'dist' };
+    synth(root, [defaults], ['dist']);
+    const before = treeDigest(join(root, 'dist'));
+    // Argo CD without a path, for an output outside the repository: its Application could point nowhere.
+    const outside = { values: parseValues({ namespace: 'other', argocd: { repoURL: 'https://git.example.com/x.git' } }), source: 'outside.yaml', out: join(tempDir(), 'elsewhere') };
+    expect(() => synth(root, [{ ...defaults, values: parseValues({ namespace: 'changed' }) }, outside], ['dist', outside.out, argoCdFolder(outside.out)])).toThrow(/argocd\.path: nothing was given/);
+    expect(treeDigest(join(root, 'dist'))).toEqual(before);
+    expect(readdirSync(root), 'no staging folder left behind').toEqual(['dist']);
+    expect(existsSync(outside.out)).toBe(false);
+  });
+});
 
 describe('the default stack with Argo CD enabled', () => {
   const root = tempDir();
