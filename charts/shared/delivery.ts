@@ -94,8 +94,11 @@ export function annotateForArgoCd(app: App): Manifest[] {
   return objects.map((object) => {
     const manifest = object.toJson() as Manifest;
     const own = manifest.metadata.annotations ?? {};
-    if (own[SYNC_WAVE_ANNOTATION] === undefined) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(syncWave(object.kind)));
-    if (clientSideApplyBytes(manifest) > SERVER_SIDE_APPLY_ABOVE_BYTES) {
+    const wave = own[SYNC_WAVE_ANNOTATION] ?? String(syncWave(object.kind));
+    object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, wave);
+    // Measured as rendered, wave included.
+    const annotations = { ...own, [SYNC_WAVE_ANNOTATION]: wave };
+    if (clientSideApplyBytes({ ...manifest, metadata: { ...manifest.metadata, annotations } }) > SERVER_SIDE_APPLY_ABOVE_BYTES) {
       const options = own[SYNC_OPTIONS_ANNOTATION];
       object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, options ? `${options},ServerSideApply=true` : 'ServerSideApply=true');
     }
