@@ -5,8 +5,8 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub, RelabelConfig, ScrapeConfig } from './shared/scrape.ts';
-import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import type { MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig } from './shared/scrape.ts';
+import { addConfigChecksum, clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -17,6 +17,7 @@ export interface PrometheusConfig {
     readonly evaluation_interval: string;
     readonly external_labels?: Readonly<Record<string, string>>;
   };
+  readonly rule_files: readonly string[];
   readonly scrape_configs: readonly ScrapeConfig[];
   readonly storage: {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
@@ -60,6 +61,9 @@ export class Prometheus extends Chart implements MetricsHub {
   /** The image's user (`nobody`). */
   private static readonly USER = 65534;
   private static readonly CONFIG_DIR = '/etc/prometheus';
+  // A sibling of the config folder, not inside it: a mount point nested in a ConfigMap volume is fragile.
+  private static readonly RULES_DIR = '/etc/prometheus-rules';
+  private static readonly RULES_FILE = 'rules.yaml';
   private static readonly DATA_DIR = '/prometheus';
 
   /** Query API and UI (Grafana's datasource URL). */
@@ -72,8 +76,11 @@ export class Prometheus extends Chart implements MetricsHub {
   public readonly deployment: kplus.Deployment;
   /** The ConfigMap holding `prometheus.yml`. */
   public readonly config: ConfigFiles;
+  /** The ConfigMap holding the rule file, every contributed rule group in it. */
+  public readonly rules: ConfigFiles;
 
   private readonly jobs = new Map<string, ScrapeConfig>();
+  private readonly ruleGroups = new Map<string, RuleGroup>();
   private readonly props: PrometheusProps;
 
   public constructor(scope: Construct, id: string, props: PrometheusProps) {
@@ -109,6 +116,11 @@ export class Prometheus extends Chart implements MetricsHub {
       labels,
       files: { 'prometheus.yml': () => this.renderConfig() },
     });
+    this.rules = new ConfigFiles(this, 'Rules', {
+      name: 'prometheus-rules',
+      labels,
+      files: { [Prometheus.RULES_FILE]: (): RuleFile => ({ groups: [...this.ruleGroups.values()] }) },
+    });
 
     const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
       metadata: { name: 'prometheus-data', labels },
@@ -128,6 +140,8 @@ export class Prometheus extends Chart implements MetricsHub {
       // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
       terminationGracePeriodSeconds: 300,
     });
+    // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
+    addConfigChecksum(this.deployment, 'rules', this.rules.checksum);
     const container = this.deployment.addContainer({
       name: 'prometheus',
       ...hardenedContainer({ image: IMAGES.prometheus, user: Prometheus.USER, resources: props.resources }),
@@ -145,6 +159,7 @@ export class Prometheus extends Chart implements MetricsHub {
       startup: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(4), failureThreshold: 60 }),
     });
     container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), { readOnly: true });
     container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
     const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
@@ -161,6 +176,13 @@ export class Prometheus extends Chart implements MetricsHub {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
     this.jobs.set(job.job_name, job);
+  }
+
+  public addRuleGroup(group: RuleGroup): void {
+    if (this.ruleGroups.has(group.name)) {
+      throw new Error(`Prometheus already has a rule group named "${group.name}"`);
+    }
+    this.ruleGroups.set(group.name, group);
   }
 
   /** Grafana's datasource for this Prometheus: the default one, queried by POST (long PromQL fits). */
@@ -189,6 +211,7 @@ export class Prometheus extends Chart implements MetricsHub {
         evaluation_interval: p.evaluationInterval,
         external_labels: { cluster: p.clusterName },
       },
+      rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
       scrape_configs: this.scrapeJobs,
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };

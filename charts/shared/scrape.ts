@@ -44,8 +44,48 @@ export interface ScrapeConfig {
   readonly metric_relabel_configs?: readonly RelabelConfig[];
 }
 
-/** What a component needs from the metrics hub: somewhere to contribute its scrape jobs. */
+/**
+ * An alerting rule of a rule file. Prometheus renders `labels` and `annotations` as Go templates over the
+ * alert's series (`{{ $labels.instance }}`, `{{ $value }}`).
+ *
+ * @see https://prometheus.io/docs/prometheus/3.14/configuration/alerting_rules/
+ */
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** A recording rule of a rule file. @see https://prometheus.io/docs/prometheus/3.14/configuration/recording_rules/ */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** One rule of a rule group. */
+export type Rule = AlertingRule | RecordingRule;
+
+/** `<rule_group>`: rules evaluated together, in order, at the group's interval. */
+export interface RuleGroup {
+  /** Unique across every rule file Prometheus loads. */
+  readonly name: string;
+  /** Evaluation interval. @default - the global `evaluation_interval` */
+  readonly interval?: string;
+  readonly rules: readonly Rule[];
+}
+
+/** A rule file: what `rule_files` points Prometheus at. */
+export interface RuleFile {
+  readonly groups: readonly RuleGroup[];
+}
+
+/** What a component needs from the metrics hub: somewhere to contribute its scrape jobs and rules. */
 export interface MetricsHub {
   /** Adds a scrape job. @throws if a job with the same `job_name` exists */
   addScrapeJob(job: ScrapeConfig): void;
+  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
+  addRuleGroup(group: RuleGroup): void;
 }
