@@ -15,7 +15,8 @@ import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { Prometheus } from './charts/prometheus.ts';
-import { parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+import { Redfish } from './charts/redfish.ts';
+import { hardwareNamespace, parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -23,6 +24,8 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  /** Hardware monitoring through the BMCs; absent when the values list no exporter group. */
+  readonly redfish?: Redfish;
 }
 
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
@@ -45,7 +48,26 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   grafana.addDataSource(prometheus.dataSource);
 
   for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana };
+  return { app, namespace, prometheus, grafana, redfish: buildRedfish(app, values, prometheus, grafana) };
+}
+
+/**
+ * The hardware charts, only when the values list exporter groups: without servers there is nothing to scrape,
+ * and alerts and a dashboard over metrics that never come would only be noise. The exporters get a namespace
+ * of their own: their Secrets hold BMC credentials (which can power servers off), so access to them is granted
+ * apart from the stack's; and hostNetwork pods need Pod Security `privileged`, which the stack's namespace
+ * must not be lowered to. The level is `restricted` when no group needs the host's network.
+ */
+function buildRedfish(app: App, values: Values, prometheus: Prometheus, grafana: Grafana): Redfish | undefined {
+  const { groups, resources } = values.redfish;
+  if (groups.length === 0) return undefined;
+  const namespace = new StackNamespace(app, 'hardware-namespace', {
+    name: hardwareNamespace(values),
+    podSecurity: groups.some((group) => group.hostNetwork) ? 'privileged' : 'restricted',
+  });
+  const redfish = new Redfish(app, 'redfish', { namespace: namespace.name, groups, resources, metrics: prometheus, grafana });
+  redfish.addDependency(namespace);
+  return redfish;
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */

@@ -10,4 +10,6 @@ export const IMAGES = {
   prometheus: 'docker.io/prom/prometheus:v3.14.0',
   /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
   grafana: 'docker.io/grafana/grafana:13.2.0',
+  /** @see https://github.com/G-PORTAL/redfish_exporter (released to Docker Hub as gportal/redfish_exporter) */
+  redfishExporter: 'docker.io/gportal/redfish_exporter:1.5.1',
 } as const;
