@@ -10,13 +10,16 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from 'cdk8s';
+import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
 import { StackNamespace } from './charts/namespace.ts';
+import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { Redfish } from './charts/redfish.ts';
-import { hardwareNamespace, parseValues, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
+import { DATASOURCE_UID } from './charts/shared/datasources.ts';
+import { Tempo } from './charts/tempo.ts';
+import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -24,6 +27,8 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  readonly tempo: Tempo;
+  readonly otelCollector: OtelCollector;
   /** Hardware monitoring through the BMCs; absent when the values list no exporter group. */
   readonly redfish?: Redfish;
 }
@@ -38,6 +43,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
+    // Tempo is always rendered, so exemplars link to its traces.
+    exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
   });
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
@@ -47,8 +54,28 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
-  for (const chart of [prometheus, grafana]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana, redfish: buildRedfish(app, values, prometheus, grafana) };
+  const tempo = new Tempo(app, 'tempo', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.tempo,
+    blockRetention: duration(values.tempo.blockRetention),
+    compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
+    maxBlockDuration: duration(values.tempo.maxBlockDuration),
+    searchDurationSlo: duration(values.tempo.searchDurationSlo),
+    remoteWrite: prometheus.remoteWriteEndpoint,
+    metrics: prometheus,
+    grafana,
+  });
+  const otelCollector = new OtelCollector(app, 'otel-collector', {
+    namespace: namespace.name,
+    ...values.otelCollector,
+    traces: tempo.otlpGrpcEndpoint,
+    metricsOtlp: prometheus.otlpEndpoint,
+    metrics: prometheus,
+  });
+
+  for (const chart of [prometheus, grafana, tempo, otelCollector]) chart.addDependency(namespace);
+  return { app, namespace, prometheus, grafana, tempo, otelCollector, redfish: buildRedfish(app, values, prometheus, grafana) };
 }
 
 /**
@@ -68,6 +95,11 @@ function buildRedfish(app: App, values: Values, prometheus: Prometheus, grafana:
   const redfish = new Redfish(app, 'redfish', { namespace: namespace.name, groups, resources, metrics: prometheus, grafana });
   redfish.addDependency(namespace);
   return redfish;
+}
+
+/** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */
+function duration(value: string): Duration {
+  return Duration.millis(Math.round(seconds(value) * 1000));
 }
 
 /** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */

@@ -49,7 +49,19 @@ export interface PrometheusProps {
   readonly replicas: number;
   /** Requests and limits of the Prometheus container. */
   readonly resources: ContainerResourceValues;
+  /**
+   * Uid of the Grafana trace datasource that exemplars link to. The datasource then turns the trace-id label
+   * of an exemplar (`traceID` from Tempo's metrics-generator, `trace_id` from OpenTelemetry SDKs) into a
+   * link to that trace.
+   *
+   * @default - exemplars carry no link
+   * @see https://grafana.com/docs/grafana/latest/datasources/prometheus/configure/#exemplars
+   */
+  readonly exemplarTraceDataSourceUid?: string;
 }
+
+/** Exemplar labels that hold a trace id: Tempo's metrics-generator writes `traceID`, OpenTelemetry SDKs `trace_id`. */
+const EXEMPLAR_TRACE_ID_LABELS = ['traceID', 'trace_id'] as const;
 
 /**
  * Prometheus: scrapes the stack, receives remote write (Tempo's metrics-generator) and OTLP (the collector),
@@ -193,13 +205,22 @@ export class Prometheus extends Chart implements MetricsHub {
       type: 'prometheus',
       url: this.endpoint.url(),
       isDefault: true,
-      jsonData: { httpMethod: 'POST', timeInterval: this.props.scrapeInterval },
+      jsonData: {
+        httpMethod: 'POST',
+        timeInterval: this.props.scrapeInterval,
+        exemplarTraceIdDestinations: this.exemplarTraceIdDestinations(),
+      },
     };
   }
 
   /** The scrape jobs contributed so far, in the order they were added. */
   public get scrapeJobs(): readonly ScrapeConfig[] {
     return [...this.jobs.values()];
+  }
+
+  private exemplarTraceIdDestinations(): ReadonlyArray<{ readonly name: string; readonly datasourceUid: string }> | undefined {
+    const uid = this.props.exemplarTraceDataSourceUid;
+    return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
   }
 
   private renderConfig(): PrometheusConfig {

@@ -7,15 +7,19 @@
  */
 import { isIP } from 'node:net';
 import * as z from 'zod';
+import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
 // ---------------------------------------------------------------------------------------------------------
 
-/** A Prometheus-style duration (`30s`, `15d`, `1h30m`), the unit every component in the stack accepts. */
+/** Prometheus's duration syntax (`30s`, `15d`, `1h30m`), which every component in the stack accepts. */
+const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+
+/** A Prometheus-style duration, greater than zero. */
 export const duration = () =>
   z.string()
-    .regex(/^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/, { error: 'is not a duration like 15d or 36h', abort: true })
+    .regex(DURATION, { error: 'is not a duration like 15d or 36h', abort: true })
     .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h' });
 
 /** A byte size with a Prometheus unit (`512MB`, `50GB`). */
@@ -77,6 +81,39 @@ const grafana = z.strictObject({
   storage: quantity().default('1Gi').describe('Size of the PersistentVolumeClaim mounted at /var/lib/grafana.'),
   replicas: singleReplica().default(1),
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
+}).prefault({});
+
+const tempo = z.strictObject({
+  blockRetention: duration().default('24h')
+    .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
+  compactedBlockRetention: duration().default('1h')
+    .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
+  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).default(1_000_000)
+    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x).'),
+  maxBlockDuration: duration().default('5m')
+    .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
+  searchDurationSlo: duration().default('5s')
+    .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+}).prefault({});
+
+const otelCollector = z.strictObject({
+  otlpGrpcPort: port().default(4317).describe('Port of the OTLP/gRPC receiver, on the pod and the otel-collector Service.'),
+  otlpHttpPort: port().default(4318).describe('Port of the OTLP/HTTP receiver, on the pod and the otel-collector Service.'),
+  replicas: z.int({ error: 'is not a replica count (a whole number from 1)' }).min(1, { error: 'is not a replica count: the gateway needs at least 1 pod' }).default(1)
+    .describe('Pods of the stateless gateway Deployment.'),
+  resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+    .describe('Container resources; the memory limiter keeps the collector below a share of limits.memory.'),
+}).superRefine((v, ctx) => {
+  // Every port the collector pod listens on must be distinct, or one receiver fails to bind at startup.
+  const taken = new Map<number, string>(Object.entries(OTEL_COLLECTOR_OWN_PORTS).map(([name, p]) => [p, `the collector's ${name} port`]));
+  for (const key of ['otlpGrpcPort', 'otlpHttpPort'] as const) {
+    const holder = taken.get(v[key]);
+    if (holder === undefined) taken.set(v[key], `otelCollector.${key}`);
+    else ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `is already taken by ${holder}; each receiver needs a port of its own` });
+  }
 }).prefault({});
 
 /** Labels Sightline sets on every Redfish series; a server label of the same name would overwrite them. */
@@ -198,9 +235,15 @@ export const valuesSchema = z.strictObject({
   prometheus,
   grafana,
   redfish,
+  tempo,
+  otelCollector,
 }).superRefine((v, ctx) => {
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
+  }
+  // Size-based retention only protects the volume if it triggers before the volume is full.
+  if (bytes(v.prometheus.retentionSize) >= bytes(v.prometheus.storage)) {
+    ctx.addIssue({ code: 'custom', path: ['prometheus', 'retentionSize'], input: v.prometheus.retentionSize, message: `must be smaller than prometheus.storage (${v.prometheus.storage}), or the volume fills up before retention deletes anything` });
   }
   if (v.redfish.groups.length > 0) {
     const hardware = hardwareNamespace(v);
@@ -248,12 +291,21 @@ export function hardwareNamespace(values: { readonly namespace: string; readonly
   return values.redfish.namespace ?? `${values.namespace}-hardware`;
 }
 
-/** Seconds in a validated duration. */
+/** Seconds in a duration; NaN for an invalid one, so that no cross-field comparison fires on it. */
 export function seconds(d: string): number {
+  if (!DURATION.test(d)) return NaN;
   const units: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
   let total = 0;
   for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += Number(n) * units[unit!]!;
   return total;
+}
+
+/** Bytes in a validated byte size (`8GB`, Prometheus's base-2 units) or quantity (`10Gi`). */
+export function bytes(size: string): number {
+  const exponent: Record<string, number> = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4, PB: 5, EB: 6, Mi: 2, Gi: 3, Ti: 4 };
+  const [, n, unit] = /^(\d+)([A-Za-z]+)$/.exec(size) ?? [];
+  // NaN for an invalid size: the field's own message reports it, and every comparison with NaN is false.
+  return unit !== undefined && unit in exponent ? Number(n) * 1024 ** exponent[unit]! : NaN;
 }
 
 function show(value: unknown): string {

@@ -1,0 +1,90 @@
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
+import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+
+/** Properties of {@link HelloApp}. */
+export interface HelloAppProps {
+  /** Namespace of every object of the chart. */
+  readonly namespace: string;
+  /** The demo image, `repository:tag` (built from services/hello-app; see the README). */
+  readonly image: string;
+  /** Pods per role. */
+  readonly replicas: number;
+  /** Requests and limits of each role's container. */
+  readonly resources: ContainerResourceValues;
+  /** The collector's OTLP/HTTP endpoint, where both roles send traces and metrics. */
+  readonly otlpEndpoint: Endpoint;
+}
+
+/** One role of the demo: the same image started as the frontend or the backend. */
+interface Role {
+  readonly role: 'frontend' | 'backend';
+  /** `service.name` of the role's telemetry, and the name of its Deployment and Service. */
+  readonly serviceName: string;
+}
+
+/**
+ * The OpenTelemetry-instrumented demo: `hello-app` (span `index-request`) calls `hello-backend`, so every
+ * request is a two-service trace, a service-graph edge, span metrics with exemplars and JSON logs carrying
+ * the trace id: the proof that each correlation path of the stack works.
+ */
+export class HelloApp extends Chart {
+  /** Port both roles serve HTTP on (the seed prototype's port). */
+  public static readonly PORT = 5001;
+  /** The image's `node` user. */
+  private static readonly USER = 1000;
+
+  /** The frontend, for `kubectl port-forward` and `curl`. */
+  public readonly endpoint: Endpoint;
+  /** The backend the frontend calls. */
+  public readonly backendEndpoint: Endpoint;
+
+  public constructor(scope: Construct, id: string, props: HelloAppProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    this.backendEndpoint = this.role(props, { role: 'backend', serviceName: 'hello-backend' });
+    this.endpoint = this.role(props, { role: 'frontend', serviceName: 'hello-app' }, this.backendEndpoint);
+  }
+
+  private role(props: HelloAppProps, role: Role, backend?: Endpoint): Endpoint {
+    const identity: ComponentIdentity = { name: role.serviceName, component: 'demo', version: imageVersion(props.image) };
+    const deployment = stackDeployment(this, `${role.role}-deployment`, {
+      identity,
+      name: role.serviceName,
+      replicas: props.replicas,
+      user: HelloApp.USER,
+      persistent: false,
+      // Leaves the SDK time to flush its last batch of spans and metrics after SIGTERM.
+      terminationGracePeriodSeconds: 15,
+    });
+    const field = (path: kplus.EnvFieldPaths) => kplus.EnvValue.fromFieldRef(path);
+    deployment.addContainer({
+      name: 'hello-app',
+      ...hardenedContainer({ image: props.image, user: HelloApp.USER, resources: props.resources }),
+      ports: [{ name: 'http', number: HelloApp.PORT }],
+      envVariables: {
+        ROLE: kplus.EnvValue.fromValue(role.role),
+        PORT: kplus.EnvValue.fromValue(String(HelloApp.PORT)),
+        ...(backend ? { BACKEND_URL: kplus.EnvValue.fromValue(backend.url()) } : {}),
+        OTEL_SERVICE_NAME: kplus.EnvValue.fromValue(role.serviceName),
+        OTEL_EXPORTER_OTLP_ENDPOINT: kplus.EnvValue.fromValue(props.otlpEndpoint.url()),
+        OTEL_EXPORTER_OTLP_PROTOCOL: kplus.EnvValue.fromValue('http/protobuf'),
+        // The downward API feeds the resource attributes through $(VAR) expansion, which only sees
+        // variables defined earlier in the list: the K8S_* names sort before OTEL_RESOURCE_ATTRIBUTES.
+        K8S_NAMESPACE_NAME: field(kplus.EnvFieldPaths.POD_NAMESPACE),
+        K8S_NODE_NAME: field(kplus.EnvFieldPaths.NODE_NAME),
+        K8S_POD_IP: field(kplus.EnvFieldPaths.POD_IP),
+        K8S_POD_NAME: field(kplus.EnvFieldPaths.POD_NAME),
+        OTEL_RESOURCE_ATTRIBUTES: kplus.EnvValue.fromValue(
+          'k8s.namespace.name=$(K8S_NAMESPACE_NAME),k8s.node.name=$(K8S_NODE_NAME),k8s.pod.ip=$(K8S_POD_IP),k8s.pod.name=$(K8S_POD_NAME)',
+        ),
+      },
+      liveness: kplus.Probe.fromHttpGet('/healthz', { port: HelloApp.PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromHttpGet('/healthz', { port: HelloApp.PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+    });
+    const service = stackService(this, `${role.role}-service`, { name: role.serviceName, identity, ports: [{ name: 'http', port: HelloApp.PORT }] });
+    return Endpoint.fromService(service, HelloApp.PORT, { scheme: 'http' });
+  }
+}

@@ -1,0 +1,337 @@
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ConfigFiles } from './shared/config-file.ts';
+import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
+import type { MetricsHub } from './shared/scrape.ts';
+import { hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
+import { IMAGES } from './versions.ts';
+
+/** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
+interface ReceiverEndpoint {
+  readonly endpoint: string;
+}
+
+/**
+ * `tempo.yaml`, as far as Sightline writes it, for Tempo 3.0.3 (which refuses unknown keys, and the 2.x
+ * `ingester` and `compactor` blocks). Keys as upstream names them.
+ *
+ * @see https://grafana.com/docs/tempo/latest/configuration/
+ */
+export interface TempoConfig {
+  readonly stream_over_http_enabled: boolean;
+  readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number };
+  readonly distributor: {
+    readonly receivers: {
+      readonly otlp: { readonly protocols: { readonly grpc: ReceiverEndpoint; readonly http: ReceiverEndpoint } };
+      readonly jaeger: {
+        readonly protocols: {
+          readonly grpc: ReceiverEndpoint;
+          readonly thrift_http: ReceiverEndpoint;
+          readonly thrift_compact: ReceiverEndpoint;
+          readonly thrift_binary: ReceiverEndpoint;
+        };
+      };
+      readonly zipkin: ReceiverEndpoint;
+    };
+  };
+  readonly live_store: {
+    readonly max_block_bytes: number;
+    readonly max_block_duration: string;
+  };
+  readonly backend_worker: {
+    readonly compaction: { readonly block_retention: string; readonly compacted_block_retention: string };
+  };
+  readonly query_frontend: { readonly search: { readonly duration_slo: string } };
+  readonly metrics_generator: {
+    readonly storage: {
+      readonly path: string;
+      readonly remote_write: ReadonlyArray<{ readonly url: string; readonly send_exemplars: boolean }>;
+    };
+  };
+  readonly storage: {
+    readonly trace: {
+      readonly backend: 'local';
+      readonly wal: { readonly path: string };
+      readonly local: { readonly path: string };
+    };
+  };
+  readonly overrides: {
+    readonly defaults: {
+      readonly metrics_generator: { readonly processors: ReadonlyArray<'service-graphs' | 'span-metrics'> };
+    };
+  };
+  readonly usage_report: { readonly reporting_enabled: boolean };
+}
+
+/**
+ * `jsonData` of Grafana's Tempo datasource: the correlation links, by datasource uid. Strings here pass through
+ * Grafana's provisioning, which expands `$VAR`, so Grafana's own macros are written `$${...}`.
+ *
+ * @see https://grafana.com/docs/grafana/latest/datasources/tempo/configure-tempo-data-source/provision-data-source/
+ */
+// A type alias rather than an interface: GrafanaDataSource takes jsonData as a record, which an interface is not.
+export type TempoDataSourceJsonData = {
+  readonly tracesToLogsV2?: {
+    readonly datasourceUid: string;
+    readonly tags: ReadonlyArray<{ readonly key: string; readonly value?: string }>;
+    readonly spanStartTimeShift: string;
+    readonly spanEndTimeShift: string;
+    readonly filterByTraceID: boolean;
+    readonly filterBySpanID: boolean;
+  };
+  readonly tracesToMetrics: {
+    readonly datasourceUid: string;
+    readonly tags: ReadonlyArray<{ readonly key: string; readonly value?: string }>;
+    readonly spanStartTimeShift: string;
+    readonly spanEndTimeShift: string;
+    readonly queries: ReadonlyArray<{ readonly name: string; readonly query: string }>;
+  };
+  readonly serviceMap: { readonly datasourceUid: string };
+  readonly nodeGraph: { readonly enabled: boolean };
+  readonly search: { readonly hide: boolean };
+  readonly streamingEnabled: { readonly search: boolean; readonly metrics: boolean };
+};
+
+/** Properties of {@link Tempo}. */
+export interface TempoProps {
+  /** Namespace of every object of the chart. */
+  readonly namespace: string;
+  /** How long traces are kept (`backend_worker.compaction.block_retention`). */
+  readonly blockRetention: Duration;
+  /** How long a block replaced by compaction stays readable (`backend_worker.compaction.compacted_block_retention`). */
+  readonly compactedBlockRetention: Duration;
+  /** Size at which the live-store cuts its head block (`live_store.max_block_bytes`). */
+  readonly maxBlockBytes: number;
+  /** Age at which the live-store cuts its head block (`live_store.max_block_duration`). */
+  readonly maxBlockDuration: Duration;
+  /** Threshold of the query-frontend's search SLO metrics (`query_frontend.search.duration_slo`). */
+  readonly searchDurationSlo: Duration;
+  /** Size of the PersistentVolumeClaim at `/var/tempo`, e.g. `10Gi`. */
+  readonly storage: string;
+  /** StorageClass of the claim. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Pods: 1, or 0 to stop Tempo and keep its data. */
+  readonly replicas: number;
+  /** Requests and limits of the Tempo container. */
+  readonly resources: ContainerResourceValues;
+  /** Prometheus remote-write receiver the metrics-generator pushes span metrics and service graphs to, with exemplars. */
+  readonly remoteWrite: Endpoint;
+  /** Where Tempo contributes its scrape job. @default - Tempo is not scraped */
+  readonly metrics?: MetricsHub;
+  /** Where Tempo provisions its datasource. @default - no datasource */
+  readonly grafana?: GrafanaHub;
+  /**
+   * Uid of the Grafana logs datasource that trace-to-logs opens (its labels must include `service_name`).
+   *
+   * @default - spans carry no link to logs
+   */
+  readonly logsDataSourceUid?: string;
+}
+
+/**
+ * Grafana Tempo 3 in monolithic mode (`-target=all`): every component in one pod, traces in local storage on
+ * a PersistentVolumeClaim, and the metrics-generator remote-writing span metrics and the service graph, with
+ * exemplars, to Prometheus. Monolithic Tempo 3 needs no Kafka: the distributor pushes to the live-store and
+ * the metrics-generator in process.
+ *
+ * @see https://grafana.com/docs/tempo/latest/set-up-for-tracing/setup-tempo/migrate-to-3/
+ */
+export class Tempo extends Chart {
+  /** Port of the HTTP API (query, search, `/ready`, `/metrics`). */
+  public static readonly PORT = 3200;
+  /** Internal gRPC port: the in-process backend-worker reaches the backend-scheduler on it. */
+  private static readonly GRPC_PORT = 9095;
+  /** The receivers Tempo serves: OTLP, and Jaeger and Zipkin for clients not yet on OpenTelemetry. */
+  private static readonly RECEIVER_PORTS = {
+    otlpGrpc: 4317,
+    otlpHttp: 4318,
+    jaegerGrpc: 14250,
+    jaegerThriftHttp: 14268,
+    jaegerThriftCompact: 6831,
+    jaegerThriftBinary: 6832,
+    zipkin: 9411,
+  } as const;
+  /** The image's user (`tempo`), owner of `/var/tempo`. */
+  private static readonly USER = 10001;
+  private static readonly CONFIG_DIR = '/etc/tempo';
+  /** Every path Tempo writes below is on the claim; upstream's defaults for the live-store and scheduler are here too. */
+  private static readonly DATA_DIR = '/var/tempo';
+
+  /** HTTP API (Grafana's datasource URL). */
+  public readonly endpoint: Endpoint;
+  /** OTLP/gRPC receiver, addressed as `host:port`. */
+  public readonly otlpGrpcEndpoint: Endpoint;
+  /** OTLP/HTTP receiver base; exporters append `/v1/traces`. */
+  public readonly otlpHttpEndpoint: Endpoint;
+  /** The Deployment running Tempo. */
+  public readonly deployment: kplus.Deployment;
+  /** The ConfigMap holding `tempo.yaml`. */
+  public readonly config: ConfigFiles;
+
+  private readonly props: TempoProps;
+
+  public constructor(scope: Construct, id: string, props: TempoProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    this.props = props;
+    const identity: ComponentIdentity = { name: 'tempo', component: 'traces', version: imageVersion(IMAGES.tempo) };
+    const labels = recommendedLabels(identity);
+
+    this.config = new ConfigFiles(this, 'Config', { name: 'tempo-config', labels, files: { 'tempo.yaml': this.renderConfig() } });
+
+    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
+      metadata: { name: 'tempo-data', labels },
+      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+      storage: size(props.storage),
+      storageClassName: props.storageClassName,
+    });
+
+    this.deployment = stackDeployment(this, 'Deployment', {
+      identity,
+      name: 'tempo',
+      replicas: props.replicas,
+      user: Tempo.USER,
+      persistent: true,
+      configChecksum: this.config.checksum,
+      // On SIGTERM the backend-worker finishes its job (up to 30s) and the metrics-generator flushes its
+      // remote-write queue (up to 1m, remote_write_flush_deadline).
+      terminationGracePeriodSeconds: 120,
+    });
+
+    const r = Tempo.RECEIVER_PORTS;
+    const servicePorts: readonly ServicePortSpec[] = [
+      { name: 'http', port: Tempo.PORT },
+      { name: 'otlp-grpc', port: r.otlpGrpc },
+      { name: 'otlp-http', port: r.otlpHttp },
+      { name: 'jaeger-grpc', port: r.jaegerGrpc },
+      { name: 'jaeger-http', port: r.jaegerThriftHttp },
+      // Jaeger's thrift compact and binary protocols are UDP only.
+      { name: 'jaeger-compact', port: r.jaegerThriftCompact, protocol: kplus.Protocol.UDP },
+      { name: 'jaeger-binary', port: r.jaegerThriftBinary, protocol: kplus.Protocol.UDP },
+      { name: 'zipkin', port: r.zipkin },
+    ];
+
+    const container = this.deployment.addContainer({
+      name: 'tempo',
+      ...hardenedContainer({ image: IMAGES.tempo, user: Tempo.USER, resources: props.resources }),
+      args: ['-target=all', `-config.file=${Tempo.CONFIG_DIR}/tempo.yaml`],
+      ports: [
+        ...servicePorts.map((p) => ({ name: p.name, number: p.port, protocol: p.protocol })),
+        { name: 'grpc', number: Tempo.GRPC_PORT },
+      ],
+      readiness: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 3 }),
+      liveness: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(5), failureThreshold: 5 }),
+      // Replaying the live-store and generator WALs after a restart can take minutes; liveness waits for it.
+      startup: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 60 }),
+    });
+    container.mount(Tempo.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Tempo.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+
+    const service = stackService(this, 'Service', { name: 'tempo', identity, ports: servicePorts });
+    this.endpoint = Endpoint.fromService(service, Tempo.PORT, { scheme: 'http' });
+    this.otlpGrpcEndpoint = Endpoint.fromService(service, r.otlpGrpc, { scheme: 'grpc' });
+    this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
+
+    props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    props.grafana?.addDataSource(this.dataSource);
+  }
+
+  /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */
+  public get dataSource(): GrafanaDataSource {
+    const jsonData: TempoDataSourceJsonData = {
+      tracesToLogsV2: this.props.logsDataSourceUid === undefined ? undefined : {
+        datasourceUid: this.props.logsDataSourceUid,
+        // OpenTelemetry's service.name is the `service_name` label of the log stream (Promtail and Loki's
+        // OTLP endpoint both write it), so a span finds its own service's logs.
+        tags: [{ key: 'service.name', value: 'service_name' }],
+        // Log lines are written a little before and after the span's own timestamps.
+        spanStartTimeShift: '-5m',
+        spanEndTimeShift: '5m',
+        filterByTraceID: true,
+        filterBySpanID: false,
+      },
+      tracesToMetrics: {
+        // Span metrics are remote-written to Prometheus, labelled `service` by the metrics-generator.
+        datasourceUid: DATASOURCE_UID.prometheus,
+        tags: [{ key: 'service.name', value: 'service' }],
+        spanStartTimeShift: '-5m',
+        spanEndTimeShift: '5m',
+        queries: SPAN_METRICS_QUERIES,
+      },
+      serviceMap: { datasourceUid: DATASOURCE_UID.prometheus },
+      nodeGraph: { enabled: true },
+      search: { hide: false },
+      // Needs stream_over_http_enabled in tempo.yaml.
+      streamingEnabled: { search: true, metrics: true },
+    };
+    return { name: 'Tempo', uid: DATASOURCE_UID.tempo, type: 'tempo', url: this.endpoint.url(), jsonData };
+  }
+
+  private renderConfig(): TempoConfig {
+    const p = this.props;
+    // Since Tempo 2.7 receivers bind localhost unless told otherwise, which no other pod can reach.
+    const listen = (port: number): ReceiverEndpoint => ({ endpoint: `0.0.0.0:${port}` });
+    const r = Tempo.RECEIVER_PORTS;
+    return {
+      stream_over_http_enabled: true,
+      server: { http_listen_port: Tempo.PORT, grpc_listen_port: Tempo.GRPC_PORT },
+      distributor: {
+        receivers: {
+          otlp: { protocols: { grpc: listen(r.otlpGrpc), http: listen(r.otlpHttp) } },
+          jaeger: {
+            protocols: {
+              grpc: listen(r.jaegerGrpc),
+              thrift_http: listen(r.jaegerThriftHttp),
+              thrift_compact: listen(r.jaegerThriftCompact),
+              thrift_binary: listen(r.jaegerThriftBinary),
+            },
+          },
+          zipkin: listen(r.zipkin),
+        },
+      },
+      live_store: { max_block_bytes: p.maxBlockBytes, max_block_duration: goDuration(p.maxBlockDuration) },
+      backend_worker: {
+        compaction: { block_retention: goDuration(p.blockRetention), compacted_block_retention: goDuration(p.compactedBlockRetention) },
+      },
+      query_frontend: { search: { duration_slo: goDuration(p.searchDurationSlo) } },
+      metrics_generator: {
+        storage: { path: `${Tempo.DATA_DIR}/generator/wal`, remote_write: [{ url: p.remoteWrite.url(), send_exemplars: true }] },
+      },
+      storage: {
+        trace: { backend: 'local', wal: { path: `${Tempo.DATA_DIR}/wal` }, local: { path: `${Tempo.DATA_DIR}/blocks` } },
+      },
+      // Tempo 3 only accepts overrides scoped under `defaults`; the processors run for every tenant.
+      overrides: { defaults: { metrics_generator: { processors: ['service-graphs', 'span-metrics'] } } },
+      usage_report: { reporting_enabled: false },
+    };
+  }
+}
+
+/**
+ * Trace-to-metrics queries over the span metrics of the span's service. `$${__tags}` reaches Grafana as
+ * `${__tags}` (provisioning expands a single `$`), which it fills with `service="<the span's service>"`.
+ */
+const SPAN_METRICS_QUERIES: TempoDataSourceJsonData['tracesToMetrics']['queries'] = [
+  { name: 'Request rate', query: 'sum by (span_name) (rate(traces_spanmetrics_calls_total{$${__tags}}[5m]))' },
+  {
+    name: 'p95 latency',
+    query: 'histogram_quantile(0.95, sum by (le, span_name) (rate(traces_spanmetrics_latency_bucket{$${__tags}}[5m])))',
+  },
+];
+
+/**
+ * A duration in Go's syntax (`336h`, `1h30m`, `500ms`), which Tempo's `time.Duration` fields require: Tempo
+ * refuses the `d`, `w` and `y` units that the stack's values accept.
+ */
+function goDuration(d: Duration): string {
+  let millis = d.toMilliseconds();
+  const parts: string[] = [];
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const n = Math.floor(millis / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    millis -= n * size;
+  }
+  return parts.join('') || '0s';
+}

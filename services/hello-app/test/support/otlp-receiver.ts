@@ -1,0 +1,164 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// The parts of OTLP/HTTP JSON the tests read.
+// https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding (ids are hex strings, enums are numbers).
+interface AnyValue {
+  readonly stringValue?: string;
+  readonly boolValue?: boolean;
+  readonly intValue?: number | string;
+  readonly doubleValue?: number;
+}
+interface KeyValue {
+  readonly key: string;
+  readonly value: AnyValue;
+}
+interface Resource {
+  readonly attributes?: readonly KeyValue[];
+}
+interface OtlpSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+  readonly kind: number;
+  readonly startTimeUnixNano: string | number;
+  readonly endTimeUnixNano: string | number;
+  readonly attributes?: readonly KeyValue[];
+  readonly status?: { readonly code?: number; readonly message?: string };
+}
+interface ExportTraceServiceRequest {
+  readonly resourceSpans?: readonly {
+    readonly resource?: Resource;
+    readonly scopeSpans?: readonly { readonly spans?: readonly OtlpSpan[] }[];
+  }[];
+}
+interface OtlpDataPoint {
+  readonly attributes?: readonly KeyValue[];
+  readonly count?: number | string;
+}
+interface OtlpMetric {
+  readonly name: string;
+  readonly unit?: string;
+  readonly histogram?: { readonly dataPoints?: readonly OtlpDataPoint[] };
+}
+interface ExportMetricsServiceRequest {
+  readonly resourceMetrics?: readonly {
+    readonly resource?: Resource;
+    readonly scopeMetrics?: readonly { readonly metrics?: readonly OtlpMetric[] }[];
+  }[];
+}
+
+/** OTLP span kinds (the API's SpanKind enum is offset by one). */
+export const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
+/** OTLP status codes. */
+export const STATUS_CODE = { UNSET: 0, OK: 1, ERROR: 2 } as const;
+
+type Attributes = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** One received span, with its resource's and its own attributes flattened to plain objects. */
+export interface ReceivedSpan {
+  readonly resource: Attributes;
+  readonly traceId: string;
+  readonly spanId: string;
+  /** Empty for a root span. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly kind: number;
+  readonly durationMs: number;
+  readonly attributes: Attributes;
+  readonly statusCode: number;
+  readonly statusMessage: string;
+}
+
+/** One received histogram data point, with its metric's name and resource. */
+export interface ReceivedHistogramPoint {
+  readonly resource: Attributes;
+  readonly metric: string;
+  readonly unit: string;
+  readonly attributes: Attributes;
+  readonly count: number;
+}
+
+/** An OTLP/HTTP JSON receiver on loopback that keeps everything exported to it. */
+export interface OtlpReceiver {
+  /** The value for OTEL_EXPORTER_OTLP_ENDPOINT (the SDK appends /v1/traces and /v1/metrics). */
+  readonly endpoint: string;
+  readonly spans: readonly ReceivedSpan[];
+  readonly histogramPoints: readonly ReceivedHistogramPoint[];
+  close(): Promise<void>;
+}
+
+/** Starts a receiver on an ephemeral loopback port. It answers 415 to anything but JSON, so a wrong protocol shows. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const spans: ReceivedSpan[] = [];
+  const histogramPoints: ReceivedHistogramPoint[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+      chunks.push(chunk as Buffer);
+    }
+    if (req.method !== 'POST' || !req.headers['content-type']?.startsWith('application/json')) {
+      res.writeHead(415).end();
+      return;
+    }
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (req.url === '/v1/traces') {
+      spans.push(...flattenSpans(body as ExportTraceServiceRequest));
+    } else if (req.url === '/v1/metrics') {
+      histogramPoints.push(...flattenHistograms(body as ExportMetricsServiceRequest));
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    spans,
+    histogramPoints,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function flattenSpans(request: ExportTraceServiceRequest): ReceivedSpan[] {
+  return (request.resourceSpans ?? []).flatMap(({ resource, scopeSpans }) =>
+    (scopeSpans ?? []).flatMap(({ spans }) =>
+      (spans ?? []).map((span) => ({
+        resource: toAttributes(resource?.attributes),
+        traceId: span.traceId,
+        spanId: span.spanId,
+        parentSpanId: span.parentSpanId ?? '',
+        name: span.name,
+        kind: span.kind,
+        durationMs: Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6,
+        attributes: toAttributes(span.attributes),
+        statusCode: span.status?.code ?? STATUS_CODE.UNSET,
+        statusMessage: span.status?.message ?? '',
+      }))));
+}
+
+function flattenHistograms(request: ExportMetricsServiceRequest): ReceivedHistogramPoint[] {
+  return (request.resourceMetrics ?? []).flatMap(({ resource, scopeMetrics }) =>
+    (scopeMetrics ?? []).flatMap(({ metrics }) =>
+      (metrics ?? []).flatMap((metric) =>
+        (metric.histogram?.dataPoints ?? []).map((point) => ({
+          resource: toAttributes(resource?.attributes),
+          metric: metric.name,
+          unit: metric.unit ?? '',
+          attributes: toAttributes(point.attributes),
+          count: Number(point.count ?? 0),
+        })))));
+}
+
+function toAttributes(keyValues: readonly KeyValue[] | undefined): Attributes {
+  return Object.fromEntries((keyValues ?? []).map(({ key, value }) => [
+    key,
+    value.stringValue ?? value.boolValue ?? (value.intValue === undefined ? value.doubleValue : Number(value.intValue)),
+  ]));
+}

@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: times `npm run synth`'s work (a fresh `node main.ts` per run, as a user runs it) against
+ * the floor of merely loading cdk8s, cdk8s-plus-28 and yaml in a fresh Node, and prints both medians and
+ * their ratio. The target is a ratio within 2x.
+ *
+ *   node test/bench/synth.ts [--runs N]
+ *
+ * Timing is a benchmark, never a test: machines differ, so nothing here asserts a number.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as YAML from 'yaml';
+
+/** One timed case: a values document rendered by a fresh synth. */
+interface BenchCase {
+  readonly name: string;
+  readonly values?: unknown;
+}
+
+const cases: readonly BenchCase[] = [{ name: 'default stack' }];
+
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
+const runs = Number(flags.runs);
+const work = mkdtempSync(join(tmpdir(), 'sightline-bench-'));
+
+function timeRun(args: readonly string[]): number {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} failed:\n${result.stderr}`);
+  return elapsed;
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function measure(args: readonly string[]): number {
+  timeRun(args); // warm the file system cache; not counted
+  return median(Array.from({ length: runs }, () => timeRun(args)));
+}
+
+try {
+  const floor = measure(['--input-type=module', '-e', "await import('cdk8s'); await import('cdk8s-plus-28'); await import('yaml');"]);
+  console.log(`floor (load cdk8s + cdk8s-plus-28 + yaml): median ${floor.toFixed(3)} s over ${runs} runs`);
+  for (const c of cases) {
+    const args = ['main.ts', '--out', join(work, 'out')];
+    if (c.values !== undefined) {
+      const file = join(work, `${c.name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, YAML.stringify(c.values));
+      args.push('--values', file);
+    }
+    const synth = measure(args);
+    console.log(`synth, ${c.name}: median ${synth.toFixed(3)} s, ${(synth / floor).toFixed(2)}x the floor`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

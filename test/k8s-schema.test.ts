@@ -1,0 +1,52 @@
+/**
+ * Every rendered object validates against the Kubernetes OpenAPI definitions of both ends of the supported
+ * range (v1.28 and v1.36, from ../shared/reference/k8s-schemas), strictly: an unknown field is an error, as
+ * with `kubectl apply --validate=strict`, so a misspelt field in an L1 object cannot reach a cluster.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { render } from './support.ts';
+
+const SCHEMAS = new URL('../../shared/reference/k8s-schemas/', import.meta.url);
+
+/** Marks every object schema closed (no additional properties), as strict server-side validation does. */
+function strict(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: any = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, strict(s)])) : strict(v)]));
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  return out;
+}
+
+function validatorsFor(version: string): (apiVersion: string, kind: string) => ValidateFunction {
+  const { definitions } = JSON.parse(readFileSync(new URL(`k8s-v${version}-definitions.json`, SCHEMAS), 'utf8'));
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  ajv.addSchema({ $id: 'k8s', definitions: strict(definitions) });
+  const byGvk = new Map<string, string>();
+  for (const [name, def] of Object.entries<any>(definitions)) {
+    for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
+      byGvk.set(`${gvk.group ? `${gvk.group}/` : ''}${gvk.version}/${gvk.kind}`, name);
+    }
+  }
+  return (apiVersion, kind) => {
+    const name = byGvk.get(`${apiVersion}/${kind}`);
+    if (!name) throw new Error(`Kubernetes v${version} has no ${apiVersion} ${kind}`);
+    return ajv.getSchema(`k8s#/definitions/${name}`)!;
+  };
+}
+
+const { objects } = render();
+
+for (const version of ['1.28.0', '1.36.0']) {
+  describe(`against Kubernetes v${version}`, () => {
+    const validator = validatorsFor(version);
+    for (const o of objects) {
+      it(`${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} is a valid object with no unknown field`, () => {
+        const validate = validator(o.apiVersion, o.kind);
+        validate(o);
+        expect(validate.errors ?? []).toEqual([]);
+      });
+    }
+  });
+}
