@@ -88,7 +88,7 @@ export class Redfish extends Chart {
     for (const group of props.groups) {
       const endpoint = this.addGroup(group, props.resources);
       endpoints.set(group.name, endpoint);
-      props.metrics.addScrapeJob(scrapeJob(group, endpoint));
+      props.metrics.addScrapeJob(scrapeJob(group, endpoint, props.metrics));
     }
     this.endpoints = endpoints;
     props.metrics.addRuleGroup(hardwareRules());
@@ -154,17 +154,22 @@ export function bmcUrl(bmc: string): string {
 }
 
 /**
- * The multi-target scrape job of a group: each server is a static target whose address is its BMC URL;
- * relabeling turns the address into the exporter's `host` parameter and the `bmc` label, and sends the scrape
- * to the group's Service. `instance` is the server name, so alerts and panels speak of servers, not BMCs.
+ * The multi-target scrape job of a group. Each server is a target group of the static_config format whose
+ * address is its BMC URL, labelled with `instance` = its name and its own labels; relabeling turns the
+ * address into the exporter's `host` parameter and the `bmc` label, adds `group`, and sends the scrape to the
+ * group's Service. The target groups reach Prometheus through file discovery rather than inline in
+ * prometheus.yml: a thousand servers with their labels would bring that ConfigMap near the 262,144 bytes
+ * `kubectl apply` can record, and every inventory change would restart Prometheus.
  */
-export function scrapeJob(group: RedfishGroup, exporter: Endpoint): ScrapeConfig {
+export function scrapeJob(group: RedfishGroup, exporter: Endpoint, metrics: MetricsHub): ScrapeConfig {
+  const name = `${Redfish.JOB_PREFIX}${group.name}`;
+  const targets = group.servers.map((server) => ({ targets: [bmcUrl(server.bmc)], labels: { instance: server.name, ...server.labels } }));
   return {
-    job_name: `${Redfish.JOB_PREFIX}${group.name}`,
+    job_name: name,
     scrape_interval: group.scrapeInterval,
     scrape_timeout: group.scrapeTimeout,
     metrics_path: '/metrics',
-    static_configs: group.servers.map((server) => ({ targets: [bmcUrl(server.bmc)], labels: { instance: server.name, ...server.labels } })),
+    file_sd_configs: [metrics.addTargetGroups(name, targets)],
     relabel_configs: [
       { source_labels: ['__address__'], target_label: '__param_host' },
       { source_labels: ['__address__'], regex: 'https?://(.+)', target_label: 'bmc' },
@@ -173,7 +178,6 @@ export function scrapeJob(group: RedfishGroup, exporter: Endpoint): ScrapeConfig
     ],
   };
 }
-
 
 /** What a health value means, for annotations (the exporter: 1 OK, 2 Warning, 3 Critical). */
 const HEALTH_STATE = '{{ if eq $value 3.0 }}Critical{{ else }}Warning{{ end }}';

@@ -2,13 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { loadValues } from '../main.ts';
-import { bmcUrl } from '../charts/redfish.ts';
+import { bmcUrl, Redfish } from '../charts/redfish.ts';
+import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { parseValues, ValuesError, type ValuesInput } from '../charts/values.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
-import { container, podSpec, render, type K8sObject } from './support.ts';
+import { container, HARDWARE_VALUES, podSpec, render, type K8sObject } from './support.ts';
 
 type GroupInput = NonNullable<NonNullable<ValuesInput['redfish']>['groups']>[number];
 
@@ -44,6 +46,20 @@ function problems(values: ValuesInput): readonly string[] {
 
 function prometheusConfig(rendered: ReturnType<typeof render>) {
   return rendered.configFile('prometheus-config', 'prometheus.yml');
+}
+
+/**
+ * The target groups a scrape job discovers from files, read the way Prometheus reads them: each file path
+ * must lie in a folder where a ConfigMap is mounted into the Prometheus container.
+ */
+function discoveredTargets(rendered: ReturnType<typeof render>, job: { file_sd_configs: Array<{ files: string[] }> }): Array<{ targets: string[]; labels: Record<string, string> }> {
+  const prometheus = rendered.find('Deployment', 'prometheus');
+  return job.file_sd_configs.flatMap((sd) => sd.files).flatMap((path) => {
+    const slash = path.lastIndexOf('/');
+    const mount = container(prometheus, 'prometheus').volumeMounts.find((m: { mountPath: string }) => m.mountPath === path.slice(0, slash));
+    const volume = podSpec(prometheus).volumes.find((v: { name: string }) => v.name === mount.name);
+    return rendered.configFile(volume.configMap.name, path.slice(slash + 1));
+  });
 }
 
 describe('Redfish exporter groups', () => {
@@ -111,7 +127,7 @@ describe('Redfish exporter groups', () => {
     const [fra1, ams1] = jobs;
     expect(fra1).toMatchObject({ scrape_interval: '3m', scrape_timeout: '150s', metrics_path: '/metrics' });
     expect(ams1).toMatchObject({ scrape_interval: '2m', scrape_timeout: '90s' });
-    expect(fra1.static_configs).toEqual([
+    expect(discoveredTargets(rendered, fra1)).toEqual([
       { targets: ['https://10.0.0.1'], labels: { instance: 'fra1-s01', rack: 'r1' } },
       { targets: ['https://10.0.0.2'], labels: { instance: 'fra1-s02', rack: 'r1' } },
     ]);
@@ -156,14 +172,16 @@ describe('Redfish exporter groups', () => {
     expect(rendered.find('DaemonSet', 'redfish-fra1').metadata.namespace).toBe('obs-hardware');
   });
 
-  it('renders 1,000 servers in 10 groups with two objects per group and none per server', () => {
+  it('renders 1,000 servers in 10 groups with no object per server, and every object far below the apply limit', () => {
     const groups = Array.from({ length: 10 }, (_, g) => group(`site${g}`, {}, 100, g));
     const rendered = render(withGroups(...groups));
     const hardware = rendered.objects.filter((o) => o.metadata.namespace === 'sightline-hardware');
+    const jobs = prometheusConfig(rendered).scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'));
 
     expect(hardware).toHaveLength(20);
-    const targets = prometheusConfig(rendered).scrape_configs.flatMap((j: { static_configs?: Array<{ targets: string[] }> }) => j.static_configs ?? []).flatMap((s: { targets: string[] }) => s.targets);
-    expect(targets.filter((t: string) => t.startsWith('https://'))).toHaveLength(1000);
+    expect(jobs.flatMap((job: any) => discoveredTargets(rendered, job)).flatMap((t: { targets: string[] }) => t.targets)).toHaveLength(1000);
+    expect(rendered.objects.filter((o) => o.metadata.name.startsWith('prometheus-targets-'))).toHaveLength(10);
+    for (const o of rendered.objects) expect(JSON.stringify(o).length, `${o.kind} ${o.metadata.name}`).toBeLessThan(262_144 / 4);
   });
 
   it('renders no hardware objects, rules or dashboard when the values list no exporter group', () => {
@@ -268,5 +286,84 @@ describe('Redfish values', () => {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+  });
+});
+
+/** A panel of the rendered dashboard and its queries. */
+interface Panel {
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: Array<{ expr: string; datasource?: { uid: string } }>;
+}
+
+/** The "Server hardware" dashboard as Grafana reads it from its ConfigMap. */
+function hardwareDashboard(): { model: any; panels: Panel[] } {
+  const model = JSON.parse(render(HARDWARE_VALUES).find('ConfigMap', `grafana-dashboard-${Redfish.DASHBOARD_UID}`).data[`${Redfish.DASHBOARD_UID}.json`]);
+  return { model, panels: model.panels.filter((p: Panel) => p.type !== 'row') };
+}
+
+/** PromQL syntax errors in `expr` (Grafana's `$variables` sit inside label values, which PromQL allows). */
+function promqlErrors(expr: string): string[] {
+  const errors: string[] = [];
+  parser.parse(expr).iterate({ enter: (node) => { if (node.type.isError) errors.push(`at ${node.from}: ${expr.slice(node.from, node.from + 20)}`); } });
+  return errors;
+}
+
+describe('Server hardware dashboard', () => {
+  it('is provisioned through the hub, under its constant uid', () => {
+    const { model } = hardwareDashboard();
+
+    expect(model).toMatchObject({ uid: Redfish.DASHBOARD_UID, title: 'Server hardware', editable: false });
+  });
+
+  it('has the health matrix, failing components, power state and scrape panels', () => {
+    const { panels } = hardwareDashboard();
+
+    expect(panels.map((p) => `${p.type}: ${p.title}`)).toEqual([
+      'stat: Servers',
+      'stat: BMC not readable',
+      'stat: Unhealthy systems',
+      'stat: Failing components',
+      'stat: Powered off',
+      'table: Health matrix',
+      'table: Failing components',
+      'state-timeline: System health',
+      'state-timeline: Power state',
+      'timeseries: BMC walk duration',
+      'timeseries: Failed BMC walks',
+    ]);
+  });
+
+  it('shows one health matrix column per kind of component, from the exporter\'s metrics', () => {
+    const matrix = hardwareDashboard().panels.find((p) => p.title === 'Health matrix')!;
+    const exprs = matrix.targets!.map((t) => t.expr).join('\n');
+
+    for (const metric of ['up', 'redfish_power_state', 'redfish_health', 'redfish_processor_health', 'redfish_memory_health', 'redfish_storage_health', 'redfish_drive_health']) {
+      expect(exprs).toContain(`(${metric}{`);
+    }
+  });
+
+  it('queries the provisioned Prometheus datasource by its uid constant, everywhere', () => {
+    const { model, panels } = hardwareDashboard();
+
+    for (const panel of panels) {
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: DATASOURCE_UID.prometheus });
+      for (const target of panel.targets ?? []) expect(target.datasource?.uid, panel.title).toBe(DATASOURCE_UID.prometheus);
+    }
+    for (const variable of model.templating.list) expect(variable.datasource.uid).toBe(DATASOURCE_UID.prometheus);
+  });
+
+  it('writes every query and variable in valid PromQL that selects the exporter jobs Prometheus scrapes', () => {
+    const { model, panels } = hardwareDashboard();
+    const exprs = panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    const variableExprs = model.templating.list.map((v: { query: string }) => /^label_values\((.*), \w+\)$/.exec(v.query)![1]!);
+    const jobs = render(HARDWARE_VALUES).configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name);
+
+    for (const expr of [...exprs, ...variableExprs]) expect(promqlErrors(expr), expr).toEqual([]);
+    const jobMatchers = [...exprs, ...variableExprs].flatMap((e) => [...e.matchAll(/job=~"([^"]+)"/g)].map((m) => m[1]!));
+    expect(jobMatchers.length).toBeGreaterThan(0);
+    for (const matcher of new Set(jobMatchers)) expect(jobs.filter((j: string) => new RegExp(`^(?:${matcher})$`).test(j))).toEqual(['redfish-fra1']);
+    expect(exprs.every((e) => e.includes('group=~"$group", instance=~"$server"'))).toBe(true);
   });
 });

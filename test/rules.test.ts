@@ -1,7 +1,7 @@
 /**
- * The Prometheus rule hub, and the hardware alerts checked and unit-tested by promtool: `promtool check rules`
- * on the rule file exactly as rendered into its ConfigMap, and `promtool test rules` with a firing and a
- * non-firing series for each alert.
+ * The hardware alerts, checked and unit-tested by promtool: `promtool check rules` on the rule file exactly
+ * as rendered into its ConfigMap, and `promtool test rules` with a firing and a non-firing series for each
+ * alert.
  *
  * promtool comes from Debian's `prometheus` package. Without it these checks are skipped with a message, except
  * in CI (`CI` set), where a missing promtool fails the run.
@@ -10,55 +10,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { Prometheus } from '../charts/prometheus.ts';
 import type { AlertingRule, RuleFile } from '../charts/shared/scrape.ts';
-import { parseValues, type ValuesInput } from '../charts/values.ts';
-import { podSpec, render } from './support.ts';
-
-const HARDWARE: ValuesInput = {
-  redfish: {
-    groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 'fra1-s01', bmc: '10.0.0.1' }] }],
-  },
-};
+import { HARDWARE_VALUES, render } from './support.ts';
 
 /** The rule file as Prometheus reads it: the text of the rendered ConfigMap. */
-function renderedRuleFile(values: ValuesInput = HARDWARE): string {
-  return render(values).find('ConfigMap', 'prometheus-rules').data['rules.yaml'];
+function renderedRuleFile(): string {
+  return render(HARDWARE_VALUES).find('ConfigMap', 'prometheus-rules').data['rules.yaml'];
 }
-
-describe('Prometheus rule hub', () => {
-  it('loads the rule file from its own ConfigMap, mounted read-only where rule_files points', () => {
-    const rendered = render(HARDWARE);
-    const config = rendered.configFile('prometheus-config', 'prometheus.yml');
-    const deployment = rendered.find('Deployment', 'prometheus');
-    const rulesVolume = podSpec(deployment).volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === 'prometheus-rules');
-    const mount = podSpec(deployment).containers[0].volumeMounts.find((m: { name: string }) => m.name === rulesVolume.name);
-
-    expect(config.rule_files).toEqual([`${mount.mountPath}/rules.yaml`]);
-    expect(mount.readOnly).toBe(true);
-    expect(rendered.configFile('prometheus-rules', 'rules.yaml').groups.map((g: { name: string }) => g.name)).toEqual(['redfish']);
-  });
-
-  it('rolls Prometheus when a rule changes', () => {
-    const annotations = (values: ValuesInput) => render(values).find('Deployment', 'prometheus').spec.template.metadata.annotations;
-    const without = annotations({});
-    const withHardware = annotations(HARDWARE);
-
-    expect(withHardware['checksum/rules']).toMatch(/^[0-9a-f]{64}$/);
-    expect(withHardware['checksum/rules']).not.toBe(without['checksum/rules']);
-  });
-
-  it('fails when two rule groups share a name', () => {
-    const values = parseValues({}, 'test values');
-    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
-    prometheus.addRuleGroup({ name: 'redfish', rules: [] });
-
-    expect(() => prometheus.addRuleGroup({ name: 'redfish', rules: [] })).toThrow('Prometheus already has a rule group named "redfish"');
-  });
-});
 
 describe('hardware alerts', () => {
   const alerts = (YAML.parse(renderedRuleFile()) as RuleFile).groups.find((g) => g.name === 'redfish')!.rules as AlertingRule[];

@@ -1,6 +1,7 @@
 /**
  * Test helpers: render the stack in memory from values and look objects up in the result.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import * as YAML from 'yaml';
 import { buildStack, type Stack } from '../main.ts';
 import { parseValues, type ValuesInput } from '../charts/values.ts';
@@ -60,3 +61,16 @@ export function container(workload: K8sObject, name: string): any {
   if (!found) throw new Error(`${workload.kind} ${workload.metadata.name} has no container ${name}`);
   return found;
 }
+
+/** Every example environment (`environments/*.yaml`), parsed as `npm run synth -- --values FILE` reads it. */
+export function environments(): ReadonlyArray<readonly [file: string, values: ValuesInput]> {
+  return readdirSync('environments').filter((f) => f.endsWith('.yaml')).sort()
+    .map((f) => [`environments/${f}`, YAML.parse(readFileSync(`environments/${f}`, 'utf8')) as ValuesInput] as const);
+}
+
+/** The smallest values with hardware monitoring: one exporter group of one server. */
+export const HARDWARE_VALUES: ValuesInput = {
+  redfish: {
+    groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 'fra1-s01', bmc: '10.0.0.1' }] }],
+  },
+};

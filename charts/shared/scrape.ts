@@ -22,6 +22,11 @@ export interface StaticConfig {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** `<file_sd_config>`: target groups (the `<static_config>` format) read from files, re-read when they change. */
+export interface FileSdConfig {
+  readonly files: readonly string[];
+}
+
 /** `<kubernetes_sd_config>` (in-cluster: no api_server, the pod's service account). */
 export interface KubernetesSdConfig {
   readonly role: 'node' | 'service' | 'pod' | 'endpoints' | 'endpointslice' | 'ingress';
@@ -39,6 +44,7 @@ export interface ScrapeConfig {
   readonly params?: Readonly<Record<string, readonly string[]>>;
   readonly honor_labels?: boolean;
   readonly static_configs?: readonly StaticConfig[];
+  readonly file_sd_configs?: readonly FileSdConfig[];
   readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
   readonly relabel_configs?: readonly RelabelConfig[];
   readonly metric_relabel_configs?: readonly RelabelConfig[];
@@ -88,4 +94,11 @@ export interface MetricsHub {
   addScrapeJob(job: ScrapeConfig): void;
   /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
   addRuleGroup(group: RuleGroup): void;
+  /**
+   * Publishes target groups for file-based discovery, for inventories too large to inline in prometheus.yml,
+   * and returns the `file_sd_configs` entry of the scrape job that reads them.
+   *
+   * @throws if targets of the same `name` exist
+   */
+  addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig;
 }
