@@ -161,11 +161,15 @@ const redfishServer = z.strictObject({
     .describe('Labels of the server\'s series and alerts: rack, site, model, the Kubernetes node it runs, ...'),
 });
 
+const NODE_SELECTOR_NEEDED = 'every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}';
+
 const redfishGroup = z.strictObject({
   name: dnsLabel().refine((v) => v.length <= 55, { error: 'is longer than 55 characters (it names the redfish-<name> objects)' })
     .describe('Name of the group: names its exporter (redfish-<name>), its scrape job and the `group` label.'),
-  nodeSelector: z.record(k8sLabelKey(), k8sLabelValue(), { error: 'is not given: every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}' })
-    .refine((v) => Object.keys(v).length > 0, { error: 'is empty: every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}' })
+  nodeSelector: z.record(k8sLabelKey(), k8sLabelValue(), {
+    error: (issue) => `${issue.input === undefined ? 'is given, but' : 'is not a mapping of node labels:'} ${NODE_SELECTOR_NEEDED}`,
+  })
+    .refine((v) => Object.keys(v).length > 0, { error: `is empty, but ${NODE_SELECTOR_NEEDED}` })
     .describe('Labels of the nodes that can reach the group\'s BMCs: one exporter runs on each of them.'),
   hostNetwork: z.boolean().default(false)
     .describe('Run the exporters in the nodes\' network namespace, for a management network not routed to pods. Such groups live in a namespace with Pod Security `privileged`.'),
