@@ -13,11 +13,15 @@ import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import { Grafana } from './charts/grafana.ts';
+import { HelloApp } from './charts/hello-app.ts';
+import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { Promtail } from './charts/promtail.ts';
 import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
+import { Syslog } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type Values } from './charts/values.ts';
 
@@ -25,10 +29,16 @@ import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError,
 export interface Stack {
   readonly app: App;
   readonly namespace: StackNamespace;
+  readonly agentsNamespace: StackNamespace;
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
+  readonly loki: Loki;
+  readonly promtail: Promtail;
+  readonly syslog: Syslog;
   readonly tempo: Tempo;
   readonly otelCollector: OtelCollector;
+  /** The demo service, unless switched off. */
+  readonly helloApp?: HelloApp;
   /** Hardware monitoring through the BMCs; absent when the values list no exporter group. */
   readonly redfish?: Redfish;
 }
@@ -54,6 +64,14 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
 
+  const loki = new Loki(app, 'loki', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    metrics: prometheus,
+    grafana,
+    ...values.loki,
+  });
+
   const tempo = new Tempo(app, 'tempo', {
     namespace: namespace.name,
     storageClassName: values.storageClassName,
@@ -65,17 +83,51 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     remoteWrite: prometheus.remoteWriteEndpoint,
     metrics: prometheus,
     grafana,
+    logsDataSourceUid: loki.dataSource.uid,
   });
   const otelCollector = new OtelCollector(app, 'otel-collector', {
     namespace: namespace.name,
     ...values.otelCollector,
     traces: tempo.otlpGrpcEndpoint,
+    logs: loki.otlpEndpoint,
     metricsOtlp: prometheus.otlpEndpoint,
     metrics: prometheus,
   });
 
-  for (const chart of [prometheus, grafana, tempo, otelCollector]) chart.addDependency(namespace);
-  return { app, namespace, prometheus, grafana, tempo, otelCollector, redfish: buildRedfish(app, values, prometheus, grafana) };
+  const { enabled: demo, image, ...helloAppValues } = values.helloApp;
+  const helloApp = demo
+    ? new HelloApp(app, 'hello-app', {
+        namespace: namespace.name,
+        ...helloAppValues,
+        image: `${image.repository}:${image.tag}`,
+        otlpEndpoint: otelCollector.otlpHttpEndpoint,
+      })
+    : undefined;
+
+  // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
+  // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
+  // the rest of the stack stays under `restricted`.
+  const { namespace: agentsNamespaceName, ...promtailValues } = values.promtail;
+  const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
+  const promtail = new Promtail(app, 'promtail', {
+    namespace: agentsNamespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...promtailValues,
+  });
+  const syslog = new Syslog(app, 'syslog', {
+    namespace: namespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    ...values.syslog,
+  });
+
+  for (const chart of [prometheus, grafana, loki, tempo, otelCollector, helloApp, syslog]) chart?.addDependency(namespace);
+  promtail.addDependency(agentsNamespace);
+  const redfish = buildRedfish(app, values, prometheus, grafana);
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish };
 }
 
 /**

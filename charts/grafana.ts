@@ -7,7 +7,7 @@ import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { addConfigChecksum, externalSecret, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
@@ -105,12 +105,7 @@ export class Grafana extends Chart implements GrafanaHub {
       files: { 'dashboards.yaml': () => this.renderDashboardProviders() },
     });
 
-    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
-      metadata: { name: 'grafana-data', labels },
-      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-      storage: size(props.storage),
-      storageClassName: props.storageClassName,
-    });
+    const claim = dataClaim(this, { name: 'grafana-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
     this.deployment = stackDeployment(this, 'Deployment', {
       identity,

@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts'
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
-import { addConfigChecksum, clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -145,12 +145,7 @@ export class Prometheus extends Chart implements MetricsHub {
       files: { [Prometheus.RULES_FILE]: (): RuleFile => ({ groups: [...this.ruleGroups.values()] }) },
     });
 
-    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
-      metadata: { name: 'prometheus-data', labels },
-      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-      storage: size(props.storage),
-      storageClassName: props.storageClassName,
-    });
+    const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
     this.deployment = stackDeployment(this, 'Deployment', {
       identity,

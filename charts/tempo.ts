@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './share
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
+import { dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
@@ -181,12 +181,7 @@ export class Tempo extends Chart {
 
     this.config = new ConfigFiles(this, 'Config', { name: 'tempo-config', labels, files: { 'tempo.yaml': this.renderConfig() } });
 
-    const claim = new kplus.PersistentVolumeClaim(this, 'Data', {
-      metadata: { name: 'tempo-data', labels },
-      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
-      storage: size(props.storage),
-      storageClassName: props.storageClassName,
-    });
+    const claim = dataClaim(this, { name: 'tempo-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
     this.deployment = stackDeployment(this, 'Deployment', {
       identity,

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
+import { DEMO_IMAGE } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
@@ -116,6 +117,81 @@ const otelCollector = z.strictObject({
   }
 }).prefault({});
 
+const helloApp = z.strictObject({
+  enabled: z.boolean().default(true).describe('Whether the demo service (hello-app calling hello-backend) is rendered.'),
+  image: z.strictObject({
+    repository: z.string()
+      .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, { error: 'is not an image repository like registry.example.com/team/hello-app' })
+      .default(DEMO_IMAGE.repository).describe('Where you pushed or loaded the image built from services/hello-app.'),
+    tag: z.string().regex(/^\w[\w.-]{0,127}$/, { error: 'is not an image tag', abort: true })
+      .refine((t) => t !== 'latest', { error: 'is not a pinned tag: "latest" moves under a running Deployment' })
+      .default(DEMO_IMAGE.tag),
+  }).prefault({}),
+  replicas: z.int({ error: 'is not a replica count (a whole number)' }).min(0, { error: 'is not a replica count: use 0 or more' }).default(1)
+    .describe('Pods per role (hello-app and hello-backend).'),
+  resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
+/** A label value Sightline takes from values (cluster, device and site names): no spaces, no quotes. */
+const labelValue = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: `is not ${what} (letters, digits, ., _ and -)` });
+
+const loki = z.strictObject({
+  retention: duration()
+    .refine((v) => seconds(v) >= 86400, { error: "is shorter than 24h, the least retention Loki's compactor applies" })
+    .default('7d')
+    .describe('How long logs are kept (limits_config.retention_period), enforced by the compactor; at least 24h.'),
+  storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/loki (chunks, index, WAL).'),
+  replicas: singleReplica().default(1),
+  resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } }),
+}).prefault({});
+
+const promtail = z.strictObject({
+  namespace: dnsLabel().default('sightline-agents')
+    .describe('Namespace of the node agents, apart from the stack: they mount host paths, which only Pod Security `privileged` allows.'),
+  nodeLogs: z.strictObject({
+    journal: z.boolean().default(true).describe("Ship the node's systemd journal (kubelet, container runtime, kernel)."),
+    files: z.boolean().default(false).describe("Ship the node's /var/log/*.log files (on systemd hosts mostly copies of the journal)."),
+  }).prefault({}).describe("The node's own logs, besides its pods' logs."),
+  resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
+const syslogFormat = z.enum(['rfc5424', 'rfc3164']);
+
+const syslogDevice = z.strictObject({
+  address: z.string().refine((v) => isIP(v) !== 0, { error: 'is not an IP address' })
+    .describe('Source address the device sends from, as the receiver sees it (IPv6 in its short, lower-case form).'),
+  name: labelValue('a device name').describe('Becomes the `device` label.'),
+  site: labelValue('a site name').optional().describe('Becomes the `site` label.'),
+  role: labelValue('a role').optional().describe('Becomes the `role` label, e.g. core-switch, firewall.'),
+});
+
+const syslog = z.strictObject({
+  serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('NodePort')
+    .describe('How devices reach the receiver. NodePort and LoadBalancer keep the source address (externalTrafficPolicy: Local).'),
+  tcp: z.strictObject({
+    port: port().default(514).describe('Service port of the TCP listener.'),
+    format: syslogFormat.default('rfc5424').describe('Message format on TCP; octet-counting and newline framing are both detected.'),
+  }).prefault({}),
+  udp: z.strictObject({
+    port: port().default(514).describe('Service port of the UDP listener.'),
+    format: syslogFormat.default('rfc3164').describe('Message format on UDP; rfc3164 is what most network gear sends.'),
+  }).prefault({}),
+  useIncomingTimestamp: z.boolean().default(false)
+    .describe("Use the device's timestamp instead of the receive time (device clocks drift: keep false unless they run NTP)."),
+  devices: z.array(syslogDevice).default([]).describe('Device inventory: messages from an address get its name, site and role as labels.'),
+  resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({}).superRefine((v, ctx) => {
+  for (const key of ['name', 'address'] as const) {
+    const first = new Map<string, number>();
+    v.devices.forEach((device, i) => {
+      const seen = first.get(device[key]);
+      if (seen === undefined) first.set(device[key], i);
+      else ctx.addIssue({ code: 'custom', path: ['devices', i, key], input: device[key], message: `is already the ${key} of syslog.devices[${seen}]` });
+    });
+  }
+});
+
 /** Labels Sightline sets on every Redfish series; a server label of the same name would overwrite them. */
 const REDFISH_TARGET_LABELS = ['instance', 'job', 'bmc', 'group'];
 
@@ -153,7 +229,7 @@ function isBmcAddress(value: string): boolean {
 }
 
 const redfishServer = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'is not a server name (letters, digits, ., _ and -)' })
+  name: labelValue('a server name')
     .describe('Name of the server: the `instance` label of its series and the `server` label of its alerts. Unique across all groups.'),
   bmc: z.string().refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443' })
     .describe('Address of the server\'s BMC: host name, IP address, or http(s) URL (host names and IPs are reached over https).'),
@@ -239,9 +315,16 @@ export const valuesSchema = z.strictObject({
   prometheus,
   grafana,
   redfish,
+  loki,
+  promtail,
+  syslog,
   tempo,
   otelCollector,
+  helloApp,
 }).superRefine((v, ctx) => {
+  if (v.promtail.namespace === v.namespace) {
+    ctx.addIssue({ code: 'custom', path: ['promtail', 'namespace'], input: v.promtail.namespace, message: 'is the stack\'s own namespace, whose Pod Security level (restricted) forbids the host paths node agents read: use another' });
+  }
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
   }
@@ -253,6 +336,8 @@ export const valuesSchema = z.strictObject({
     const hardware = hardwareNamespace(v);
     if (hardware === v.namespace) {
       ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: 'is the stack\'s namespace: the exporters need one of their own (it holds BMC credentials, and admits hostNetwork pods)' });
+    } else if (hardware === v.promtail.namespace) {
+      ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: 'is the node agents\' namespace (promtail.namespace): the exporters need one of their own, so that access to the BMC credentials is granted apart' });
     } else if (hardware.length > 63) {
       ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: `is not given, and the default ${hardware} is longer than 63 characters: name the exporters' namespace` });
     }

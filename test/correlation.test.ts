@@ -1,7 +1,7 @@
 /**
  * Correlation in Grafana: the links between traces, logs and metrics, which refer to each other by datasource
- * uid constant. Trace-to-logs needs a logs datasource, which the logs issue brings; its link is tested on a
- * Tempo chart given the Loki uid.
+ * uid constant. Trace-to-logs needs a logs datasource: its link is tested on a Tempo chart given the Loki uid
+ * or none, and in the stack, where Loki provides it.
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import { Chart, Duration, Testing } from 'cdk8s';
@@ -120,21 +120,25 @@ describe('correlation between signals', () => {
   });
 
   describe('trace-to-logs', () => {
-    const app = Testing.app();
-    const prometheus = new kplus.Service(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', { metadata: { name: 'prometheus' }, ports: [{ port: 9090 }] });
-    const linked = new Tempo(app, 'tempo', {
-      namespace: 'obs',
-      blockRetention: Duration.hours(24),
-      compactedBlockRetention: Duration.hours(1),
-      maxBlockBytes: 1_000_000,
-      maxBlockDuration: Duration.minutes(5),
-      searchDurationSlo: Duration.seconds(5),
-      storage: '1Gi',
-      replicas: 1,
-      resources: parseValues(undefined).tempo.resources,
-      remoteWrite: Endpoint.fromService(prometheus, 9090, { scheme: 'http' }),
-      logsDataSourceUid: DATASOURCE_UID.loki,
-    }).dataSource.jsonData as any;
+    /** The Grafana datasource settings of a Tempo chart on its own, given a logs datasource uid or none. */
+    const tempoJsonData = (logsDataSourceUid: string | undefined): any => {
+      const app = Testing.app();
+      const prometheus = new kplus.Service(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', { metadata: { name: 'prometheus' }, ports: [{ port: 9090 }] });
+      return new Tempo(app, 'tempo', {
+        namespace: 'obs',
+        blockRetention: Duration.hours(24),
+        compactedBlockRetention: Duration.hours(1),
+        maxBlockBytes: 1_000_000,
+        maxBlockDuration: Duration.minutes(5),
+        searchDurationSlo: Duration.seconds(5),
+        storage: '1Gi',
+        replicas: 1,
+        resources: parseValues(undefined).tempo.resources,
+        remoteWrite: Endpoint.fromService(prometheus, 9090, { scheme: 'http' }),
+        logsDataSourceUid,
+      }).dataSource.jsonData;
+    };
+    const linked = tempoJsonData(DATASOURCE_UID.loki);
 
     it('opens the logs of the span\'s service (service.name → service_name), filtered by trace id, around the span', () => {
       expect(linked.tracesToLogsV2).toMatchObject({
@@ -147,7 +151,12 @@ describe('correlation between signals', () => {
     });
 
     it('is absent while no logs datasource is given, rather than a link to nothing', () => {
-      expect(tempo.jsonData.tracesToLogsV2).toBeUndefined();
+      expect(tempoJsonData(undefined).tracesToLogsV2).toBeUndefined();
+    });
+
+    it('opens, in the stack, the Loki datasource the stack provisions', () => {
+      expect(tempo.jsonData.tracesToLogsV2.datasourceUid).toBe(DATASOURCE_UID.loki);
+      expect(byUid(DATASOURCE_UID.loki)).toMatchObject({ type: 'loki', url: r.stack.loki.endpoint.url() });
     });
 
     it('has every datasource link by a uid constant', () => {

@@ -7,7 +7,7 @@ import { Endpoint } from '../charts/shared/endpoint.ts';
 import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
 
-/** A collector chart on its own, exporting to stand-in Tempo and Loki Services (Loki is not part of the stack yet). */
+/** A collector chart on its own, exporting to stand-in Tempo and Loki Services, with or without a logs endpoint. */
 function standaloneCollector(options: { readonly withLogs: boolean }) {
   const app = Testing.app();
   const stores = new Chart(app, 'stores', { namespace: 'obs' });
@@ -58,8 +58,9 @@ describe('the OpenTelemetry Collector', () => {
   });
 
   it('renders no logs pipeline and no logs exporter while no logs endpoint is given', () => {
-    expect(config.service.pipelines.logs).toBeUndefined();
-    expect(Object.keys(config.exporters).filter((id) => id.endsWith('/loki'))).toEqual([]);
+    const withoutLogs = standaloneCollector({ withLogs: false }).config;
+    expect(withoutLogs.service.pipelines.logs).toBeUndefined();
+    expect(Object.keys(withoutLogs.exporters).filter((id) => id.endsWith('/loki'))).toEqual([]);
   });
 
   it('ships logs to the OTLP base URL of the logs endpoint it is given', () => {

@@ -5,10 +5,10 @@ import * as YAML from 'yaml';
 import { loadValues } from '../main.ts';
 import { bmcUrl, Redfish } from '../charts/redfish.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
-import { parseValues, ValuesError, type ValuesInput } from '../charts/values.ts';
+import type { ValuesInput } from '../charts/values.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { hardwareInventory } from './bench/hardware-inventory.ts';
-import { container, HARDWARE_VALUES, podSpec, render, type K8sObject } from './support.ts';
+import { container, HARDWARE_VALUES, podSpec, render, valueProblems, type K8sObject } from './support.ts';
 
 type GroupInput = NonNullable<NonNullable<ValuesInput['redfish']>['groups']>[number];
 
@@ -31,15 +31,9 @@ function withGroups(...groups: GroupInput[]): ValuesInput {
   return { redfish: { groups } };
 }
 
-/** The problems of invalid values, or a failure if they are valid. */
-function problems(values: ValuesInput): readonly string[] {
-  try {
-    parseValues(values, 'test values');
-  } catch (error) {
-    if (error instanceof ValuesError) return error.problems;
-    throw error;
-  }
-  throw new Error('the values were accepted');
+/** The exporter DaemonSets (other components run DaemonSets too). */
+function exporters(rendered: ReturnType<typeof render>): K8sObject[] {
+  return rendered.all('DaemonSet').filter((d) => d.metadata.name.startsWith('redfish-'));
 }
 
 function prometheusConfig(rendered: ReturnType<typeof render>) {
@@ -64,7 +58,7 @@ describe('Redfish exporter groups', () => {
   it('renders one exporter DaemonSet and one Service per group, each restricted to its nodes', () => {
     const rendered = render(withGroups(group('fra1'), group('ams1', { nodeSelector: { 'sightline.io/bmc-network': 'ams1', 'sightline.io/rack-row': 'a' } }, 2, 1)));
 
-    const daemonSets = rendered.all('DaemonSet');
+    const daemonSets = exporters(rendered);
     expect(daemonSets.map((d) => d.metadata.name)).toEqual(['redfish-fra1', 'redfish-ams1']);
     const terms = (d: K8sObject) => podSpec(d).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     expect(terms(daemonSets[0]!)).toEqual([{ matchExpressions: [{ key: 'sightline.io/bmc-network', operator: 'In', values: ['fra1'] }] }]);
@@ -185,7 +179,8 @@ describe('Redfish exporter groups', () => {
     const rendered = render();
 
     expect(rendered.stack.redfish).toBeUndefined();
-    expect(rendered.all('DaemonSet')).toEqual([]);
+    expect(exporters(rendered)).toEqual([]);
+    expect(rendered.objects.filter((o) => o.metadata.namespace === 'sightline-hardware')).toEqual([]);
     expect(rendered.objects.filter((o) => o.metadata.name.startsWith('grafana-dashboard-sightline'))).toEqual([]);
     expect(rendered.configFile('prometheus-rules', 'rules.yaml')).toEqual({ groups: [] });
   });
@@ -193,7 +188,7 @@ describe('Redfish exporter groups', () => {
   it('renders the example hardware environment', () => {
     const rendered = render(YAML.parse(readFileSync('environments/example-hardware.yaml', 'utf8')) as ValuesInput);
 
-    expect(rendered.all('DaemonSet').map((d) => d.metadata.name)).toEqual(['redfish-fra1-dell', 'redfish-fra1-hpe', 'redfish-ams1']);
+    expect(exporters(rendered).map((d) => d.metadata.name)).toEqual(['redfish-fra1-dell', 'redfish-fra1-hpe', 'redfish-ams1']);
     expect(loadValues('environments/example-hardware.yaml').redfish.groups.flatMap((g) => g.servers)).toHaveLength(8);
   });
 });
@@ -205,19 +200,19 @@ describe('Redfish values', () => {
     const bad = ['10.0.0.300', 'bmc_01.mgmt', 'ftp://10.0.0.5', 'https://10.0.0.5/redfish/v1', 'https://admin:secret@10.0.0.5'];
     const servers = bad.map((bmc, i) => ({ name: `s${i}`, bmc }));
 
-    expect(problems(withGroups(group('fra1', { servers })))).toEqual(
+    expect(valueProblems(withGroups(group('fra1', { servers })))).toEqual(
       bad.map((bmc, i) => `redfish.groups[0].servers[${i}].bmc: ${JSON.stringify(bmc)} is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443`),
     );
   });
 
   it('fails when a group\'s scrape interval is longer than Prometheus\'s lookback', () => {
-    expect(problems(withGroups(group('fra1', { scrapeInterval: '10m', scrapeTimeout: '5m' })))).toEqual([
+    expect(valueProblems(withGroups(group('fra1', { scrapeInterval: '10m', scrapeTimeout: '5m' })))).toEqual([
       'redfish.groups[0].scrapeInterval: "10m" is longer than 5m: Prometheus forgets a series not scraped for 5m, so panels and alerts would flicker',
     ]);
   });
 
   it('fails when a group\'s node selector is empty', () => {
-    expect(problems(withGroups(group('ams1', { nodeSelector: {} })))).toEqual([
+    expect(valueProblems(withGroups(group('ams1', { nodeSelector: {} })))).toEqual([
       'redfish.groups[0].nodeSelector: {} is empty, but every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}',
     ]);
   });
@@ -230,7 +225,7 @@ describe('Redfish values', () => {
       { name: 's4', bmc: '10.0.0.4', labels: { group: 'other' } },
     ];
 
-    expect(problems(withGroups(group('fra1', { servers })))).toEqual([
+    expect(valueProblems(withGroups(group('fra1', { servers })))).toEqual([
       'redfish.groups[0].servers[0].labels.rack-id: "rack-id" is not a Prometheus label name (letters, digits and _, not starting with a digit)',
       'redfish.groups[0].servers[1].labels.2nd_psu: "2nd_psu" is not a Prometheus label name (letters, digits and _, not starting with a digit)',
       'redfish.groups[0].servers[2].labels.__tenant: "__tenant" is not a usable label name: names starting with __ are reserved to Prometheus',
@@ -239,13 +234,13 @@ describe('Redfish values', () => {
   });
 
   it('fails when two hostNetwork groups would listen on the same port', () => {
-    expect(problems(withGroups(group('fra1', { hostNetwork: true }), group('fra2', { hostNetwork: true }, 2, 1)))).toEqual([
+    expect(valueProblems(withGroups(group('fra1', { hostNetwork: true }), group('fra2', { hostNetwork: true }, 2, 1)))).toEqual([
       'redfish.groups[1].port: 9096 is already the port of hostNetwork group "fra1": exporters in the nodes\' network namespace on the same node cannot share a port',
     ]);
   });
 
   it('fails when the hardware namespace is the stack\'s own', () => {
-    expect(problems({ redfish: { namespace: 'sightline', groups: [group('fra1')] } })).toEqual([
+    expect(valueProblems({ redfish: { namespace: 'sightline', groups: [group('fra1')] } })).toEqual([
       'redfish.namespace: "sightline" is the stack\'s namespace: the exporters need one of their own (it holds BMC credentials, and admits hostNetwork pods)',
     ]);
   });

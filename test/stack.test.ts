@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ValuesInput } from '../charts/values.ts';
-import { IMAGES } from '../charts/versions.ts';
+import { DEMO_IMAGE, IMAGES } from '../charts/versions.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { environments, podSpec, render, type K8sObject } from './support.ts';
 
@@ -64,9 +64,11 @@ describe.each(STACKS)('%s', (_, values) => {
         expect(targets.map(describeWorkload), 'workloads selected').toHaveLength(1);
         const ports = allContainers(podSpec(targets[0]!)).flatMap((c) => c.ports ?? []);
         for (const p of service.spec.ports) {
-          const target = ports.find((cp: any) => (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort));
-          expect(target, `port ${p.name} → ${p.targetPort}`).toBeDefined();
-          expect(target.protocol ?? 'TCP', `protocol of port ${p.name}`).toBe(p.protocol ?? 'TCP');
+          // One number may be exposed for TCP and UDP alike (syslog, DNS): the target must match both.
+          const protocol = p.protocol ?? 'TCP';
+          const target = ports.find((cp: any) =>
+            (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort) && (cp.protocol ?? 'TCP') === protocol);
+          expect(target, `port ${p.name} → ${p.targetPort}/${protocol}`).toBeDefined();
         }
       });
     }
@@ -180,8 +182,8 @@ describe.each(STACKS)('%s', (_, values) => {
       for (const uid of referenced) expect(uids, `datasourceUid ${uid}`).toContain(uid);
     });
 
-    it('every image comes from the pinned list', () => {
-      const pinned = new Set<string>(Object.values(IMAGES));
+    it('every image comes from the pinned list (or is the demo image, which values choose)', () => {
+      const pinned = new Set<string>([...Object.values(IMAGES), `${DEMO_IMAGE.repository}:${DEMO_IMAGE.tag}`]);
       for (const w of workloads) for (const c of allContainers(podSpec(w))) expect(pinned, `${describeWorkload(w)} ${c.name}`).toContain(c.image);
     });
   });

@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as YAML from 'yaml';
 import { buildStack, type Stack } from '../main.ts';
-import { parseValues, type ValuesInput } from '../charts/values.ts';
+import { parseValues, ValuesError, type ValuesInput } from '../charts/values.ts';
 
 /** A rendered Kubernetes object, as plain data. */
 export interface K8sObject {
@@ -60,6 +60,17 @@ export function container(workload: K8sObject, name: string): any {
   const found = podSpec(workload).containers.find((c: { name: string }) => c.name === name);
   if (!found) throw new Error(`${workload.kind} ${workload.metadata.name} has no container ${name}`);
   return found;
+}
+
+/** The problems validation reports for raw `values` (one message per problem); throws if they are valid. */
+export function valueProblems(values: unknown): readonly string[] {
+  try {
+    parseValues(values, 'test values');
+  } catch (error) {
+    if (error instanceof ValuesError) return error.problems;
+    throw error;
+  }
+  throw new Error(`values were accepted: ${JSON.stringify(values)}`);
 }
 
 /** Every example environment (`environments/*.yaml`), parsed as `npm run synth -- --values FILE` reads it. */

@@ -102,3 +102,34 @@ export interface MetricsHub {
    */
   addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig;
 }
+
+/**
+ * A scrape job over the pods of one workload, found by Kubernetes service discovery rather than through a
+ * Service: for workloads that have no Service, or whose Service must not expose metrics (a DaemonSet, a
+ * receiver on a LoadBalancer). Targets every pod matching `selector` in `namespace`, on its container port
+ * named `portName`, and labels each series with its namespace, pod and node.
+ */
+export function podScrapeJob(props: {
+  readonly jobName: string;
+  readonly namespace: string;
+  /** Labels the pods carry (the workload's selector labels). */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Name of the container port serving `/metrics`. */
+  readonly portName: string;
+}): ScrapeConfig {
+  return {
+    job_name: props.jobName,
+    kubernetes_sd_configs: [{
+      role: 'pod',
+      namespaces: { names: [props.namespace] },
+      selectors: [{ role: 'pod', label: Object.entries(props.selector).map(([k, v]) => `${k}=${v}`).join(',') }],
+    }],
+    relabel_configs: [
+      // Discovery yields one target per container port: keep the metrics port only.
+      { source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: props.portName },
+      { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+      { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+      { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
+    ],
+  };
+}

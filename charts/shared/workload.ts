@@ -115,6 +115,22 @@ export function podSecurity(user: number): kplus.PodSecurityContextProps {
   };
 }
 
+/**
+ * The ReadWriteOnce claim holding a workload's data. Only one pod can mount it, so the workload is a
+ * single-replica Deployment with `persistent: true` (see {@link stackDeployment}).
+ */
+export function dataClaim(
+  scope: Construct,
+  props: { readonly name: string; readonly labels: Record<string, string>; readonly storage: string; readonly storageClassName?: string },
+): kplus.PersistentVolumeClaim {
+  return new kplus.PersistentVolumeClaim(scope, 'Data', {
+    metadata: { name: props.name, labels: props.labels },
+    accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+    storage: size(props.storage),
+    storageClassName: props.storageClassName,
+  });
+}
+
 /** Properties of {@link stackDeployment}. */
 export interface StackDeploymentProps {
   /** Who the workload is: its labels and selector come from this. */
@@ -211,19 +227,25 @@ function selectByIdentity(workload: kplus.Deployment | kplus.DaemonSet, identity
   ApiObject.of(workload).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
 }
 
-/** One port of a Service, with the container port it forwards to (the same number). */
+/** One port of a Service, with the container port it forwards to. */
 export interface ServicePortSpec {
   /** IANA-style port name, e.g. `http`, `grpc`, `otlp-grpc`. */
   readonly name: string;
-  /** Port number, on the Service and the container alike. */
+  /** Port number on the Service. */
   readonly port: number;
+  /**
+   * Container port the Service forwards to, when clients expect a port the container cannot bind (a
+   * privileged port such as syslog's 514, for a process that does not run as root).
+   * @default - the same number as `port`
+   */
+  readonly targetPort?: number;
   /** Transport protocol. @default TCP */
   readonly protocol?: kplus.Protocol;
 }
 
 /**
  * A Service for a workload's pods: a stable, explicit name, the workload's version-free selector, and the
- * ports by name (the container ports of the same numbers must exist; the stack test checks it).
+ * ports by name (the container ports they target must exist; the stack test checks it).
  */
 export function stackService(
   scope: Construct,
@@ -233,7 +255,7 @@ export function stackService(
   const service = new kplus.Service(scope, id, {
     metadata: { name: props.name, labels: recommendedLabels(props.identity) },
     type: props.type ?? kplus.ServiceType.CLUSTER_IP,
-    ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
+    ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
   });
   for (const [key, value] of Object.entries(selectorLabels(props.identity))) service.selectLabel(key, value);
   return service;

@@ -1,0 +1,192 @@
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { ConfigFiles } from './shared/config-file.ts';
+import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
+import type { MetricsHub } from './shared/scrape.ts';
+import { dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { IMAGES } from './versions.ts';
+
+/**
+ * `loki.yaml`, as far as Sightline writes it. Keys as upstream names them.
+ *
+ * @see https://grafana.com/docs/loki/v3.7.x/configure/
+ */
+export interface LokiConfig {
+  readonly auth_enabled: boolean;
+  readonly server: { readonly http_listen_port: number; readonly grpc_listen_port: number };
+  readonly common: {
+    readonly path_prefix: string;
+    readonly instance_addr: string;
+    readonly replication_factor: number;
+    readonly ring: { readonly kvstore: { readonly store: 'inmemory' } };
+    readonly storage: { readonly filesystem: { readonly chunks_directory: string; readonly rules_directory: string } };
+  };
+  readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
+  readonly compactor: { readonly retention_enabled: boolean; readonly delete_request_store: 'filesystem' };
+  readonly limits_config: { readonly retention_period: string; readonly allow_structured_metadata: boolean };
+  readonly analytics: { readonly reporting_enabled: boolean };
+}
+
+/** `<period_config>`: the index and chunk format from a date on. */
+export interface LokiPeriodConfig {
+  readonly from: string;
+  readonly store: 'tsdb';
+  readonly object_store: 'filesystem';
+  readonly schema: 'v13';
+  readonly index: { readonly prefix: string; readonly period: string };
+}
+
+/**
+ * A derived field of Grafana's Loki datasource: a value found in each log line (by regex) or in a label or
+ * structured-metadata field of that name (`matcherType: label`), rendered as a link into another datasource.
+ */
+export interface LokiDerivedField {
+  readonly name: string;
+  readonly matcherType: 'label' | 'regex';
+  /** The label name, or a regex whose first group is the value. */
+  readonly matcherRegex: string;
+  /** uid of the datasource the link queries. */
+  readonly datasourceUid: string;
+  /** The query, in which Grafana substitutes the value (escaped for provisioning: `$${__value.raw}`). */
+  readonly url: string;
+  readonly urlDisplayLabel: string;
+}
+
+/** Properties of {@link Loki}. */
+export interface LokiProps {
+  /** Namespace of every object of the chart. */
+  readonly namespace: string;
+  /** How long logs are kept (`limits_config.retention_period`), at least 24h, e.g. `7d`. */
+  readonly retention: string;
+  /** Size of the PersistentVolumeClaim at `/var/loki` (chunks, index, WAL), e.g. `10Gi`. */
+  readonly storage: string;
+  /** StorageClass of the claim. @default - the cluster's default StorageClass */
+  readonly storageClassName?: string;
+  /** Pods: 1, or 0 to stop Loki and keep its data. */
+  readonly replicas: number;
+  /** Requests and limits of the Loki container. */
+  readonly resources: ContainerResourceValues;
+  /** Where Loki contributes its scrape job. @default - Loki is not scraped */
+  readonly metrics?: MetricsHub;
+  /** Where Loki provisions its datasource. @default - no datasource */
+  readonly grafana?: GrafanaHub;
+}
+
+/**
+ * Loki as a single binary on a filesystem volume: one tenant, a TSDB index, retention by the compactor.
+ * Publishes its query, push and OTLP endpoints, and provisions Grafana's Loki datasource with links from a
+ * log line to its trace in Tempo.
+ */
+export class Loki extends Chart {
+  /** Port of the HTTP API (queries, push, OTLP, `/metrics`). */
+  public static readonly PORT = 3100;
+  /** Port of the gRPC server, used only between Loki's modules inside the process. */
+  public static readonly GRPC_PORT = 9095;
+  /** The image's user (`loki`). */
+  private static readonly USER = 10001;
+  private static readonly CONFIG_DIR = '/etc/loki';
+  private static readonly DATA_DIR = '/var/loki';
+
+  /** HTTP API base: the query API Grafana's datasource uses. */
+  public readonly endpoint: Endpoint;
+  /** Push API (`/loki/api/v1/push`), where Promtail sends. */
+  public readonly pushEndpoint: Endpoint;
+  /** Native OTLP/HTTP ingestion base (`/otlp`); OTLP exporters append `/v1/logs`. */
+  public readonly otlpEndpoint: Endpoint;
+  /** The Deployment running Loki. */
+  public readonly deployment: kplus.Deployment;
+  /** The ConfigMap holding `loki.yaml`. */
+  public readonly config: ConfigFiles;
+
+  public constructor(scope: Construct, id: string, props: LokiProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    const identity: ComponentIdentity = { name: 'loki', component: 'logs', version: imageVersion(IMAGES.loki) };
+    const labels = recommendedLabels(identity);
+
+    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention) } });
+
+    const claim = dataClaim(this, { name: 'loki-data', labels, storage: props.storage, storageClassName: props.storageClassName });
+
+    this.deployment = stackDeployment(this, 'Deployment', {
+      identity,
+      name: 'loki',
+      replicas: props.replicas,
+      user: Loki.USER,
+      persistent: true,
+      configChecksum: this.config.checksum,
+    });
+    const container = this.deployment.addContainer({
+      name: 'loki',
+      ...hardenedContainer({ image: IMAGES.loki, user: Loki.USER, resources: props.resources }),
+      args: [`-config.file=${Loki.CONFIG_DIR}/loki.yaml`],
+      ports: [{ name: 'http', number: Loki.PORT }, { name: 'grpc', number: Loki.GRPC_PORT }],
+      // /ready answers 503 until the ingester has been up for 15s (min_ready_duration), and while the WAL
+      // replays: no traffic until then, and no restart for it either.
+      readiness: kplus.Probe.fromHttpGet('/ready', { port: Loki.PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
+      // The HTTP server answers from the first second, whatever the ingester is doing: liveness asks only
+      // whether the process still serves.
+      liveness: kplus.Probe.fromHttpGet('/loki/api/v1/status/buildinfo', { port: Loki.PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(5), failureThreshold: 4 }),
+    });
+    container.mount(Loki.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Loki.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    // The root filesystem is read-only; temporary files go to /tmp.
+    container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
+
+    const service = stackService(this, 'Service', { name: 'loki', identity, ports: [{ name: 'http', port: Loki.PORT }] });
+    this.endpoint = Endpoint.fromService(service, Loki.PORT, { scheme: 'http' });
+    this.pushEndpoint = this.endpoint.withPath('/loki/api/v1/push');
+    this.otlpEndpoint = this.endpoint.withPath('/otlp');
+
+    props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    props.grafana?.addDataSource(this.dataSource);
+  }
+
+  /**
+   * Grafana's datasource for this Loki, with links from a log line to its trace: by a `trace_id` label or
+   * structured-metadata field (OTLP logs carry one), or by a trace id written in the line itself (the JSON
+   * or logfmt logs of a service read from its pod).
+   */
+  public get dataSource(): GrafanaDataSource {
+    // Grafana expands `${...}` in provisioning files from its environment: `$$` leaves Grafana's own macro.
+    const trace = { datasourceUid: DATASOURCE_UID.tempo, url: '$${__value.raw}', urlDisplayLabel: 'View trace' } as const;
+    const derivedFields: LokiDerivedField[] = [
+      { name: 'trace_id', matcherType: 'label', matcherRegex: 'trace_id', ...trace },
+      { name: 'trace_id in line', matcherType: 'regex', matcherRegex: TRACE_ID_IN_LINE, ...trace },
+    ];
+    return { name: 'Loki', uid: DATASOURCE_UID.loki, type: 'loki', url: this.endpoint.url(), jsonData: { derivedFields } };
+  }
+
+  private static renderConfig(retention: string): LokiConfig {
+    const data = Loki.DATA_DIR;
+    return {
+      // One tenant: everything in the cluster shares one log store, and clients send no X-Scope-OrgID.
+      auth_enabled: false,
+      server: { http_listen_port: Loki.PORT, grpc_listen_port: Loki.GRPC_PORT },
+      common: {
+        // WAL, TSDB index, compactor working directory and rule scratch space all go below the volume.
+        path_prefix: data,
+        // The ring lives in memory in this one process, whose modules reach each other over loopback (as in
+        // upstream's single-binary config): no dependence on the pod's interface names or address.
+        instance_addr: '127.0.0.1',
+        replication_factor: 1,
+        ring: { kvstore: { store: 'inmemory' } },
+        storage: { filesystem: { chunks_directory: `${data}/chunks`, rules_directory: `${data}/rules` } },
+      },
+      schema_config: {
+        // Periods are append-only: a later format gets a new entry from a future date, this one stays.
+        // TSDB and v13 are what structured metadata (and so OTLP logs) need; retention needs a 24h period.
+        configs: [{ from: '2024-04-01', store: 'tsdb', object_store: 'filesystem', schema: 'v13', index: { prefix: 'index_', period: '24h' } }],
+      },
+      // Retention is the compactor's job; Loki 3 refuses to start with it enabled and no delete request store.
+      compactor: { retention_enabled: true, delete_request_store: 'filesystem' },
+      limits_config: { retention_period: retention, allow_structured_metadata: true },
+      analytics: { reporting_enabled: false },
+    };
+  }
+}
+
+/** A trace id in a log line, JSON (`"trace_id":"4bf9..."`) or logfmt (`trace_id=4bf9...`); group 1 is the id. */
+export const TRACE_ID_IN_LINE = '(?:"trace_id"\\s*:\\s*"|\\btrace_id=)(\\w+)';

@@ -1,0 +1,104 @@
+/**
+ * Promtail's configuration file, as far as Sightline writes it, typed with upstream's key names so that a
+ * misspelt key does not compile (Promtail refuses to start on an unknown key, and silently ignores a
+ * misspelt pipeline-stage key). Two charts run Promtail, the node DaemonSet and the syslog receiver; both
+ * build their `promtail.yaml` and their container from here.
+ *
+ * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
+ */
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Endpoint } from './endpoint.ts';
+import type { KubernetesSdConfig, RelabelConfig } from './scrape.ts';
+
+/** `promtail.yaml`. */
+export interface PromtailConfig {
+  readonly server: { readonly http_listen_port: number };
+  readonly positions: { readonly filename: string };
+  readonly clients: readonly PromtailClientConfig[];
+  readonly scrape_configs: readonly PromtailScrapeConfig[];
+}
+
+/** `<client_config>`: where Promtail pushes. */
+export interface PromtailClientConfig {
+  readonly url: string;
+  readonly external_labels?: Readonly<Record<string, string>>;
+}
+
+/** `<scrape_config>`: one source of log lines and how its entries are labelled. */
+export interface PromtailScrapeConfig {
+  readonly job_name: string;
+  readonly pipeline_stages?: readonly PipelineStage[];
+  readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
+  readonly journal?: JournalTargetConfig;
+  readonly syslog?: SyslogTargetConfig;
+  readonly relabel_configs?: readonly RelabelConfig[];
+}
+
+/** The pipeline stages Sightline uses. */
+export type PipelineStage =
+  | { readonly cri: Readonly<Record<string, never>> }
+  | { readonly labeldrop: readonly string[] };
+
+/** `<journal_config>`: reads the systemd journal. */
+export interface JournalTargetConfig {
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** `<syslog_config>`: one syslog listener (one protocol per listener). */
+export interface SyslogTargetConfig {
+  readonly listen_address: string;
+  readonly listen_protocol: 'tcp' | 'udp';
+  readonly syslog_format: 'rfc5424' | 'rfc3164';
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly use_incoming_timestamp: boolean;
+}
+
+/** Port of Promtail's HTTP server (`/metrics`, `/ready`). Upstream's default, 80, needs root to bind. */
+export const PROMTAIL_HTTP_PORT = 3101;
+/** Name of the container port serving `/metrics`, which the scrape jobs select. */
+export const PROMTAIL_METRICS_PORT_NAME = 'http-metrics';
+const CONFIG_DIR = '/etc/promtail';
+
+/** A Promtail configuration pushing every entry to `push`, labelled with the cluster it comes from. */
+export function promtailConfig(props: {
+  /** Where Promtail records how far it has read each source. */
+  readonly positionsFile: string;
+  /** Loki's push endpoint. */
+  readonly push: Endpoint;
+  /** Value of the `cluster` label on every entry. */
+  readonly clusterName: string;
+  readonly scrapeConfigs: readonly PromtailScrapeConfig[];
+}): PromtailConfig {
+  return {
+    server: { http_listen_port: PROMTAIL_HTTP_PORT },
+    positions: { filename: props.positionsFile },
+    clients: [{ url: props.push.url(), external_labels: { cluster: props.clusterName } }],
+    scrape_configs: props.scrapeConfigs,
+  };
+}
+
+/**
+ * The parts of a Promtail container both charts share: its config file, metrics port and readiness probe.
+ * `/ready` answers once one source is being read. No liveness probe: Promtail serves no other health
+ * endpoint, and restarting a Promtail that has nothing to read would not give it anything.
+ */
+export function promtailContainer(): Pick<kplus.ContainerProps, 'name' | 'args' | 'ports' | 'readiness'> {
+  return {
+    name: 'promtail',
+    args: [`-config.file=${CONFIG_DIR}/promtail.yaml`],
+    ports: [{ name: PROMTAIL_METRICS_PORT_NAME, number: PROMTAIL_HTTP_PORT }],
+    readiness: kplus.Probe.fromHttpGet('/ready', {
+      port: PROMTAIL_HTTP_PORT,
+      initialDelaySeconds: Duration.seconds(5),
+      periodSeconds: Duration.seconds(10),
+      timeoutSeconds: Duration.seconds(3),
+      failureThreshold: 5,
+    }),
+  };
+}
+
+/** Mounts the ConfigMap holding `promtail.yaml` where {@link promtailContainer} reads it. */
+export function mountPromtailConfig(container: kplus.Container, volume: kplus.Volume): void {
+  container.mount(CONFIG_DIR, volume, { readOnly: true });
+}
