@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
-import type { AlertingRule, MetricsHub, RuleGroup, ScrapeConfig } from './shared/scrape.ts';
+import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -88,7 +88,8 @@ export class Redfish extends Chart {
     for (const group of props.groups) {
       const endpoint = this.addGroup(group, props.resources);
       endpoints.set(group.name, endpoint);
-      props.metrics.addScrapeJob(scrapeJob(group, endpoint, props.metrics));
+      const servers = props.metrics.addTargetGroups(`${Redfish.JOB_PREFIX}${group.name}`, serverTargets(group));
+      props.metrics.addScrapeJob(scrapeJob(group, endpoint, servers));
     }
     this.endpoints = endpoints;
     props.metrics.addRuleGroup(hardwareRules());
@@ -154,22 +155,27 @@ export function bmcUrl(bmc: string): string {
 }
 
 /**
- * The multi-target scrape job of a group. Each server is a target group of the static_config format whose
- * address is its BMC URL, labelled with `instance` = its name and its own labels; relabeling turns the
- * address into the exporter's `host` parameter and the `bmc` label, adds `group`, and sends the scrape to the
- * group's Service. The target groups reach Prometheus through file discovery rather than inline in
+ * The servers of a group as target groups of the static_config format: the address is the BMC URL, `instance`
+ * the server's name, then its own labels. They reach Prometheus through file discovery rather than inline in
  * prometheus.yml: a thousand servers with their labels would bring that ConfigMap near the 262,144 bytes
  * `kubectl apply` can record, and every inventory change would restart Prometheus.
  */
-export function scrapeJob(group: RedfishGroup, exporter: Endpoint, metrics: MetricsHub): ScrapeConfig {
-  const name = `${Redfish.JOB_PREFIX}${group.name}`;
-  const targets = group.servers.map((server) => ({ targets: [bmcUrl(server.bmc)], labels: { instance: server.name, ...server.labels } }));
+export function serverTargets(group: RedfishGroup): StaticConfig[] {
+  return group.servers.map((server) => ({ targets: [bmcUrl(server.bmc)], labels: { instance: server.name, ...server.labels } }));
+}
+
+/**
+ * The multi-target scrape job of a group, over the servers `discovery` reads: relabeling turns each target's
+ * address into the exporter's `host` parameter and the `bmc` label, adds `group`, and sends the scrape to the
+ * group's Service.
+ */
+export function scrapeJob(group: RedfishGroup, exporter: Endpoint, discovery: FileSdConfig): ScrapeConfig {
   return {
-    job_name: name,
+    job_name: `${Redfish.JOB_PREFIX}${group.name}`,
     scrape_interval: group.scrapeInterval,
     scrape_timeout: group.scrapeTimeout,
     metrics_path: '/metrics',
-    file_sd_configs: [metrics.addTargetGroups(name, targets)],
+    file_sd_configs: [discovery],
     relabel_configs: [
       { source_labels: ['__address__'], target_label: '__param_host' },
       { source_labels: ['__address__'], regex: 'https?://(.+)', target_label: 'bmc' },
