@@ -26,11 +26,12 @@ import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
 import { Promtail } from './charts/promtail.ts';
+import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Syslog } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
-import { parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
+import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -46,6 +47,8 @@ export interface Stack {
   readonly otelCollector: OtelCollector;
   /** The demo service, unless switched off. */
   readonly helloApp?: HelloApp;
+  /** Hardware monitoring through the BMCs; absent when the values list no exporter group. */
+  readonly redfish?: Redfish;
   /** Every object of the stack, as rendered. */
   readonly objects: readonly Manifest[];
 }
@@ -132,9 +135,28 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.syslog,
   });
 
+  const redfish = buildRedfish(app, values, prometheus, grafana);
+
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, objects };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish, objects };
+}
+
+/**
+ * The hardware charts, only when the values list exporter groups: without servers there is nothing to scrape,
+ * and alerts and a dashboard over metrics that never come would only be noise. The exporters get a namespace
+ * of their own: their Secrets hold BMC credentials (which can power servers off), so access to them is granted
+ * apart from the stack's; and hostNetwork pods need Pod Security `privileged`, which the stack's namespace
+ * must not be lowered to. The level is `restricted` when no group needs the host's network.
+ */
+function buildRedfish(app: App, values: Values, prometheus: Prometheus, grafana: Grafana): Redfish | undefined {
+  const { groups, resources } = values.redfish;
+  if (groups.length === 0) return undefined;
+  const namespace = new StackNamespace(app, 'hardware-namespace', {
+    name: hardwareNamespace(values),
+    podSecurity: groups.some((group) => group.hostNetwork) ? 'privileged' : 'restricted',
+  });
+  return new Redfish(app, 'redfish', { namespace: namespace.name, groups, resources, metrics: prometheus, grafana });
 }
 
 /** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */

@@ -1,3 +1,4 @@
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
@@ -6,7 +7,7 @@ import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
@@ -15,6 +16,27 @@ export interface DataSourceProvisioning {
   /** Deletes provisioned datasources that are no longer in the file, so a removed component leaves no stale one. */
   readonly prune: boolean;
   readonly datasources: ReadonlyArray<GrafanaDataSource & { readonly access: 'proxy'; readonly editable: boolean }>;
+}
+
+/**
+ * Grafana's dashboard provisioning file: where to find dashboard JSON files and how to treat them.
+ *
+ * @see https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
+ */
+export interface DashboardProvisioning {
+  readonly apiVersion: 1;
+  readonly providers: ReadonlyArray<{
+    readonly name: string;
+    readonly orgId: number;
+    /** Folder in the UI the dashboards are filed under. */
+    readonly folder: string;
+    readonly type: 'file';
+    /** `false`: a dashboard whose file disappears is deleted, so a removed component leaves no stale dashboard. */
+    readonly disableDeletion: boolean;
+    /** `false`: the files are the source of truth; UI edits must be saved as a copy. */
+    readonly allowUiUpdates: boolean;
+    readonly options: { readonly path: string; readonly foldersFromFilesStructure: boolean };
+  }>;
 }
 
 /** Properties of {@link Grafana}. */
@@ -46,6 +68,11 @@ export class Grafana extends Chart implements GrafanaHub {
   private static readonly USER = 472;
   private static readonly PROVISIONING_DIR = '/etc/grafana/provisioning';
   private static readonly DATA_DIR = '/var/lib/grafana';
+  // Outside the data volume and the provisioning folder: each dashboard's ConfigMap is mounted in a folder of
+  // its own below this one, which the file provider walks.
+  private static readonly DASHBOARDS_DIR = '/etc/grafana/dashboards';
+  /** Longest dashboard uid: Grafana's limit, and short enough for `grafana-dashboard-<uid>` as a name. */
+  private static readonly MAX_UID_LENGTH = 40;
 
   /** UI and HTTP API. */
   public readonly endpoint: Endpoint;
@@ -53,18 +80,29 @@ export class Grafana extends Chart implements GrafanaHub {
   public readonly deployment: kplus.Deployment;
   /** The ConfigMap holding the datasource provisioning file. */
   public readonly dataSourceConfig: ConfigFiles;
+  /** The ConfigMap holding the dashboard provider file. */
+  public readonly dashboardProviderConfig: ConfigFiles;
 
   private readonly dataSources = new Map<string, GrafanaDataSource>();
+  private readonly dashboards = new Map<string, ConfigFiles>();
+  private readonly container: kplus.Container;
+  private readonly componentLabels: Record<string, string>;
 
   public constructor(scope: Construct, id: string, props: GrafanaProps) {
     super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
     const identity: ComponentIdentity = { name: 'grafana', component: 'visualization', version: imageVersion(IMAGES.grafana) };
     const labels = recommendedLabels(identity);
+    this.componentLabels = labels;
 
     this.dataSourceConfig = new ConfigFiles(this, 'DataSources', {
       name: 'grafana-datasources',
       labels,
       files: { 'datasources.yaml': () => this.renderDataSources() },
+    });
+    this.dashboardProviderConfig = new ConfigFiles(this, 'DashboardProviders', {
+      name: 'grafana-dashboard-providers',
+      labels,
+      files: { 'dashboards.yaml': () => this.renderDashboardProviders() },
     });
 
     const claim = dataClaim(this, { name: 'grafana-data', labels, storage: props.storage, storageClassName: props.storageClassName });
@@ -77,8 +115,9 @@ export class Grafana extends Chart implements GrafanaHub {
       persistent: true,
       configChecksum: this.dataSourceConfig.checksum,
     });
+    addConfigChecksum(this.deployment, 'dashboard-providers', this.dashboardProviderConfig.checksum);
     const admin = externalSecret(this.deployment, props.adminSecret.name);
-    const container = this.deployment.addContainer({
+    const container = (this.container = this.deployment.addContainer({
       name: 'grafana',
       ...hardenedContainer({ image: IMAGES.grafana, user: Grafana.USER, resources: props.resources }),
       ports: [{ name: 'http', number: Grafana.PORT }],
@@ -97,8 +136,9 @@ export class Grafana extends Chart implements GrafanaHub {
       },
       liveness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, initialDelaySeconds: Duration.seconds(30), periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 6 }),
       readiness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
-    });
+    }));
     container.mount(`${Grafana.PROVISIONING_DIR}/datasources`, kplus.Volume.fromConfigMap(this, 'DataSourcesVolume', this.dataSourceConfig.configMap, { name: 'datasources' }), { readOnly: true });
+    container.mount(`${Grafana.PROVISIONING_DIR}/dashboards`, kplus.Volume.fromConfigMap(this, 'DashboardProvidersVolume', this.dashboardProviderConfig.configMap, { name: 'dashboard-providers' }), { readOnly: true });
     container.mount(Grafana.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
     // Grafana unpacks plugins and writes session files below /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
@@ -118,9 +158,53 @@ export class Grafana extends Chart implements GrafanaHub {
     this.dataSources.set(dataSource.uid, dataSource);
   }
 
+  /**
+   * Provisions a dashboard in a ConfigMap of its own (kube-prometheus does the same): one large ConfigMap of
+   * every dashboard would outgrow the 262,144 bytes `kubectl apply` can record in its last-applied annotation.
+   * Its checksum goes on the pod template, so a changed dashboard rolls Grafana like a changed datasource.
+   */
+  public addDashboard(dashboard: Dashboard): void {
+    const uid = dashboard.uid;
+    if (uid === undefined || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(uid) || uid.length > Grafana.MAX_UID_LENGTH) {
+      throw new Error(`dashboard "${dashboard.title}" needs a uid of lower-case letters, digits and - (at most ${Grafana.MAX_UID_LENGTH} characters), not ${JSON.stringify(uid)}`);
+    }
+    if (this.dashboards.has(uid)) {
+      throw new Error(`Grafana already has a dashboard with uid "${uid}"`);
+    }
+    const files = new ConfigFiles(this, `Dashboard-${uid}`, {
+      name: `grafana-dashboard-${uid}`,
+      labels: this.componentLabels,
+      files: { [`${uid}.json`]: `${JSON.stringify(dashboard, null, 2)}\n` },
+    });
+    this.dashboards.set(uid, files);
+    this.container.mount(`${Grafana.DASHBOARDS_DIR}/${uid}`, kplus.Volume.fromConfigMap(this, `Dashboard-${uid}-Volume`, files.configMap, { name: `dashboard-${uid}` }), { readOnly: true });
+    addConfigChecksum(this.deployment, `dashboard-${uid}`, files.checksum);
+  }
+
+  /** The uids of the dashboards provisioned so far, in the order they were added. */
+  public get provisionedDashboards(): readonly string[] {
+    return [...this.dashboards.keys()];
+  }
+
   /** The datasources provisioned so far. */
   public get provisionedDataSources(): readonly GrafanaDataSource[] {
     return [...this.dataSources.values()];
+  }
+
+  private renderDashboardProviders(): DashboardProvisioning {
+    return {
+      apiVersion: 1,
+      // No provider without a dashboard: Grafana would log a missing folder on every scan.
+      providers: this.dashboards.size === 0 ? [] : [{
+        name: 'sightline',
+        orgId: 1,
+        folder: 'Sightline',
+        type: 'file',
+        disableDeletion: false,
+        allowUiUpdates: false,
+        options: { path: Grafana.DASHBOARDS_DIR, foldersFromFilesStructure: false },
+      }],
+    };
   }
 
   private renderDataSources(): DataSourceProvisioning {

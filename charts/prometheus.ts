@@ -5,8 +5,8 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub, RelabelConfig, ScrapeConfig } from './shared/scrape.ts';
-import { clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
+import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -17,6 +17,7 @@ export interface PrometheusConfig {
     readonly evaluation_interval: string;
     readonly external_labels?: Readonly<Record<string, string>>;
   };
+  readonly rule_files: readonly string[];
   readonly scrape_configs: readonly ScrapeConfig[];
   readonly storage: {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
@@ -72,6 +73,15 @@ export class Prometheus extends Chart implements MetricsHub {
   /** The image's user (`nobody`). */
   private static readonly USER = 65534;
   private static readonly CONFIG_DIR = '/etc/prometheus';
+  // A sibling of the config folder, not inside it: a mount point nested in a ConfigMap volume is fragile.
+  private static readonly RULES_DIR = '/etc/prometheus-rules';
+  private static readonly RULES_FILE = 'rules.yaml';
+  private static readonly TARGETS_DIR = '/etc/prometheus-targets';
+  /**
+   * Targets per file-discovery ConfigMap: a few hundred servers with their labels stay near 60 kB, a quarter of
+   * the 262,144 bytes `kubectl apply` can record, however large the inventory.
+   */
+  public static readonly TARGETS_PER_FILE = 250;
   private static readonly DATA_DIR = '/prometheus';
 
   /** Query API and UI (Grafana's datasource URL). */
@@ -84,8 +94,15 @@ export class Prometheus extends Chart implements MetricsHub {
   public readonly deployment: kplus.Deployment;
   /** The ConfigMap holding `prometheus.yml`. */
   public readonly config: ConfigFiles;
+  /** The ConfigMap holding the rule file, every contributed rule group in it. */
+  public readonly rules: ConfigFiles;
 
   private readonly jobs = new Map<string, ScrapeConfig>();
+  private readonly ruleGroups = new Map<string, RuleGroup>();
+  private readonly targetNames = new Set<string>();
+  private targetVolumes = 0;
+  private readonly container: kplus.Container;
+  private readonly componentLabels: Record<string, string>;
   private readonly props: PrometheusProps;
 
   public constructor(scope: Construct, id: string, props: PrometheusProps) {
@@ -93,6 +110,7 @@ export class Prometheus extends Chart implements MetricsHub {
     this.props = props;
     const identity: ComponentIdentity = { name: 'prometheus', component: 'metrics', version: imageVersion(IMAGES.prometheus) };
     const labels = recommendedLabels(identity);
+    this.componentLabels = labels;
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: 'prometheus', labels },
@@ -121,6 +139,11 @@ export class Prometheus extends Chart implements MetricsHub {
       labels,
       files: { 'prometheus.yml': () => this.renderConfig() },
     });
+    this.rules = new ConfigFiles(this, 'Rules', {
+      name: 'prometheus-rules',
+      labels,
+      files: { [Prometheus.RULES_FILE]: (): RuleFile => ({ groups: [...this.ruleGroups.values()] }) },
+    });
 
     const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
@@ -135,7 +158,9 @@ export class Prometheus extends Chart implements MetricsHub {
       // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
       terminationGracePeriodSeconds: 300,
     });
-    const container = this.deployment.addContainer({
+    // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
+    addConfigChecksum(this.deployment, 'rules', this.rules.checksum);
+    const container = (this.container = this.deployment.addContainer({
       name: 'prometheus',
       ...hardenedContainer({ image: IMAGES.prometheus, user: Prometheus.USER, resources: props.resources }),
       args: [
@@ -150,8 +175,9 @@ export class Prometheus extends Chart implements MetricsHub {
       readiness: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(4), failureThreshold: 3 }),
       // Replaying a large WAL after a restart takes minutes; the startup probe holds liveness off meanwhile.
       startup: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(4), failureThreshold: 60 }),
-    });
+    }));
     container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), { readOnly: true });
     container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
     const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
@@ -168,6 +194,41 @@ export class Prometheus extends Chart implements MetricsHub {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
     this.jobs.set(job.job_name, job);
+  }
+
+  public addRuleGroup(group: RuleGroup): void {
+    if (this.ruleGroups.has(group.name)) {
+      throw new Error(`Prometheus already has a rule group named "${group.name}"`);
+    }
+    this.ruleGroups.set(group.name, group);
+  }
+
+  /**
+   * Puts target groups in ConfigMaps of at most {@link TARGETS_PER_FILE} targets, each mounted read-only in a
+   * folder of its own. Prometheus watches the files (and re-reads them every 5 minutes), so a change reaches it once the kubelet has updated the volume: unlike a change to
+   * prometheus.yml, a change of inventory does not roll the pod (and replay its WAL), so no checksum goes on
+   * the pod template.
+   */
+  public addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig {
+    if (this.targetNames.has(name)) {
+      throw new Error(`Prometheus already has target groups named "${name}"`);
+    }
+    this.targetNames.add(name);
+    const files: string[] = [];
+    for (let first = 0; first < groups.length; first += Prometheus.TARGETS_PER_FILE) {
+      const id = `${name}-${files.length}`;
+      const file = `${id}.yaml`;
+      const config = new ConfigFiles(this, `Targets-${id}`, {
+        name: `prometheus-targets-${id}`,
+        labels: this.componentLabels,
+        files: { [file]: groups.slice(first, first + Prometheus.TARGETS_PER_FILE) },
+      });
+      // Volume names are DNS labels of at most 63 characters: numbered, as target names can be long.
+      const volume = kplus.Volume.fromConfigMap(this, `Targets-${id}-Volume`, config.configMap, { name: `targets-${this.targetVolumes++}` });
+      this.container.mount(`${Prometheus.TARGETS_DIR}/${id}`, volume, { readOnly: true });
+      files.push(`${Prometheus.TARGETS_DIR}/${id}/${file}`);
+    }
+    return { files };
   }
 
   /** Grafana's datasource for this Prometheus: the default one, queried by POST (long PromQL fits). */
@@ -205,6 +266,7 @@ export class Prometheus extends Chart implements MetricsHub {
         evaluation_interval: p.evaluationInterval,
         external_labels: { cluster: p.clusterName },
       },
+      rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
       scrape_configs: this.scrapeJobs,
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };

@@ -192,6 +192,120 @@ const syslog = z.strictObject({
   }
 });
 
+/** Labels Sightline sets on every Redfish series; a server label of the same name would overwrite them. */
+const REDFISH_TARGET_LABELS = ['instance', 'job', 'bmc', 'group'];
+
+/**
+ * A label name any PromQL query and any Prometheus-era tool accepts unquoted. Prometheus 3 would take UTF-8
+ * names, but only quoted in PromQL, and names starting with `__` are dropped after relabeling.
+ */
+const promLabelName = () =>
+  z.string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'is not a Prometheus label name (letters, digits and _, not starting with a digit)', abort: true })
+    .refine((v) => !v.startsWith('__'), { error: 'is not a usable label name: names starting with __ are reserved to Prometheus', abort: true })
+    .refine((v) => !REDFISH_TARGET_LABELS.includes(v), { error: `is a label Sightline sets itself (${REDFISH_TARGET_LABELS.join(', ')})` });
+
+/** A Kubernetes label key (`[prefix/]name`) and value, for node selectors. */
+const k8sLabelKey = () =>
+  z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: 'is not a Kubernetes label key like kubernetes.io/hostname or bmc-network' });
+const k8sLabelValue = () =>
+  z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { error: 'is not a Kubernetes label value (at most 63 letters, digits, -, _ and ., starting and ending alphanumeric)' });
+
+/** An RFC 1123 host name (at least one letter in its last label, so that a mistyped IP is not taken for a name). */
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]*[a-z][-a-z0-9]*$/i;
+
+/** Whether a BMC address is a host name, an IP address, or an http(s) URL of a host with an optional port. */
+function isBmcAddress(value: string): boolean {
+  if (!/^https?:\/\//.test(value)) return HOST_NAME.test(value) || isIP(value) !== 0;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  // The exporter appends the Redfish service root itself: a path, query or credentials in the URL would break it.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return (url.pathname === '/' && url.search === '' && url.username === '' && url.hash === '') && (HOST_NAME.test(host) || isIP(host) !== 0);
+}
+
+const redfishServer = z.strictObject({
+  name: labelValue('a server name')
+    .describe('Name of the server: the `instance` label of its series and the `server` label of its alerts. Unique across all groups.'),
+  bmc: z.string().refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443' })
+    .describe('Address of the server\'s BMC: host name, IP address, or http(s) URL (host names and IPs are reached over https).'),
+  labels: z.record(promLabelName(), z.string()).default({})
+    .describe('Labels of the server\'s series and alerts: rack, site, model, the Kubernetes node it runs, ...'),
+});
+
+const NODE_SELECTOR_NEEDED = 'every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}';
+
+const redfishGroup = z.strictObject({
+  name: dnsLabel().refine((v) => v.length <= 55, { error: 'is longer than 55 characters (it names the redfish-<name> objects)' })
+    .describe('Name of the group: names its exporter (redfish-<name>), its scrape job and the `group` label.'),
+  nodeSelector: z.record(k8sLabelKey(), k8sLabelValue(), {
+    error: (issue) => `${issue.input === undefined ? 'is given, but' : 'is not a mapping of node labels:'} ${NODE_SELECTOR_NEEDED}`,
+  })
+    .refine((v) => Object.keys(v).length > 0, { error: `is empty, but ${NODE_SELECTOR_NEEDED}` })
+    .describe('Labels of the nodes that can reach the group\'s BMCs: one exporter runs on each of them.'),
+  hostNetwork: z.boolean().default(false)
+    .describe('Run the exporters in the nodes\' network namespace, for a management network not routed to pods. Such groups live in a namespace with Pod Security `privileged`.'),
+  port: port().default(9096).describe('Port the exporter listens on; hostNetwork groups sharing nodes need distinct ports.'),
+  configSecret: z.strictObject({
+    name: dnsLabel().describe('Secret created out of band holding the exporter config file (credentials, TLS verification; see README).'),
+    key: z.string().min(1).default('config.yml').describe('Key of the config file in the Secret.'),
+  }),
+  scrapeInterval: duration().default('2m').describe('How often every BMC of the group is walked. Redfish walks are slow.'),
+  scrapeTimeout: duration().default('90s').describe('How long one walk may take; must be shorter than scrapeInterval.'),
+  servers: z.array(redfishServer).min(1, { error: 'is empty: a group needs at least one server' }),
+});
+
+/** How far back Prometheus looks for a sample (its default `--query.lookback-delta`). */
+const LOOKBACK_DELTA = '5m';
+
+const redfish = z.strictObject({
+  namespace: dnsLabel().optional()
+    .describe('Namespace of the exporters and of their config Secrets. Default: `<namespace>-hardware`.'),
+  resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+  groups: z.array(redfishGroup).default([])
+    .describe('Exporter groups: BMCs reachable from the same nodes with the same credentials. None: no hardware monitoring.'),
+}).prefault({}).superRefine((v, ctx) => {
+  const serverOwners = new Map<string, string>();
+  const bmcOwners = new Map<string, string>();
+  const hostPorts = new Map<number, string>();
+  v.groups.forEach((group, g) => {
+    if (seconds(group.scrapeTimeout) >= seconds(group.scrapeInterval)) {
+      ctx.addIssue({ code: 'custom', path: ['groups', g, 'scrapeTimeout'], input: group.scrapeTimeout, message: `is not shorter than redfish.groups[${g}].scrapeInterval (${group.scrapeInterval})` });
+    }
+    if (seconds(group.scrapeInterval) > seconds(LOOKBACK_DELTA)) {
+      ctx.addIssue({ code: 'custom', path: ['groups', g, 'scrapeInterval'], input: group.scrapeInterval, message: `is longer than ${LOOKBACK_DELTA}: Prometheus forgets a series not scraped for ${LOOKBACK_DELTA}, so panels and alerts would flicker` });
+    }
+    if (group.hostNetwork) {
+      const other = hostPorts.get(group.port);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['groups', g, 'port'], input: group.port, message: `is already the port of hostNetwork group "${other}": exporters in the nodes' network namespace on the same node cannot share a port` });
+      }
+      hostPorts.set(group.port, group.name);
+    }
+    group.servers.forEach((server, s) => {
+      const where = `redfish.groups[${g}].servers[${s}]`;
+      const otherServer = serverOwners.get(server.name);
+      if (otherServer !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['groups', g, 'servers', s, 'name'], input: server.name, message: `is already the name of ${otherServer}: server names are unique across all groups` });
+      } else serverOwners.set(server.name, where);
+      const otherBmc = bmcOwners.get(server.bmc);
+      if (otherBmc !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['groups', g, 'servers', s, 'bmc'], input: server.bmc, message: `is already the BMC of ${otherBmc}` });
+      } else bmcOwners.set(server.bmc, where);
+    });
+  });
+  const groupNames = v.groups.map((group) => group.name);
+  groupNames.forEach((name, g) => {
+    if (groupNames.indexOf(name) !== g) {
+      ctx.addIssue({ code: 'custom', path: ['groups', g, 'name'], input: name, message: `is already the name of redfish.groups[${groupNames.indexOf(name)}]` });
+    }
+  });
+});
+
 /** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
 const gitRepositoryUrl = () =>
   z.string().regex(/^((https?|ssh|git):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/, {
@@ -233,6 +347,7 @@ export const valuesSchema = z.strictObject({
   storageClassName: dnsLabel().optional().describe('StorageClass of every PersistentVolumeClaim. Default: the cluster default class.'),
   prometheus,
   grafana,
+  redfish,
   loki,
   promtail,
   syslog,
@@ -250,6 +365,16 @@ export const valuesSchema = z.strictObject({
   // Size-based retention only protects the volume if it triggers before the volume is full.
   if (bytes(v.prometheus.retentionSize) >= bytes(v.prometheus.storage)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'retentionSize'], input: v.prometheus.retentionSize, message: `must be smaller than prometheus.storage (${v.prometheus.storage}), or the volume fills up before retention deletes anything` });
+  }
+  if (v.redfish.groups.length > 0) {
+    const hardware = hardwareNamespace(v);
+    if (hardware === v.namespace) {
+      ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: 'is the stack\'s namespace: the exporters need one of their own (it holds BMC credentials, and admits hostNetwork pods)' });
+    } else if (hardware === v.promtail.namespace) {
+      ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: 'is the node agents\' namespace (promtail.namespace): the exporters need one of their own, so that access to the BMC credentials is granted apart' });
+    } else if (hardware.length > 63) {
+      ctx.addIssue({ code: 'custom', path: ['redfish', 'namespace'], input: v.redfish.namespace, message: `is not given, and the default ${hardware} is longer than 63 characters: name the exporters' namespace` });
+    }
   }
 });
 
@@ -284,6 +409,11 @@ export function parseValues(raw: unknown, source = 'values'): Values {
   const result = valuesSchema.safeParse(raw ?? {}, { reportInput: true });
   if (result.success) return result.data;
   throw new ValuesError(source, result.error.issues.map((issue) => describeIssue(issue)));
+}
+
+/** Namespace of the hardware exporters: `redfish.namespace`, by default the stack's namespace + `-hardware`. */
+export function hardwareNamespace(values: { readonly namespace: string; readonly redfish: { readonly namespace?: string | undefined } }): string {
+  return values.redfish.namespace ?? `${values.namespace}-hardware`;
 }
 
 /** Seconds in a duration; NaN for an invalid one, so that no cross-field comparison fires on it. */
@@ -323,6 +453,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return issue.message.startsWith('is ')
         ? `${path}: ${show(input)} ${issue.message}`
         : `${path}: ${show(input)} is not ${issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}`;
+    case 'invalid_key': {
+      const reason = issue.issues[0]?.message ?? issue.message;
+      return `${path}: ${show(input)} ${reason}`;
+    }
     case 'invalid_value':
       return `${path}: ${show(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     default:

@@ -22,6 +22,8 @@ export const IMAGES = {
    * @see https://github.com/grafana/loki/releases/tag/v3.6.11
    */
   promtail: 'docker.io/grafana/promtail:3.6.11',
+  /** @see https://github.com/G-PORTAL/redfish_exporter/releases/tag/v1.5.1 (published as gportal/redfish_exporter) */
+  redfishExporter: 'docker.io/gportal/redfish_exporter:1.5.1',
 } as const;
 
 /**

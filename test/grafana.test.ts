@@ -1,6 +1,11 @@
+import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import * as YAML from 'yaml';
+import { Grafana } from '../charts/grafana.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
+import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
 
 describe('Grafana', () => {
@@ -45,5 +50,60 @@ describe('Grafana', () => {
     expect(grafana.readinessProbe.httpGet).toMatchObject({ path: '/api/health', port: 3000 });
     expect(grafana.livenessProbe.httpGet).toMatchObject({ path: '/api/health', port: 3000 });
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe('Grafana dashboard hub', () => {
+  const values = parseValues({}, 'test values');
+
+  /** A minimal dashboard; without `uid` it has none. */
+  function dashboard(title: string, uid?: string) {
+    const builder = new DashboardBuilder(title);
+    return uid === undefined ? builder.build() : builder.uid(uid).build();
+  }
+
+  /** A Grafana alone with some dashboards, synthesized. */
+  function withDashboards(...dashboards: ReturnType<typeof dashboard>[]) {
+    const grafana = new Grafana(new App(), 'grafana', { namespace: 'test', ...values.grafana });
+    for (const d of dashboards) grafana.addDashboard(d);
+    const objects = Testing.synth(grafana);
+    const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+    return { find, deployment: find('Deployment', 'grafana') };
+  }
+
+  it('provisions each dashboard from a ConfigMap of its own, mounted read-only below the provider\'s folder', () => {
+    const { find, deployment } = withDashboards(dashboard('Hosts', 'hosts'), dashboard('Disks', 'disks'));
+    const [provider] = YAML.parse(find('ConfigMap', 'grafana-dashboard-providers').data['dashboards.yaml']).providers;
+    const mounts = container(deployment, 'grafana').volumeMounts;
+
+    expect(provider).toMatchObject({ type: 'file', allowUiUpdates: false, disableDeletion: false, options: { path: '/etc/grafana/dashboards', foldersFromFilesStructure: false } });
+    expect(mounts).toContainEqual({ mountPath: '/etc/grafana/provisioning/dashboards', name: 'dashboard-providers', readOnly: true });
+    for (const uid of ['hosts', 'disks']) {
+      const configMap = find('ConfigMap', `grafana-dashboard-${uid}`);
+      expect(Object.keys(configMap.data)).toEqual([`${uid}.json`]);
+      expect(JSON.parse(configMap.data[`${uid}.json`]).uid).toBe(uid);
+      const volume = podSpec(deployment).volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === configMap.metadata.name);
+      expect(mounts).toContainEqual({ mountPath: `${provider.options.path}/${uid}`, name: volume.name, readOnly: true });
+    }
+  });
+
+  it('rolls its pod when a dashboard changes', () => {
+    const checksum = (title: string) => withDashboards(dashboard(title, 'hosts')).deployment.spec.template.metadata.annotations['checksum/dashboard-hosts'];
+
+    expect(checksum('Hosts')).toMatch(/^[a-f0-9]{64}$/);
+    expect(checksum('Hosts, renamed')).not.toBe(checksum('Hosts'));
+  });
+
+  it('provisions no dashboard provider while there is no dashboard', () => {
+    expect(render().configFile('grafana-dashboard-providers', 'dashboards.yaml')).toEqual({ apiVersion: 1, providers: [] });
+  });
+
+  it('rejects a second dashboard with the same uid', () => {
+    expect(() => withDashboards(dashboard('One', 'hosts'), dashboard('Two', 'hosts'))).toThrow('Grafana already has a dashboard with uid "hosts"');
+  });
+
+  it('rejects a dashboard without a uid that can name its ConfigMap', () => {
+    expect(() => withDashboards(dashboard('No uid'))).toThrow('dashboard "No uid" needs a uid');
+    expect(() => withDashboards(dashboard('Bad uid', 'Server_Hardware'))).toThrow('dashboard "Bad uid" needs a uid');
   });
 });

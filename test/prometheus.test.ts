@@ -1,5 +1,10 @@
+import { App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
+import * as YAML from 'yaml';
+import { Prometheus } from '../charts/prometheus.ts';
+import type { RuleGroup, StaticConfig } from '../charts/shared/scrape.ts';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
+import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
 
 describe('Prometheus', () => {
@@ -66,5 +71,87 @@ describe('Prometheus', () => {
     const checksum = (d: any) => d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
     expect(checksum(deployment)).toMatch(/^[a-f0-9]{64}$/);
     expect(checksum(other)).not.toBe(checksum(deployment));
+  });
+});
+
+describe('Prometheus rule hub', () => {
+  const values = parseValues({}, 'test values');
+  const example: RuleGroup = { name: 'example', rules: [{ alert: 'ExampleDown', expr: 'up == 0', for: '5m', labels: { severity: 'warning' } }] };
+
+  /** A Prometheus alone with some rule groups, synthesized. */
+  function withRules(...groups: RuleGroup[]) {
+    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
+    for (const group of groups) prometheus.addRuleGroup(group);
+    const objects = Testing.synth(prometheus);
+    const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+    return { prometheus, find, deployment: find('Deployment', 'prometheus') };
+  }
+
+  it('loads the contributed groups from a rule file in its own ConfigMap, mounted read-only where rule_files points', () => {
+    const { find, deployment } = withRules(example);
+    const config = YAML.parse(find('ConfigMap', 'prometheus-config').data['prometheus.yml']);
+    const rulesVolume = podSpec(deployment).volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === 'prometheus-rules');
+    const mount = container(deployment, 'prometheus').volumeMounts.find((m: { name: string }) => m.name === rulesVolume.name);
+
+    expect(config.rule_files).toEqual([`${mount.mountPath}/rules.yaml`]);
+    expect(mount.readOnly).toBe(true);
+    expect(YAML.parse(find('ConfigMap', 'prometheus-rules').data['rules.yaml'])).toEqual({ groups: [example] });
+  });
+
+  it('renders an empty rule file when no component contributes rules', () => {
+    expect(render().configFile('prometheus-rules', 'rules.yaml')).toEqual({ groups: [] });
+  });
+
+  it('rolls its pod when a rule changes', () => {
+    const checksum = (group: RuleGroup) => withRules(group).deployment.spec.template.metadata.annotations['checksum/rules'];
+    const changed: RuleGroup = { ...example, rules: [{ alert: 'ExampleDown', expr: 'up == 0', for: '10m' }] };
+
+    expect(checksum(example)).toMatch(/^[a-f0-9]{64}$/);
+    expect(checksum(changed)).not.toBe(checksum(example));
+  });
+
+  it('rejects a second rule group of the same name', () => {
+    expect(() => withRules(example, { name: 'example', rules: [] })).toThrow('Prometheus already has a rule group named "example"');
+  });
+});
+
+describe('Prometheus target groups for file discovery', () => {
+  const values = parseValues({}, 'test values');
+  const targets = (count: number): StaticConfig[] => Array.from({ length: count }, (_, i) => ({ targets: [`https://10.0.${Math.floor(i / 250)}.${i % 250}`], labels: { instance: `s${i}` } }));
+
+  function withTargets(name: string, groups: StaticConfig[]) {
+    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
+    const sd = prometheus.addTargetGroups(name, groups);
+    const objects = Testing.synth(prometheus);
+    return { prometheus, sd, objects, deployment: objects.find((o) => o.kind === 'Deployment') };
+  }
+
+  it('splits targets into ConfigMaps of a bounded size, each file mounted read-only where file_sd_configs reads it', () => {
+    const { sd, objects, deployment } = withTargets('inventory', targets(Prometheus.TARGETS_PER_FILE + 1));
+    const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('prometheus-targets-'));
+
+    expect(configMaps.map((c) => c.metadata.name)).toEqual(['prometheus-targets-inventory-0', 'prometheus-targets-inventory-1']);
+    expect(sd.files).toHaveLength(2);
+    const read = sd.files.flatMap((path) => {
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      const mount = container(deployment, 'prometheus').volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+      expect(mount.readOnly, path).toBe(true);
+      const volume = podSpec(deployment).volumes.find((v: { name: string }) => v.name === mount.name);
+      const configMap = configMaps.find((c) => c.metadata.name === volume.configMap.name);
+      return YAML.parse(configMap.data[path.slice(dir.length + 1)]);
+    });
+    expect(read).toEqual(targets(Prometheus.TARGETS_PER_FILE + 1));
+  });
+
+  it('leaves the pod alone when targets change: Prometheus re-reads discovery files itself', () => {
+    const annotations = (count: number) => withTargets('inventory', targets(count)).deployment.spec.template.metadata.annotations;
+
+    expect(annotations(3)).toEqual(annotations(4));
+  });
+
+  it('rejects a second set of target groups of the same name', () => {
+    const { prometheus } = withTargets('inventory', targets(1));
+
+    expect(() => prometheus.addTargetGroups('inventory', targets(1))).toThrow('Prometheus already has target groups named "inventory"');
   });
 });

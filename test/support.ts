@@ -1,6 +1,7 @@
 /**
  * Test helpers: render the stack in memory from values and look objects up in the result.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import * as YAML from 'yaml';
 import { buildStack, type Stack } from '../main.ts';
 import { parseValues, ValuesError, type ValuesInput } from '../charts/values.ts';
@@ -71,3 +72,16 @@ export function valueProblems(values: unknown): readonly string[] {
   }
   throw new Error(`values were accepted: ${JSON.stringify(values)}`);
 }
+
+/** Every example environment (`environments/*.yaml`), parsed as `npm run synth` reads it. */
+export function environments(): ReadonlyArray<readonly [file: string, values: ValuesInput]> {
+  return readdirSync('environments').filter((f) => f.endsWith('.yaml')).sort()
+    .map((f) => [`environments/${f}`, YAML.parse(readFileSync(`environments/${f}`, 'utf8')) as ValuesInput] as const);
+}
+
+/** The smallest values with hardware monitoring: one exporter group of one server. */
+export const HARDWARE_VALUES: ValuesInput = {
+  redfish: {
+    groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 'fra1-s01', bmc: '10.0.0.1' }] }],
+  },
+};

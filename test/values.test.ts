@@ -5,6 +5,11 @@ import { loadValues } from '../main.ts';
 import { parseValues, valuesJsonSchema, ValuesError } from '../charts/values.ts';
 import { synthCli, tempDir, treeDigest, valuesFile } from './cli.ts';
 
+/** Values with hardware exporter groups, each given by its fields in YAML flow style. */
+const redfish = (...groups: string[]) => `redfish:\n  groups:\n${groups.map((g) => `    - { ${g} }\n`).join('')}`;
+const FRA1 = 'name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, configSecret: { name: redfish-fra1 }';
+const AMS1 = 'name: ams1, nodeSelector: { sightline.io/bmc-network: ams1 }, configSecret: { name: redfish-ams1 }';
+
 /**
  * Bad values, end to end: each case runs the real CLI against an output folder holding a previous good
  * render, and asserts the field-path message, the non-zero exit, and that the folder is byte-identical.
@@ -35,6 +40,11 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the live-store block size is negative', yaml: 'tempo:\n  maxBlockBytes: -1048576\n', message: 'tempo.maxBlockBytes: -1048576 must be a positive number of bytes' },
   { why: 'two collector receivers share a port', yaml: 'otelCollector:\n  otlpHttpPort: 4317\n', message: 'otelCollector.otlpHttpPort: 4317 is already taken by otelCollector.otlpGrpcPort; each receiver needs a port of its own' },
   { why: 'a collector receiver takes the internal metrics port', yaml: 'otelCollector:\n  otlpGrpcPort: 8888\n', message: "otelCollector.otlpGrpcPort: 8888 is already taken by the collector's internal metrics port" },
+  { why: 'two servers share a name, in different exporter groups', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1 }]`, `${AMS1}, servers: [{ name: s1, bmc: 10.0.1.1 }]`), message: 'redfish.groups[1].servers[0].name: "s1" is already the name of redfish.groups[0].servers[0]: server names are unique across all groups' },
+  { why: 'a BMC address is neither a host name, an IP nor a URL', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.300 }]`), message: 'redfish.groups[0].servers[0].bmc: "10.0.0.300" is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443' },
+  { why: 'a BMC walk may last as long as its interval', yaml: redfish(`${FRA1}, scrapeInterval: 2m, scrapeTimeout: 2m, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].scrapeTimeout: "2m" is not shorter than redfish.groups[0].scrapeInterval (2m)' },
+  { why: 'an exporter group has no node selector', yaml: redfish('name: fra1, configSecret: { name: redfish-fra1 }, servers: [{ name: s1, bmc: 10.0.0.1 }]'), message: 'redfish.groups[0].nodeSelector: nothing is given, but every group needs the labels of the nodes that can reach its BMCs' },
+  { why: 'a server label is not a Prometheus label name', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { rack-id: r1 } }]`), message: 'redfish.groups[0].servers[0].labels.rack-id: "rack-id" is not a Prometheus label name (letters, digits and _, not starting with a digit)' },
   { why: 'the file is a list, not a mapping', yaml: '- prometheus\n', message: '(top level): ["prometheus"] is not a mapping' },
   { why: 'the file is not YAML', yaml: 'prometheus:\n  retention: [15d\n', message: 'values.yaml is not valid' },
   { why: 'the Argo CD section has no repository', yaml: 'argocd:\n  targetRevision: main\n', message: 'argocd.repoURL: nothing is not a string' },

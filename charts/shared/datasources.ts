@@ -1,3 +1,5 @@
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+
 /**
  * Grafana datasource UIDs. Correlation links (trace → logs, logs → trace, exemplars → trace, service map)
  * refer to a datasource by UID, so every link is written with these constants: a renamed datasource keeps
@@ -32,8 +34,14 @@ export interface GrafanaDataSource {
   readonly jsonData?: Readonly<Record<string, unknown>>;
 }
 
-/** What a component needs from Grafana to provision its datasource. */
+/** What a component needs from Grafana to provision its datasource and dashboards. */
 export interface GrafanaHub {
   /** Provisions a datasource. @throws if one with the same uid or name exists */
   addDataSource(dataSource: GrafanaDataSource): void;
+  /**
+   * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
+   *
+   * @throws if it has no uid usable as a name (a DNS label of at most 40 characters), or one with the same uid exists
+   */
+  addDashboard(dashboard: Dashboard): void;
 }

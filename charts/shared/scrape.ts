@@ -22,6 +22,11 @@ export interface StaticConfig {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** `<file_sd_config>`: target groups (the `<static_config>` format) read from files, re-read when they change. */
+export interface FileSdConfig {
+  readonly files: readonly string[];
+}
+
 /** `<kubernetes_sd_config>` (in-cluster: no api_server, the pod's service account). */
 export interface KubernetesSdConfig {
   readonly role: 'node' | 'service' | 'pod' | 'endpoints' | 'endpointslice' | 'ingress';
@@ -39,15 +44,63 @@ export interface ScrapeConfig {
   readonly params?: Readonly<Record<string, readonly string[]>>;
   readonly honor_labels?: boolean;
   readonly static_configs?: readonly StaticConfig[];
+  readonly file_sd_configs?: readonly FileSdConfig[];
   readonly kubernetes_sd_configs?: readonly KubernetesSdConfig[];
   readonly relabel_configs?: readonly RelabelConfig[];
   readonly metric_relabel_configs?: readonly RelabelConfig[];
 }
 
-/** What a component needs from the metrics hub: somewhere to contribute its scrape jobs. */
+/**
+ * An alerting rule of a rule file. Prometheus renders `labels` and `annotations` as Go templates over the
+ * alert's series (`{{ $labels.instance }}`, `{{ $value }}`).
+ *
+ * @see https://prometheus.io/docs/prometheus/3.14/configuration/alerting_rules/
+ */
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** A recording rule of a rule file. @see https://prometheus.io/docs/prometheus/3.14/configuration/recording_rules/ */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** One rule of a rule group. */
+export type Rule = AlertingRule | RecordingRule;
+
+/** `<rule_group>`: rules evaluated together, in order, at the group's interval. */
+export interface RuleGroup {
+  /** Unique across every rule file Prometheus loads. */
+  readonly name: string;
+  /** Evaluation interval. @default - the global `evaluation_interval` */
+  readonly interval?: string;
+  readonly rules: readonly Rule[];
+}
+
+/** A rule file: what `rule_files` points Prometheus at. */
+export interface RuleFile {
+  readonly groups: readonly RuleGroup[];
+}
+
+/** What a component needs from the metrics hub: somewhere to contribute its scrape jobs and rules. */
 export interface MetricsHub {
   /** Adds a scrape job. @throws if a job with the same `job_name` exists */
   addScrapeJob(job: ScrapeConfig): void;
+  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
+  addRuleGroup(group: RuleGroup): void;
+  /**
+   * Publishes target groups for file-based discovery, for inventories too large to inline in prometheus.yml,
+   * and returns the `file_sd_configs` entry of the scrape job that reads them.
+   *
+   * @throws if targets of the same `name` exist
+   */
+  addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig;
 }
 
 /**

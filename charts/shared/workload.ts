@@ -23,6 +23,14 @@ export interface ContainerResourceValues {
 /** Pod-template annotation holding the checksum of a workload's configuration. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
 
+/**
+ * Puts the checksum of one more mounted config (rules, a dashboard) on the pod template as `checksum/<name>`,
+ * so that a change to it rolls the pods like a change to the main configuration does.
+ */
+export function addConfigChecksum(workload: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet, name: string, checksum: string): void {
+  workload.podMetadata.addAnnotation(`checksum/${name}`, checksum);
+}
+
 /** Converts a validated CPU quantity (`500m`, `2`, `0.5`) to kplus. */
 export function cpu(quantity: string): kplus.Cpu {
   return quantity.endsWith('m') ? kplus.Cpu.millis(Number(quantity.slice(0, -1))) : kplus.Cpu.millis(Math.round(Number(quantity) * 1000));
@@ -165,13 +173,58 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
     securityContext: podSecurity(props.user),
     terminationGracePeriod: Duration.seconds(props.terminationGracePeriodSeconds ?? 30),
   });
-  deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(props.identity) }));
-  // kplus labels every pod with its construct address for its own selectors; ours are the recommended labels.
-  ApiObject.of(deployment).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
+  selectByIdentity(deployment, props.identity);
   if (props.configChecksum !== undefined) {
     deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
   }
   return deployment;
+}
+
+/** Properties of {@link stackDaemonSet}. */
+export interface StackDaemonSetProps {
+  /** Who the workload is: its labels and selector come from this. */
+  readonly identity: ComponentIdentity;
+  /** Name of the DaemonSet. */
+  readonly name: string;
+  /** The user the pods run as. */
+  readonly user: number;
+  /** Labels a node must carry (all of them) to run a pod. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /**
+   * Whether the pods share the node's network namespace. They then resolve names with the node's resolver
+   * (`dnsPolicy: Default`), which knows the networks the node is on; cluster DNS is not reachable that way.
+   * @default false
+   */
+  readonly hostNetwork?: boolean;
+}
+
+/**
+ * A DaemonSet on the nodes carrying some labels, with the same explicit settings as {@link stackDeployment}:
+ * labels and a version-free selector, the security context, and no service-account token.
+ */
+export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonSetProps): kplus.DaemonSet {
+  const labels = recommendedLabels(props.identity);
+  const hostNetwork = props.hostNetwork ?? false;
+  const daemonSet = new kplus.DaemonSet(scope, id, {
+    metadata: { name: props.name, labels },
+    select: false,
+    podMetadata: { labels },
+    automountServiceAccountToken: false,
+    securityContext: podSecurity(props.user),
+    hostNetwork,
+    dns: { policy: hostNetwork ? kplus.DnsPolicy.DEFAULT : kplus.DnsPolicy.CLUSTER_FIRST },
+    terminationGracePeriod: Duration.seconds(30),
+  });
+  daemonSet.scheduling.attract(kplus.Node.labeled(...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value))));
+  selectByIdentity(daemonSet, props.identity);
+  return daemonSet;
+}
+
+/** Selects a workload's pods by the stable labels of its identity instead of kplus's construct address. */
+function selectByIdentity(workload: kplus.Deployment | kplus.DaemonSet, identity: ComponentIdentity): void {
+  workload.select(kplus.LabelSelector.of({ labels: selectorLabels(identity) }));
+  // kplus labels every pod with its construct address for its own selectors; ours are the recommended labels.
+  ApiObject.of(workload).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
 }
 
 /** One port of a Service, with the container port it forwards to. */

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as YAML from 'yaml';
+import { hardwareInventory } from './hardware-inventory.ts';
 
 /** One timed case: a values document rendered by a fresh synth. */
 interface BenchCase {
@@ -20,7 +21,11 @@ interface BenchCase {
   readonly values?: unknown;
 }
 
-const cases: readonly BenchCase[] = [{ name: 'default stack' }];
+const cases: readonly BenchCase[] = [
+  { name: 'default stack' },
+  // The scale the hardware issue asks for: exporters, scrape jobs, target files, rules and the dashboard.
+  { name: '1,000 servers in 10 groups', values: hardwareInventory(10, 100) },
+];
 
 const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(flags.runs);

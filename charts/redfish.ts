@@ -1,0 +1,264 @@
+import { createRequire } from 'node:module';
+import { isIPv6 } from 'node:net';
+import { Chart, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { GrafanaHub } from './shared/datasources.ts';
+import { Endpoint } from './shared/endpoint.ts';
+import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
+import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
+import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { IMAGES } from './versions.ts';
+
+const load = createRequire(import.meta.url);
+
+/** One server whose BMC is scraped. */
+export interface RedfishServer {
+  /** Name of the server: the `instance` label of its series, the `server` label of its alerts. */
+  readonly name: string;
+  /** Its BMC: host name, IP address, or http(s) URL. Names and IPs are reached over https. */
+  readonly bmc: string;
+  /** Extra labels of its series (rack, site, model, node, ...). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** BMCs reachable from the same nodes with the same credentials: one exporter DaemonSet and one scrape job. */
+export interface RedfishGroup {
+  /** Names the `redfish-<name>` DaemonSet, Service and scrape job, and is the `group` label. */
+  readonly name: string;
+  /** Labels of the nodes that can reach the group's BMCs; each of them runs an exporter. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Whether the exporters use the node's network namespace (a management network not routed to pods). */
+  readonly hostNetwork: boolean;
+  /** Port the exporter listens on. */
+  readonly port: number;
+  /** Secret created out of band with the exporter's config file (credentials, `verifyTls`). */
+  readonly configSecret: { readonly name: string; readonly key: string };
+  /** How often each BMC is walked. */
+  readonly scrapeInterval: string;
+  /** How long a walk may take; shorter than the interval. */
+  readonly scrapeTimeout: string;
+  /** The servers of the group. */
+  readonly servers: readonly RedfishServer[];
+}
+
+/** Properties of {@link Redfish}. */
+export interface RedfishProps {
+  /** Namespace of the exporters; it must admit hostNetwork pods if any group uses them. */
+  readonly namespace: string;
+  /** The exporter groups; at least one. */
+  readonly groups: readonly RedfishGroup[];
+  /** Requests and limits of each exporter container. */
+  readonly resources: ContainerResourceValues;
+  /** Where the scrape jobs and alert rules go. */
+  readonly metrics: MetricsHub;
+  /** Where the "Server hardware" dashboard goes. */
+  readonly grafana: GrafanaHub;
+}
+
+/**
+ * Hardware monitoring through the servers' BMCs with the Redfish exporter: per group of BMCs, an exporter on
+ * each node that can reach them and a multi-target scrape job (one target per server, no Kubernetes object per
+ * server); hardware alerts and the "Server hardware" dashboard.
+ *
+ * A DaemonSet rather than a Deployment: the node selector already names the nodes that can reach the BMCs,
+ * so an exporter on each of them needs no replica count or anti-affinity to tune, survives the loss of any one
+ * node, and the group's Service spreads the slow BMC walks over all of them.
+ *
+ * @see https://github.com/G-PORTAL/redfish_exporter
+ */
+export class Redfish extends Chart {
+  /** The image takes its user from a base image we cannot inspect; the pods state one, `nobody`. */
+  private static readonly USER = 65534;
+  private static readonly CONFIG_DIR = '/etc/redfish_exporter';
+  private static readonly CONFIG_FILE = 'config.yml';
+
+  /** Job names of the groups start with this. */
+  public static readonly JOB_PREFIX = 'redfish-';
+  /** Uid of the "Server hardware" dashboard. */
+  public static readonly DASHBOARD_UID = 'sightline-server-hardware';
+
+  /** Each group's exporter Service, by group name: what Prometheus scrapes. */
+  public readonly endpoints: ReadonlyMap<string, Endpoint>;
+
+  public constructor(scope: Construct, id: string, props: RedfishProps) {
+    super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
+    if (props.groups.length === 0) throw new Error('Redfish needs at least one exporter group');
+    const endpoints = new Map<string, Endpoint>();
+    for (const group of props.groups) {
+      const endpoint = this.addGroup(group, props.resources);
+      endpoints.set(group.name, endpoint);
+      const servers = props.metrics.addTargetGroups(`${Redfish.JOB_PREFIX}${group.name}`, serverTargets(group));
+      props.metrics.addScrapeJob(scrapeJob(group, endpoint, servers));
+    }
+    this.endpoints = endpoints;
+    props.metrics.addRuleGroup(hardwareRules());
+    // The Grafana foundation SDK loads some 230 modules (about 150 ms, a third of a synth). Loaded here on
+    // first use rather than imported, only a stack that monitors hardware pays for it.
+    const { serverHardwareDashboard } = load('./redfish-dashboard.ts') as typeof import('./redfish-dashboard.ts');
+    props.grafana.addDashboard(serverHardwareDashboard({ uid: Redfish.DASHBOARD_UID, jobs: JOBS }));
+  }
+
+  private addGroup(group: RedfishGroup, resources: ContainerResourceValues): Endpoint {
+    const name = `${Redfish.JOB_PREFIX}${group.name}`;
+    const identity: ComponentIdentity = { name: 'redfish-exporter', instance: name, component: 'hardware-metrics', version: imageVersion(IMAGES.redfishExporter) };
+    const daemonSet = stackDaemonSet(this, `${group.name}-DaemonSet`, {
+      identity,
+      name,
+      user: Redfish.USER,
+      nodeSelector: group.nodeSelector,
+      hostNetwork: group.hostNetwork,
+    });
+    const secret = externalSecret(daemonSet, group.configSecret.name);
+    const { securityContext, ...hardened } = hardenedContainer({ image: IMAGES.redfishExporter, user: Redfish.USER, resources });
+    const container = daemonSet.addContainer({
+      name: 'redfish-exporter',
+      ...hardened,
+      securityContext: {
+        ...securityContext,
+        // The image's Dockerfile marks the binary `setcap cap_net_bind_service+ep`. For a binary with the
+        // effective bit set, execve fails with EPERM unless the kernel can grant every file capability, and
+        // it grants only what the bounding set holds: with ALL dropped the container would never start
+        // ("exec ...: operation not permitted"). Adding back NET_BIND_SERVICE, the one capability Pod Security
+        // `restricted` allows, keeps it in the bounding set and exec succeeds. no_new_privs
+        // (allowPrivilegeEscalation: false) still caps the process at what the container was given, and the
+        // exporter's port is unprivileged: the capability is never used.
+        capabilities: { drop: [kplus.Capability.ALL], add: [kplus.Capability.NET_BIND_SERVICE] },
+      },
+      args: [`-config.file=${Redfish.CONFIG_DIR}/${Redfish.CONFIG_FILE}`, `-web.listen-address=:${group.port}`],
+      ports: [{ name: 'http', number: group.port }],
+      // /metrics without ?host= walks no BMC and answers 500, so the probes can only check the socket.
+      readiness: kplus.Probe.fromTcpSocket({ port: group.port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(2), failureThreshold: 3 }),
+      liveness: kplus.Probe.fromTcpSocket({ port: group.port, periodSeconds: Duration.seconds(20), timeoutSeconds: Duration.seconds(2), failureThreshold: 3 }),
+    });
+    // The exporter reads its config once at start: after changing the Secret, `kubectl rollout restart` the DaemonSet.
+    const config = kplus.Volume.fromSecret(this, `${group.name}-ConfigVolume`, secret, {
+      name: 'config',
+      items: { [group.configSecret.key]: { path: Redfish.CONFIG_FILE } },
+      // Readable by the pod's group (fsGroup) only: the file holds BMC credentials.
+      defaultMode: 0o440,
+    });
+    container.mount(Redfish.CONFIG_DIR, config, { readOnly: true });
+
+    const service = stackService(this, `${group.name}-Service`, { name, identity, ports: [{ name: 'http', port: group.port }] });
+    return Endpoint.fromService(service, group.port, { scheme: 'http' });
+  }
+}
+
+/** Matcher of the series of every group's scrape job, for rules and panels. */
+const JOBS = `job=~"${Redfish.JOB_PREFIX}.+"`;
+
+/** The URL the exporter is asked to walk: https unless the inventory says otherwise, no trailing slash. */
+export function bmcUrl(bmc: string): string {
+  if (/^https?:\/\//.test(bmc)) return new URL(bmc).origin;
+  return `https://${isIPv6(bmc) ? `[${bmc}]` : bmc}`;
+}
+
+/**
+ * The servers of a group as target groups of the static_config format: the address is the BMC URL, `instance`
+ * the server's name, then its own labels. They reach Prometheus through file discovery rather than inline in
+ * prometheus.yml: a thousand servers with their labels would bring that ConfigMap near the 262,144 bytes
+ * `kubectl apply` can record, and every inventory change would restart Prometheus.
+ */
+export function serverTargets(group: RedfishGroup): StaticConfig[] {
+  return group.servers.map((server) => ({ targets: [bmcUrl(server.bmc)], labels: { instance: server.name, ...server.labels } }));
+}
+
+/**
+ * The multi-target scrape job of a group, over the servers `discovery` reads: relabeling turns each target's
+ * address into the exporter's `host` parameter and the `bmc` label, adds `group`, and sends the scrape to the
+ * group's Service.
+ */
+export function scrapeJob(group: RedfishGroup, exporter: Endpoint, discovery: FileSdConfig): ScrapeConfig {
+  return {
+    job_name: `${Redfish.JOB_PREFIX}${group.name}`,
+    scrape_interval: group.scrapeInterval,
+    scrape_timeout: group.scrapeTimeout,
+    metrics_path: '/metrics',
+    file_sd_configs: [discovery],
+    relabel_configs: [
+      { source_labels: ['__address__'], target_label: '__param_host' },
+      { source_labels: ['__address__'], regex: 'https?://(.+)', target_label: 'bmc' },
+      { target_label: 'group', replacement: group.name },
+      { target_label: '__address__', replacement: exporter.hostPort },
+    ],
+  };
+}
+
+/** What a health value means, for annotations (the exporter: 1 OK, 2 Warning, 3 Critical). */
+const HEALTH_STATE = '{{ if eq $value 3.0 }}Critical{{ else }}Warning{{ end }}';
+
+/** Where an alert happened, the same in every description. */
+const WHERE = 'server {{ $labels.instance }} (group {{ $labels.group }}, BMC {{ $labels.bmc }})';
+
+/** An alert about one server: `server` is its name, `group` comes with its series. */
+function serverAlert(rule: { alert: string; expr: string; for: string; severity: 'warning' | 'critical'; summary: string; description: string }): AlertingRule {
+  return {
+    alert: rule.alert,
+    expr: rule.expr,
+    for: rule.for,
+    labels: { severity: rule.severity, server: '{{ $labels.instance }}' },
+    annotations: { summary: rule.summary, description: rule.description },
+  };
+}
+
+/** An alert on one kind of component whose health is not OK (one alert per failing component). */
+function componentAlert(alert: string, metric: string, component: string, idLabels: readonly string[]): AlertingRule {
+  const id = idLabels.map((label) => `{{ $labels.${label} }}`).join('/');
+  return serverAlert({
+    alert,
+    expr: `${metric} > 1`,
+    for: '15m',
+    severity: 'warning',
+    summary: `${component} ${id} of {{ $labels.instance }} is ${HEALTH_STATE}`,
+    description: `The BMC of ${WHERE} reports ${component.toLowerCase()} ${id} in ${HEALTH_STATE} health. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
+  });
+}
+
+/**
+ * The hardware alerts. A scrape failure is `up == 0` (a failed walk answers 500). `for` spans several
+ * scrapes, as BMCs report transient states during POST and firmware updates.
+ */
+export function hardwareRules(): RuleGroup {
+  return {
+    name: 'redfish',
+    rules: [
+      serverAlert({
+        alert: 'RedfishBmcUnreachable',
+        expr: `up{${JOBS}} == 0`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'BMC of {{ $labels.instance }} cannot be read',
+        description: `The Redfish exporter has failed to walk the BMC of ${WHERE} for 10 minutes: its hardware is not monitored. The server itself may be fine. Check that the BMC answers from a node of the group, that the credentials in the group's config Secret are valid, and the log of the redfish-{{ $labels.group }} pods; if every server of the group is affected, suspect the exporter or the management network.`,
+      }),
+      serverAlert({
+        alert: 'RedfishSystemHealthCritical',
+        expr: 'redfish_health == 3',
+        for: '5m',
+        severity: 'critical',
+        summary: '{{ $labels.instance }} reports Critical system health',
+        description: `The BMC of ${WHERE} reports system {{ $labels.system_id }} in Critical health. Find the failed part in the BMC's web UI or event log, and move workloads off the server if it is at risk.`,
+      }),
+      serverAlert({
+        alert: 'RedfishSystemHealthWarning',
+        expr: 'redfish_health == 2',
+        for: '15m',
+        severity: 'warning',
+        summary: '{{ $labels.instance }} reports Warning system health',
+        description: `The BMC of ${WHERE} reports system {{ $labels.system_id }} in Warning health. Find the degraded part in the BMC's web UI or event log and plan its repair.`,
+      }),
+      componentAlert('RedfishProcessorUnhealthy', 'redfish_processor_health', 'Processor', ['processor_id']),
+      componentAlert('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', ['memory_id']),
+      componentAlert('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', ['storage_id']),
+      componentAlert('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', ['storage_id', 'drive_id']),
+      serverAlert({
+        alert: 'RedfishPowerOff',
+        expr: 'redfish_power_state == 2',
+        for: '10m',
+        severity: 'warning',
+        summary: '{{ $labels.instance }} is powered off',
+        description: `The BMC of ${WHERE} reports system {{ $labels.system_id }} powered off for 10 minutes. If no maintenance is planned, read the BMC's event log for why it went down, then power it on from the BMC.`,
+      }),
+    ],
+  };
+}
