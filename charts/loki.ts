@@ -26,7 +26,7 @@ export interface LokiConfig {
   };
   readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
   readonly compactor: { readonly retention_enabled: boolean; readonly delete_request_store: 'filesystem' };
-  readonly limits_config: { readonly retention_period: string; readonly allow_structured_metadata: boolean };
+  readonly limits_config: { readonly retention_period: string; readonly allow_structured_metadata: boolean; readonly volume_enabled: boolean };
   readonly analytics: { readonly reporting_enabled: boolean };
 }
 
@@ -182,7 +182,8 @@ export class Loki extends Chart {
       },
       // Retention is the compactor's job; Loki 3 refuses to start with it enabled and no delete request store.
       compactor: { retention_enabled: true, delete_request_store: 'filesystem' },
-      limits_config: { retention_period: retention, allow_structured_metadata: true },
+      // The volume API backs Grafana's Logs Drilldown (its landing page of services and volumes); off by default.
+      limits_config: { retention_period: retention, allow_structured_metadata: true, volume_enabled: true },
       analytics: { reporting_enabled: false },
     };
   }

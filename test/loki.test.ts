@@ -24,13 +24,14 @@ describe('Loki', () => {
     expect(seconds(config.limits_config.retention_period)).toBeGreaterThanOrEqual(24 * 3600);
   });
 
-  it('indexes with TSDB and schema v13 in 24h periods, and accepts structured metadata (what OTLP logs carry)', () => {
+  it('indexes with TSDB and schema v13 in 24h periods, accepts structured metadata (what OTLP logs carry) and serves the volume API of Logs Drilldown', () => {
     const config = lokiYaml(render());
 
     for (const period of config.schema_config.configs) {
       expect(period).toMatchObject({ store: 'tsdb', schema: 'v13', object_store: 'filesystem', index: { period: '24h' } });
     }
     expect(config.limits_config.allow_structured_metadata).toBe(true);
+    expect(config.limits_config.volume_enabled).toBe(true);
     expect(config.auth_enabled).toBe(false);
   });
 
