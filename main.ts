@@ -14,11 +14,12 @@
  * succeeded: invalid values or a failing chart leave the previous output byte-identical.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
-import { ArgoCd, footprintOf } from './charts/argocd.ts';
+import type { ArgoCd } from './charts/argocd.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
 import { Loki } from './charts/loki.ts';
@@ -32,6 +33,8 @@ import { Syslog } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
+
+const load = createRequire(import.meta.url);
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -169,6 +172,9 @@ function duration(value: string): Duration {
  * (unless the values name another). Pure, like {@link buildStack}.
  */
 export function buildArgoCd(argocd: ArgoCdValues, stack: Stack, path: string, outdir: string): ArgoCd {
+  // Loaded on first use rather than imported: the chart and its generated Argo CD classes take about 30 ms
+  // to compile without the compile cache, which a stack without an `argocd` section need not pay.
+  const { ArgoCd, footprintOf } = load('./charts/argocd.ts') as typeof import('./charts/argocd.ts');
   const app = new App({ outdir, recordConstructMetadata: false });
   return new ArgoCd(app, 'argocd', {
     namespace: argocd.namespace,
