@@ -52,31 +52,40 @@ function median(samples: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function measure(args: readonly string[]): number {
-  timeRun(args); // warm the file system cache; not counted
-  return median(Array.from({ length: runs }, () => timeRun(args)));
+/**
+ * Times every command `runs` times, one of each per round, so that a change in the machine's load while the
+ * bench runs weighs on the floor and the synths alike instead of skewing their ratio.
+ */
+function measureInterleaved(commands: ReadonlyArray<readonly string[]>): number[] {
+  for (const args of commands) timeRun(args); // warm the file system (and compile) caches; not counted
+  const samples = commands.map((): number[] => []);
+  for (let round = 0; round < runs; round++) commands.forEach((args, i) => samples[i]!.push(timeRun(args)));
+  return samples.map(median);
 }
 
 try {
   const { NODE_COMPILE_CACHE: _, ...cold } = process.env;
+  const synthArgs = cases.map((c) => {
+    const args = ['main.ts', '--out', join(work, 'out')];
+    if (c.values !== undefined) {
+      const file = join(work, `${c.name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, YAML.stringify(c.values));
+      args.push('--values', file);
+    }
+    return args;
+  });
   for (const [mode, modeEnv] of [
     ['cold', cold],
     ['compile cache warm', { ...cold, NODE_COMPILE_CACHE: join(work, 'compile-cache') }],
   ] as const) {
     env = modeEnv;
+    const floorArgs = ['--input-type=module', '-e', "await import('cdk8s'); await import('cdk8s-plus-28'); await import('yaml');"];
+    const [floor, ...synths] = measureInterleaved([floorArgs, ...synthArgs]);
     console.log(`${mode}:`);
-    const floor = measure(['--input-type=module', '-e', "await import('cdk8s'); await import('cdk8s-plus-28'); await import('yaml');"]);
-    console.log(`  floor (load cdk8s + cdk8s-plus-28 + yaml): median ${floor.toFixed(3)} s over ${runs} runs`);
-    for (const c of cases) {
-      const args = ['main.ts', '--out', join(work, 'out')];
-      if (c.values !== undefined) {
-        const file = join(work, `${c.name.replace(/\W+/g, '-')}.yaml`);
-        writeFileSync(file, YAML.stringify(c.values));
-        args.push('--values', file);
-      }
-      const synth = measure(args);
-      console.log(`  synth, ${c.name}: median ${synth.toFixed(3)} s, ${(synth / floor).toFixed(2)}x the floor`);
-    }
+    console.log(`  floor (load cdk8s + cdk8s-plus-28 + yaml): median ${floor!.toFixed(3)} s over ${runs} runs`);
+    cases.forEach((c, i) => {
+      console.log(`  synth, ${c.name}: median ${synths[i]!.toFixed(3)} s, ${(synths[i]! / floor!).toFixed(2)}x the floor`);
+    });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
