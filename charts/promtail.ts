@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
@@ -6,7 +6,7 @@ import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
-import { CONFIG_CHECKSUM_ANNOTATION, clusterScoped, containerResources, restrictedContainerSecurity, type ContainerResourceValues } from './shared/workload.ts';
+import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Which of a node's own logs Promtail ships, besides the logs of the node's pods. */
@@ -92,23 +92,20 @@ export class Promtail extends Chart {
       },
     });
 
-    this.daemonSet = new kplus.DaemonSet(this, 'DaemonSet', {
-      metadata: { name: 'promtail', labels },
-      select: false,
-      podMetadata: { labels },
-      serviceAccount,
+    this.daemonSet = stackDaemonSet(this, 'DaemonSet', {
+      identity,
+      name: 'promtail',
+      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable
+      // by anyone else; the container drops every capability, so root reads only what root owns.
+      user: 0,
       // Kubernetes discovery calls the API with the pod's token.
-      automountServiceAccountToken: true,
-      securityContext: { ensureNonRoot: false, user: 0, group: 0 },
-      terminationGracePeriod: Duration.seconds(30),
+      serviceAccount,
+      configChecksum: this.config.checksum,
+      // Windows nodes have no such log paths.
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
     });
-    this.daemonSet.select(kplus.LabelSelector.of({ labels: selectorLabels(identity) }));
-    // kplus labels every pod with its construct address for its own selectors; ours are the recommended labels.
-    ApiObject.of(this.daemonSet).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
-    this.daemonSet.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, this.config.checksum);
-    // Every node's logs, control-plane and tainted nodes included; Windows nodes have no such log paths.
+    // Every node's logs, control-plane and tainted nodes included.
     this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-    this.daemonSet.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('kubernetes.io/os', 'linux')));
 
     const container = this.daemonSet.addContainer({
       ...promtailContainer(),

@@ -186,8 +186,12 @@ export interface StackDaemonSetProps {
   readonly identity: ComponentIdentity;
   /** Name of the DaemonSet. */
   readonly name: string;
-  /** The user the pods run as. */
+  /** The user the pods run as; 0 (root) only for node agents that must read root-owned host files. */
   readonly user: number;
+  /** ServiceAccount of the pods; its token is mounted only if given. @default - no account, no token */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  /** Checksum of the mounted configuration, put on the pod template so a change rolls the pods. @default - none */
+  readonly configChecksum?: string;
   /** Labels a node must carry (all of them) to run a pod. */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /**
@@ -200,7 +204,8 @@ export interface StackDaemonSetProps {
 
 /**
  * A DaemonSet on the nodes carrying some labels, with the same explicit settings as {@link stackDeployment}:
- * labels and a version-free selector, the security context, and no service-account token.
+ * labels and a version-free selector, the security context, and the service-account token mounted only when
+ * the pods call the API.
  */
 export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonSetProps): kplus.DaemonSet {
   const labels = recommendedLabels(props.identity);
@@ -209,14 +214,17 @@ export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonS
     metadata: { name: props.name, labels },
     select: false,
     podMetadata: { labels },
-    automountServiceAccountToken: false,
-    securityContext: podSecurity(props.user),
+    serviceAccount: props.serviceAccount,
+    automountServiceAccountToken: props.serviceAccount !== undefined,
+    // Root has no volume to own (a node agent reads host paths, where fsGroup does not apply).
+    securityContext: props.user === 0 ? { ensureNonRoot: false, user: 0, group: 0 } : podSecurity(props.user),
     hostNetwork,
     dns: { policy: hostNetwork ? kplus.DnsPolicy.DEFAULT : kplus.DnsPolicy.CLUSTER_FIRST },
     terminationGracePeriod: Duration.seconds(30),
   });
   daemonSet.scheduling.attract(kplus.Node.labeled(...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value))));
   selectByIdentity(daemonSet, props.identity);
+  if (props.configChecksum !== undefined) daemonSet.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
   return daemonSet;
 }
 
