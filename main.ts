@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import type { ArgoCd } from './charts/argocd.ts';
+import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
 import { Loki } from './charts/loki.ts';
@@ -44,7 +45,10 @@ export interface Stack {
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
   readonly loki: Loki;
-  readonly promtail: Promtail;
+  /** The node agent with `logs.agent: promtail` (the default). */
+  readonly promtail?: Promtail;
+  /** The node agent with `logs.agent: alloy`. */
+  readonly alloy?: Alloy;
   readonly syslog: Syslog;
   readonly tempo: Tempo;
   readonly otelCollector: OtelCollector;
@@ -121,20 +125,18 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
   // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
   // the rest of the stack stays under `restricted`.
-  const { namespace: agentsNamespaceName, ...promtailValues } = values.promtail;
+  const { namespace: agentsNamespaceName, nodeLogs, resources: promtailResources } = values.promtail;
   const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
-  const promtail = new Promtail(app, 'promtail', {
-    namespace: agentsNamespace.name,
-    clusterName: values.clusterName,
-    push: loki.pushEndpoint,
-    metrics: prometheus,
-    ...promtailValues,
-  });
+  const { agent } = values.logs;
+  const nodeAgent = { namespace: agentsNamespace.name, clusterName: values.clusterName, push: loki.pushEndpoint, metrics: prometheus, nodeLogs };
+  const promtail = agent === 'promtail' ? new Promtail(app, 'promtail', { ...nodeAgent, resources: promtailResources }) : undefined;
+  const alloy = agent === 'alloy' ? new Alloy(app, 'alloy', { ...nodeAgent, resources: values.logs.alloy.resources }) : undefined;
   const syslog = new Syslog(app, 'syslog', {
     namespace: namespace.name,
     clusterName: values.clusterName,
     push: loki.pushEndpoint,
     metrics: prometheus,
+    agent,
     ...values.syslog,
   });
 
@@ -142,7 +144,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
 
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish, objects };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };
 }
 
 /**

@@ -147,6 +147,7 @@ const loki = z.strictObject({
 }).prefault({});
 
 const promtail = z.strictObject({
+  // The node agents' settings, whichever agent `logs.agent` chooses.
   namespace: dnsLabel().default('sightline-agents')
     .describe('Namespace of the node agents, apart from the stack: they mount host paths, which only Pod Security `privileged` allows.'),
   nodeLogs: z.strictObject({
@@ -154,6 +155,15 @@ const promtail = z.strictObject({
     files: z.boolean().default(false).describe("Ship the node's /var/log/*.log files (on systemd hosts mostly copies of the journal)."),
   }).prefault({}).describe("The node's own logs, besides its pods' logs."),
   resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+}).prefault({});
+
+const logs = z.strictObject({
+  agent: z.enum(['promtail', 'alloy']).default('promtail')
+    .describe('The log agent on every node and in the syslog receiver: promtail (end of life since 2026-03-02), or its successor Grafana Alloy. The promtail.* and syslog.* settings apply to either.'),
+  alloy: z.strictObject({
+    resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+      .describe('Requests and limits of each node\'s Alloy container (with agent: alloy); the syslog receiver takes syslog.resources.'),
+  }).prefault({}),
 }).prefault({});
 
 const syslogFormat = z.enum(['rfc5424', 'rfc3164']);
@@ -349,6 +359,7 @@ export const valuesSchema = z.strictObject({
   grafana,
   redfish,
   loki,
+  logs,
   promtail,
   syslog,
   tempo,
