@@ -30,7 +30,7 @@ import { Prometheus } from './charts/prometheus.ts';
 import { Promtail } from './charts/promtail.ts';
 import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
-import { Syslog } from './charts/syslog.ts';
+import { Syslog, type LogAgent } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
@@ -127,10 +127,20 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   // the rest of the stack stays under `restricted`.
   const { namespace: agentsNamespaceName, nodeLogs, resources: promtailResources } = values.promtail;
   const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
-  const { agent } = values.logs;
-  const nodeAgent = { namespace: agentsNamespace.name, clusterName: values.clusterName, push: loki.pushEndpoint, metrics: prometheus, nodeLogs };
-  const promtail = agent === 'promtail' ? new Promtail(app, 'promtail', { ...nodeAgent, resources: promtailResources }) : undefined;
-  const alloy = agent === 'alloy' ? new Alloy(app, 'alloy', { ...nodeAgent, resources: values.logs.alloy.resources }) : undefined;
+  const { agent, rolloutNodeLabel } = values.logs;
+  // During a node-by-node switch both agents run: the other one only on the nodes labelled with its name.
+  const other = agent === 'promtail' ? 'alloy' : 'promtail';
+  const runs = (a: LogAgent) => a === agent || rolloutNodeLabel !== undefined;
+  const nodeAgent = (a: LogAgent) => ({
+    namespace: agentsNamespace.name,
+    clusterName: values.clusterName,
+    push: loki.pushEndpoint,
+    metrics: prometheus,
+    nodeLogs,
+    placement: rolloutNodeLabel === undefined ? undefined : { nodeLabel: rolloutNodeLabel, value: other, onLabelled: a === other },
+  });
+  const promtail = runs('promtail') ? new Promtail(app, 'promtail', { ...nodeAgent('promtail'), resources: promtailResources }) : undefined;
+  const alloy = runs('alloy') ? new Alloy(app, 'alloy', { ...nodeAgent('alloy'), resources: values.logs.alloy.resources }) : undefined;
   const syslog = new Syslog(app, 'syslog', {
     namespace: namespace.name,
     clusterName: values.clusterName,

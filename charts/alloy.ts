@@ -6,7 +6,7 @@ import { call, ref, renderAlloy, type AlloyBlock } from './shared/alloy-syntax.t
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, type NodeLogSources } from './shared/node-logs.ts';
+import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, placementQuery, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
@@ -25,6 +25,8 @@ export interface AlloyProps {
   readonly resources: ContainerResourceValues;
   /** Where Alloy contributes the scrape job of its pods and its alerts. @default - Alloy is not scraped */
   readonly metrics?: MetricsHub;
+  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
+  readonly placement?: AgentPlacement;
 }
 
 /**
@@ -86,6 +88,7 @@ export class Alloy extends Chart {
       configChecksum: this.config.checksum,
       // Windows nodes have no such log paths.
       nodeSelector: { 'kubernetes.io/os': 'linux' },
+      nodeLabelQueries: props.placement === undefined ? [] : [placementQuery(props.placement)],
     });
     // Every node's logs, control-plane and tainted nodes included.
     this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
@@ -115,6 +118,13 @@ export class Alloy extends Chart {
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }));
 
+    // Promtail's positions, read once: on a node's first start, each source converts them into its own
+    // (legacy_positions_file, legacy_position), so switching from Promtail neither re-ships nor skips lines.
+    container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PromtailPositionsVolume', 'promtail-positions', {
+      path: promtailPositionsHostPath(props.namespace),
+      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+    }), { readOnly: true });
+
     props.metrics?.addScrapeJob(podScrapeJob({
       jobName: 'alloy',
       namespace: props.namespace,
@@ -127,6 +137,9 @@ export class Alloy extends Chart {
 
 /** `config.alloy` of the node agent. */
 function nodeAgentConfig(props: AlloyProps): AlloyBlock[] {
+  // Read only when the component has no positions of its own yet (its first start on a node); Promtail's
+  // offsets are matched by file path.
+  const legacyPositions = `${PROMTAIL_POSITIONS.dir}/${PROMTAIL_POSITIONS.file}`;
   const blocks: AlloyBlock[] = [
     {
       name: 'discovery.kubernetes',
@@ -138,7 +151,7 @@ function nodeAgentConfig(props: AlloyProps): AlloyBlock[] {
     {
       name: 'loki.source.file',
       label: 'pods',
-      attributes: { targets: ref('discovery.relabel.pods.output'), forward_to: [ref('loki.process.pods.receiver')] },
+      attributes: { targets: ref('discovery.relabel.pods.output'), forward_to: [ref('loki.process.pods.receiver')], legacy_positions_file: legacyPositions },
       // `__path__` is a glob (the file of the running container and of its previous instance).
       blocks: [{ name: 'file_match', attributes: { enabled: true } }],
     },
@@ -157,6 +170,8 @@ function nodeAgentConfig(props: AlloyProps): AlloyBlock[] {
       label: 'node',
       // `job` replaces the component name Alloy would set (loki.source.journal.node).
       attributes: { labels: { job: JOURNAL_JOB }, relabel_rules: journal.rules, forward_to: [LOKI_WRITE_RECEIVER] },
+      // Promtail keeps the journal's cursor under its job name.
+      blocks: [{ name: 'legacy_position', attributes: { file: legacyPositions, name: JOURNAL_JOB } }],
     });
   }
   if (props.nodeLogs.files) {
@@ -166,6 +181,7 @@ function nodeAgentConfig(props: AlloyProps): AlloyBlock[] {
       attributes: {
         targets: [{ __path__: NODE_FILES_GLOB, job: NODE_FILES_JOB, node_name: call('sys.env', 'HOSTNAME') }],
         forward_to: [LOKI_WRITE_RECEIVER],
+        legacy_positions_file: legacyPositions,
       },
       blocks: [{ name: 'file_match', attributes: { enabled: true } }],
     });

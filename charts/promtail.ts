@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
-import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, type NodeLogSources } from './shared/node-logs.ts';
+import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, placementQuery, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub } from './shared/scrape.ts';
@@ -24,6 +24,8 @@ export interface PromtailProps {
   readonly resources: ContainerResourceValues;
   /** Where Promtail contributes the scrape job of its pods. @default - Promtail is not scraped */
   readonly metrics?: MetricsHub;
+  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
+  readonly placement?: AgentPlacement;
 }
 
 /**
@@ -36,7 +38,6 @@ export interface PromtailProps {
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
 export class Promtail extends Chart {
-  private static readonly POSITIONS_DIR = '/var/lib/promtail';
 
   /** The DaemonSet running Promtail on every Linux node. */
   public readonly daemonSet: kplus.DaemonSet;
@@ -75,7 +76,7 @@ export class Promtail extends Chart {
       labels,
       files: {
         'promtail.yaml': promtailConfig({
-          positionsFile: `${Promtail.POSITIONS_DIR}/positions.yaml`,
+          positionsFile: `${PROMTAIL_POSITIONS.dir}/${PROMTAIL_POSITIONS.file}`,
           push: props.push,
           clusterName: props.clusterName,
           scrapeConfigs,
@@ -94,6 +95,7 @@ export class Promtail extends Chart {
       configChecksum: this.config.checksum,
       // Windows nodes have no such log paths.
       nodeSelector: { 'kubernetes.io/os': 'linux' },
+      nodeLabelQueries: props.placement === undefined ? [] : [placementQuery(props.placement)],
     });
     // Every node's logs, control-plane and tainted nodes included.
     this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
@@ -119,8 +121,8 @@ export class Promtail extends Chart {
     }
     // Positions survive restarts and upgrades on the node itself, so a new pod neither re-ships nor skips
     // lines. One directory per agents namespace, so two installations on a cluster never share it.
-    container.mount(Promtail.POSITIONS_DIR, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
-      path: `/var/lib/${props.namespace}/promtail`,
+    container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
+      path: promtailPositionsHostPath(props.namespace),
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }));
 

@@ -157,15 +157,6 @@ const promtail = z.strictObject({
   resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
 }).prefault({});
 
-const logs = z.strictObject({
-  agent: z.enum(['promtail', 'alloy']).default('promtail')
-    .describe('The log agent on every node and in the syslog receiver: promtail (end of life since 2026-03-02), or its successor Grafana Alloy. The promtail.* and syslog.* settings apply to either.'),
-  alloy: z.strictObject({
-    resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } })
-      .describe('Requests and limits of each node\'s Alloy container (with agent: alloy); the syslog receiver takes syslog.resources.'),
-  }).prefault({}),
-}).prefault({});
-
 const syslogFormat = z.enum(['rfc5424', 'rfc3164']);
 
 const syslogDevice = z.strictObject({
@@ -315,6 +306,17 @@ const redfish = z.strictObject({
     }
   });
 });
+
+const logs = z.strictObject({
+  agent: z.enum(['promtail', 'alloy']).default('promtail')
+    .describe('The log agent on every node and in the syslog receiver: promtail (end of life since 2026-03-02), or its successor Grafana Alloy. The promtail.* and syslog.* settings apply to either.'),
+  rolloutNodeLabel: k8sLabelKey().optional()
+    .describe('Switch agents node by node: both agents render, and nodes labelled <rolloutNodeLabel>=<the agent not chosen by logs.agent> run that agent, every other node the chosen one. Default: none (the chosen agent on every node).'),
+  alloy: z.strictObject({
+    resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+      .describe('Requests and limits of each node\'s Alloy container (with agent: alloy); the syslog receiver takes syslog.resources.'),
+  }).prefault({}),
+}).prefault({});
 
 /** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
 const gitRepositoryUrl = () =>

@@ -116,7 +116,7 @@ const JOURNAL_ENTRIES: Array<Record<string, string>> = [
 ];
 
 /** Syslog messages: from inventoried devices, from look-alike addresses, with and without each header field. */
-const SYSLOG_MESSAGES: Array<Record<string, string>> = ['10.0.0.1', '10.0.0.10', '110.0.0.1', '10a0b0c1', '2001:db8::1', '2001:db8::10', '192.0.2.7'].flatMap((address, i) => [
+const SYSLOG_MESSAGES: Array<Record<string, string>> = ['10.0.0.1', '10.0.0.10', '110.0.0.1', '10a0b0c1', '2001:db8::1', '2001:db8::10', '192.0.2.7'].flatMap((address, i): Array<Record<string, string>> => [
   {
     __syslog_connection_ip_address: address,
     __syslog_connection_hostname: `h${i}.example.net`,
@@ -155,7 +155,7 @@ function entryDifferences(entries: ReadonlyArray<Record<string, string>>, promta
 
 /** Each single-rule change of `rules`: every rule removed, and every rule writing to another label. */
 function oneRuleChanged(rules: readonly Relabel[]): Array<[string, Relabel[]]> {
-  return rules.flatMap((rule, i) => [
+  return rules.flatMap((_, i) => [
     [`rule ${i} removed`, rules.filter((_, j) => j !== i)],
     [`rule ${i} targets another label`, rules.map((r, j) => (j === i ? { ...r, target_label: `${r.target_label}_changed` } : r))],
   ] as Array<[string, Relabel[]]>);

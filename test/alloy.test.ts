@@ -76,9 +76,28 @@ describe('the Alloy DaemonSet', () => {
     expect(storage).toMatchObject({ readOnly: false, volume: { hostPath: { path: `/var/lib/${AGENTS}/alloy`, type: 'DirectoryOrCreate' } } });
     expect(all.filter((m) => m.volume.hostPath && m !== storage).every((m) => m.readOnly)).toBe(true);
     expect(all.filter((m) => m.volume.hostPath && m !== storage).map((m) => m.volume.hostPath.path).sort())
-      .toEqual(['/etc/machine-id', '/run/log/journal', '/var/log']);
-    // Promtail's positions stay where they are, so switching back resumes where Promtail stopped.
+      .toEqual(['/etc/machine-id', '/run/log/journal', '/var/lib/sightline-agents/promtail', '/var/log']);
+    // Alloy's positions have a format of their own: Promtail's stay untouched for a switch back.
     expect(storage!.volume.hostPath.path).not.toBe(`/var/lib/${AGENTS}/promtail`);
+  });
+
+  it("starts every file and the journal where Promtail stopped, from Promtail's positions on the node", () => {
+    const promtail = render({ promtail: { nodeLogs: { journal: true, files: true } } });
+    const promtailPositions = promtail.configFile('promtail-config', 'promtail.yaml').positions.filename as string;
+    const promtailMount = container(promtail.find('DaemonSet', 'promtail', AGENTS), 'promtail').volumeMounts
+      .find((m: any) => promtailPositions.startsWith(`${m.mountPath}/`));
+    const promtailHostDir = podSpec(promtail.find('DaemonSet', 'promtail', AGENTS)).volumes.find((v: any) => v.name === promtailMount.name).hostPath.path;
+    const blocks = nodeConfig(r);
+    // Where Alloy finds the file: its mount of Promtail's host folder.
+    const alloyMount = mounts(ds).find((m) => m.volume.hostPath?.path === promtailHostDir)!;
+    const legacyFile = `${alloyMount.mountPath}/${promtailPositions.slice(promtailMount.mountPath.length + 1)}`;
+
+    expect(alloyMount.readOnly).toBe(true);
+    expect(component(blocks, 'loki.source.file', 'pods').attributes.legacy_positions_file).toBe(legacyFile);
+    expect(component(blocks, 'loki.source.file', 'node_files').attributes.legacy_positions_file).toBe(legacyFile);
+    expect(component(blocks, 'loki.source.journal', 'node').blocks).toEqual([
+      { name: 'legacy_position', attributes: { file: legacyFile, name: promtail.configFile('promtail-config', 'promtail.yaml').scrape_configs.find((j: any) => j.journal).job_name }, blocks: [] },
+    ]);
   });
 
   it('runs as root only to read root-owned logs: no privilege, no capability, read-only root filesystem', () => {
@@ -175,6 +194,33 @@ describe('the Alloy DaemonSet', () => {
   });
 });
 
+describe('logs.rolloutNodeLabel', () => {
+  const affinity = (ds: K8sObject) => podSpec(ds).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+  const LINUX = { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] };
+
+  it('runs both agents, the other one only on nodes labelled with its name, the chosen one everywhere else', () => {
+    const r = render({ logs: { agent: 'promtail', rolloutNodeLabel: 'sightline.io/log-agent' } });
+
+    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))).toEqual([{ matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'NotIn', values: ['alloy'] }] }]);
+    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))).toEqual([{ matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'In', values: ['alloy'] }] }]);
+    // The syslog receiver follows logs.agent alone.
+    expect(container(r.find('Deployment', 'syslog'), 'promtail')).toBeDefined();
+  });
+
+  it('keeps a way back once Alloy is chosen: Promtail only on nodes labelled promtail', () => {
+    const r = render({ logs: { agent: 'alloy', rolloutNodeLabel: 'sightline.io/log-agent' } });
+
+    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))[0].matchExpressions[1]).toEqual({ key: 'sightline.io/log-agent', operator: 'NotIn', values: ['promtail'] });
+    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))[0].matchExpressions[1]).toEqual({ key: 'sightline.io/log-agent', operator: 'In', values: ['promtail'] });
+  });
+
+  it('fails when the label is not a Kubernetes label key', () => {
+    expect(valueProblems({ logs: { rolloutNodeLabel: 'log agent' } })).toEqual([
+      'logs.rolloutNodeLabel: "log agent" is not a Kubernetes label key like kubernetes.io/hostname or bmc-network',
+    ]);
+  });
+});
+
 describe('the syslog receiver on Alloy', () => {
   const r = render(ALLOY);
   const deployment = r.find('Deployment', 'syslog');
@@ -221,7 +267,7 @@ describe('the syslog receiver on Alloy', () => {
 
 describe(`config.alloy against the Alloy ${ALLOY_VERSION} reference`, () => {
   const reference = alloyReference();
-  const stacks: Array<[string, ValuesInput]> = [['the full Alloy values', ALLOY], ...environments().filter(([, v]) => (v as any).logs?.agent === 'alloy')];
+  const stacks: ReadonlyArray<readonly [string, ValuesInput]> = [['the full Alloy values', ALLOY], ...environments().filter(([, v]) => (v as any).logs?.agent === 'alloy')];
 
   it('is vendored for the pinned image', () => {
     expect(reference.tag).toBe(`v${ALLOY_VERSION}`);

@@ -14,6 +14,37 @@ export interface NodeLogSources {
   readonly files: boolean;
 }
 
+/**
+ * Where Promtail keeps its read positions in its container, and the file there. Alloy mounts the same host
+ * folder read-only at the same path, to start each file where Promtail stopped.
+ */
+export const PROMTAIL_POSITIONS = { dir: '/var/lib/promtail', file: 'positions.yaml' } as const;
+
+/** The host folder of Promtail's positions: one per agents namespace, so that two installations never share it. */
+export function promtailPositionsHostPath(namespace: string): string {
+  return `/var/lib/${namespace}/promtail`;
+}
+
+/**
+ * Where a node agent runs while a cluster switches agents node by node (`logs.rolloutNodeLabel`): only on the
+ * nodes whose label `nodeLabel` is `value`, or on every node but those.
+ */
+export interface AgentPlacement {
+  /** The node label key, e.g. `sightline.io/log-agent`. */
+  readonly nodeLabel: string;
+  /** The label value that moves a node to the other agent: that agent's name. */
+  readonly value: string;
+  /** `true`: only on nodes labelled `nodeLabel=value`; `false`: on every node but those. */
+  readonly onLabelled: boolean;
+}
+
+/** The node label condition of a placement, for the DaemonSet's node affinity. */
+export function placementQuery(placement: AgentPlacement): kplus.NodeLabelQuery {
+  return placement.onLabelled
+    ? kplus.NodeLabelQuery.is(placement.nodeLabel, placement.value)
+    : kplus.NodeLabelQuery.notIn(placement.nodeLabel, [placement.value]);
+}
+
 /** Where the container runtime writes each pod's logs, `<namespace>_<pod>_<uid>/<container>/<n>.log`. */
 export const POD_LOGS_DIR = '/var/log/pods';
 /** The `job` label of the node's journal entries. */
