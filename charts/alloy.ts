@@ -6,9 +6,9 @@ import { call, ref, renderAlloy, type AlloyBlock } from './shared/alloy-syntax.t
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, placementQuery, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
+import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
-import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
+import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Properties of {@link Alloy}. */
@@ -77,40 +77,20 @@ export class Alloy extends Chart {
       files: { [ALLOY_CONFIG_FILE]: renderAlloy(nodeAgentConfig(props)) },
     });
 
-    this.daemonSet = stackDaemonSet(this, 'DaemonSet', {
+    // Root, with nothing more of it (see nodeAgentDaemonSet): Alloy's own user (473) could read no pod log.
+    // Alloy writes only under its storage path, a host path below.
+    const { daemonSet, container } = nodeAgentDaemonSet(this, {
       identity,
       name: 'alloy',
-      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable by
-      // anyone else (0640 root:root); Alloy's own user (473) could read none of them.
-      user: 0,
-      // Kubernetes discovery calls the API with the pod's token.
       serviceAccount,
       configChecksum: this.config.checksum,
-      // Windows nodes have no such log paths.
-      nodeSelector: { 'kubernetes.io/os': 'linux' },
-      nodeLabelQueries: props.placement === undefined ? [] : [placementQuery(props.placement)],
+      container: { ...alloyContainer(Alloy.STORAGE_DIR), image: IMAGES.alloy },
+      resources: props.resources,
+      nodeLogs: props.nodeLogs,
+      placement: props.placement,
+      mountConfig: (c) => mountAlloyConfig(c, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' })),
     });
-    // Every node's logs, control-plane and tainted nodes included.
-    this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-
-    const container = this.daemonSet.addContainer({
-      ...alloyContainer(Alloy.STORAGE_DIR),
-      image: IMAGES.alloy,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      resources: containerResources(props.resources),
-      // Root and nothing more of it: every capability is dropped (root then reads only what root owns, and
-      // cannot bind a privileged port or change a file's owner), no escalation, and the root filesystem is
-      // read-only: Alloy writes only under its storage path, a host path below.
-      securityContext: { ...restrictedContainerSecurity(0), ensureNonRoot: false },
-      envVariables: {
-        // The node's name: the field selector of pod discovery and the node_name of the node's files.
-        HOSTNAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
-      },
-    });
-    mountAlloyConfig(container, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }));
-    for (const { name, path, type } of hostLogPaths(props.nodeLogs)) {
-      container.mount(path, kplus.Volume.fromHostPath(this, `${name}-volume`, name, { path, type }), { readOnly: true });
-    }
+    this.daemonSet = daemonSet;
     // Positions (file offsets, the journal cursor) survive restarts and upgrades on the node itself. One
     // directory per agents namespace, apart from Promtail's: the two agents' position files differ in format.
     container.mount(Alloy.STORAGE_DIR, kplus.Volume.fromHostPath(this, 'StorageVolume', 'storage', {

@@ -3,11 +3,11 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
-import { hostLogPaths, JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, podLogRules, placementQuery, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
+import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub } from './shared/scrape.ts';
-import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
+import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Properties of {@link Promtail}. */
@@ -84,41 +84,19 @@ export class Promtail extends Chart {
       },
     });
 
-    this.daemonSet = stackDaemonSet(this, 'DaemonSet', {
+    // Promtail reads only targets whose `__host__` is its HOSTNAME, the node's name (see nodeAgentDaemonSet).
+    const { daemonSet, container } = nodeAgentDaemonSet(this, {
       identity,
       name: 'promtail',
-      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable
-      // by anyone else; the container drops every capability, so root reads only what root owns.
-      user: 0,
-      // Kubernetes discovery calls the API with the pod's token.
       serviceAccount,
       configChecksum: this.config.checksum,
-      // Windows nodes have no such log paths.
-      nodeSelector: { 'kubernetes.io/os': 'linux' },
-      nodeLabelQueries: props.placement === undefined ? [] : [placementQuery(props.placement)],
+      container: { ...promtailContainer(), image: IMAGES.promtail },
+      resources: props.resources,
+      nodeLogs: props.nodeLogs,
+      placement: props.placement,
+      mountConfig: (c) => mountPromtailConfig(c, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' })),
     });
-    // Every node's logs, control-plane and tainted nodes included.
-    this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-
-    const container = this.daemonSet.addContainer({
-      ...promtailContainer(),
-      image: IMAGES.promtail,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      resources: containerResources(props.resources),
-      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable
-      // by anyone else. Nothing more of root: every capability is dropped, so it reads only what root owns,
-      // and the root filesystem is read-only.
-      securityContext: { ...restrictedContainerSecurity(0), ensureNonRoot: false },
-      envVariables: {
-        // Promtail reads only targets whose `__host__` is its HOSTNAME, and asks the API only for the pods
-        // scheduled on that node: each pod tails exactly its own node's pods.
-        HOSTNAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
-      },
-    });
-    mountPromtailConfig(container, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }));
-    for (const { name, path, type } of hostLogPaths(props.nodeLogs)) {
-      container.mount(path, kplus.Volume.fromHostPath(this, `${name}-volume`, name, { path, type }), { readOnly: true });
-    }
+    this.daemonSet = daemonSet;
     // Positions survive restarts and upgrades on the node itself, so a new pod neither re-ships nor skips
     // lines. One directory per agents namespace, so two installations on a cluster never share it.
     container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {

@@ -5,10 +5,10 @@
  *
  * @see https://github.com/grafana/alloy/blob/v1.18.1/docs/sources/reference/cli/run.md
  */
-import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { ref, type AlloyBlock, type AlloyReference } from './alloy-syntax.ts';
 import type { Endpoint } from './endpoint.ts';
+import { agentReadiness } from './node-logs.ts';
 import type { RelabelConfig } from './scrape.ts';
 
 /** Port of Alloy's HTTP server (`/metrics`, `/-/ready`, the UI). Upstream's default, kept. */
@@ -45,13 +45,7 @@ export function alloyContainer(storagePath: string): Pick<kplus.ContainerProps, 
       '--disable-reporting',
     ],
     ports: [{ name: ALLOY_METRICS_PORT_NAME, number: ALLOY_HTTP_PORT }],
-    readiness: kplus.Probe.fromHttpGet('/-/ready', {
-      port: ALLOY_HTTP_PORT,
-      initialDelaySeconds: Duration.seconds(5),
-      periodSeconds: Duration.seconds(10),
-      timeoutSeconds: Duration.seconds(3),
-      failureThreshold: 5,
-    }),
+    readiness: agentReadiness('/-/ready', ALLOY_HTTP_PORT),
   };
 }
 

@@ -3,8 +3,12 @@
  * and one list of relabel rules per source, so that switching agents keeps every stream's labels and every
  * query, dashboard and trace-to-logs link working.
  */
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import type { ComponentIdentity } from './labels.ts';
 import type { RelabelConfig } from './scrape.ts';
+import { containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './workload.ts';
 
 /** Which of a node's own logs the agent ships, besides the logs of the node's pods. */
 export interface NodeLogSources {
@@ -128,4 +132,72 @@ export function hostLogPaths(nodeLogs: NodeLogSources): Array<{ name: string; pa
     );
   }
   return paths;
+}
+
+/**
+ * The readiness probe of a log agent: ready once its configuration is loaded and a source is being read. No
+ * liveness probe goes with it: restarting an agent that has nothing to read, or whose Loki is down, fixes
+ * nothing.
+ */
+export function agentReadiness(path: string, port: number): kplus.Probe {
+  return kplus.Probe.fromHttpGet(path, {
+    port,
+    initialDelaySeconds: Duration.seconds(5),
+    periodSeconds: Duration.seconds(10),
+    timeoutSeconds: Duration.seconds(3),
+    failureThreshold: 5,
+  });
+}
+
+/** Properties of {@link nodeAgentDaemonSet}. */
+export interface NodeAgentDaemonSetProps {
+  readonly identity: ComponentIdentity;
+  /** Name of the DaemonSet. */
+  readonly name: string;
+  /** Its account, whose token pod discovery calls the API with. */
+  readonly serviceAccount: kplus.IServiceAccount;
+  /** Checksum of the agent's config, so that a change rolls the pods. */
+  readonly configChecksum: string;
+  /** The agent's container: name, image, args, ports and probe. */
+  readonly container: Pick<kplus.ContainerProps, 'name' | 'image' | 'args' | 'ports' | 'readiness'>;
+  /** Mounts the agent's config into its container (first, before the log paths). */
+  readonly mountConfig: (container: kplus.Container) => void;
+  readonly resources: ContainerResourceValues;
+  /** The node's own logs to read, besides its pods'. */
+  readonly nodeLogs: NodeLogSources;
+  /** The nodes it runs on during a node-by-node switch. @default - every Linux node */
+  readonly placement?: AgentPlacement;
+}
+
+/**
+ * A log agent on every Linux node, tainted control-plane nodes included, reading the node's log paths
+ * read-only. It runs as root only because the runtime writes pod logs (`0640 root:root`) and journald its
+ * journal (`root:systemd-journal`) unreadable by anyone else; every capability is dropped, so root reads only
+ * what root owns and can bind no privileged port, nothing escalates, and the root filesystem is read-only.
+ * `HOSTNAME` is the node's name: the agent tails only that node's pods.
+ */
+export function nodeAgentDaemonSet(scope: Construct, props: NodeAgentDaemonSetProps): { daemonSet: kplus.DaemonSet; container: kplus.Container } {
+  const daemonSet = stackDaemonSet(scope, 'DaemonSet', {
+    identity: props.identity,
+    name: props.name,
+    user: 0,
+    serviceAccount: props.serviceAccount,
+    configChecksum: props.configChecksum,
+    // Windows nodes have no such log paths.
+    nodeSelector: { 'kubernetes.io/os': 'linux' },
+    nodeLabelQueries: props.placement === undefined ? [] : [placementQuery(props.placement)],
+  });
+  daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
+  const container = daemonSet.addContainer({
+    ...props.container,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    resources: containerResources(props.resources),
+    securityContext: { ...restrictedContainerSecurity(0), ensureNonRoot: false },
+    envVariables: { HOSTNAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
+  });
+  props.mountConfig(container);
+  for (const { name, path, type } of hostLogPaths(props.nodeLogs)) {
+    container.mount(path, kplus.Volume.fromHostPath(scope, `${name}-volume`, name, { path, type }), { readOnly: true });
+  }
+  return { daemonSet, container };
 }
