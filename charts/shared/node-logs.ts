@@ -151,6 +151,7 @@ export function agentReadiness(path: string, port: number): kplus.Probe {
 
 /** Properties of {@link nodeAgentDaemonSet}. */
 export interface NodeAgentDaemonSetProps {
+  /** Who the agent is: its labels and selector. */
   readonly identity: ComponentIdentity;
   /** Name of the DaemonSet. */
   readonly name: string;
@@ -162,6 +163,7 @@ export interface NodeAgentDaemonSetProps {
   readonly container: Pick<kplus.ContainerProps, 'name' | 'image' | 'args' | 'ports' | 'readiness'>;
   /** Mounts the agent's config into its container (first, before the log paths). */
   readonly mountConfig: (container: kplus.Container) => void;
+  /** Requests and limits of the agent's container. */
   readonly resources: ContainerResourceValues;
   /** The node's own logs to read, besides its pods'. */
   readonly nodeLogs: NodeLogSources;
