@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
 import type { ArgoCd } from './charts/argocd.ts';
+import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
 import { Loki } from './charts/loki.ts';
@@ -29,7 +30,7 @@ import { Prometheus } from './charts/prometheus.ts';
 import { Promtail } from './charts/promtail.ts';
 import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
-import { Syslog } from './charts/syslog.ts';
+import { Syslog, type LogAgent } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
@@ -44,7 +45,10 @@ export interface Stack {
   readonly prometheus: Prometheus;
   readonly grafana: Grafana;
   readonly loki: Loki;
-  readonly promtail: Promtail;
+  /** The node agent with `logs.agent: promtail` (the default). */
+  readonly promtail?: Promtail;
+  /** The node agent with `logs.agent: alloy`. */
+  readonly alloy?: Alloy;
   readonly syslog: Syslog;
   readonly tempo: Tempo;
   readonly otelCollector: OtelCollector;
@@ -121,20 +125,28 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   // Node agents get a namespace of their own: reading the node's logs takes hostPath volumes, which Pod
   // Security allows only at `privileged` (`baseline` already forbids them). Only the agents run there, so
   // the rest of the stack stays under `restricted`.
-  const { namespace: agentsNamespaceName, ...promtailValues } = values.promtail;
+  const { namespace: agentsNamespaceName, nodeLogs, resources: promtailResources } = values.promtail;
   const agentsNamespace = new StackNamespace(app, 'agents-namespace', { name: agentsNamespaceName, podSecurity: 'privileged' });
-  const promtail = new Promtail(app, 'promtail', {
+  const { agent, rolloutNodeLabel } = values.logs;
+  // During a node-by-node switch both agents run: the other one only on the nodes labelled with its name.
+  const other = agent === 'promtail' ? 'alloy' : 'promtail';
+  const runs = (a: LogAgent) => a === agent || rolloutNodeLabel !== undefined;
+  const nodeAgent = (a: LogAgent) => ({
     namespace: agentsNamespace.name,
     clusterName: values.clusterName,
     push: loki.pushEndpoint,
     metrics: prometheus,
-    ...promtailValues,
+    nodeLogs,
+    placement: rolloutNodeLabel === undefined ? undefined : { nodeLabel: rolloutNodeLabel, value: other, onLabelled: a === other },
   });
+  const promtail = runs('promtail') ? new Promtail(app, 'promtail', { ...nodeAgent('promtail'), resources: promtailResources }) : undefined;
+  const alloy = runs('alloy') ? new Alloy(app, 'alloy', { ...nodeAgent('alloy'), resources: values.logs.alloy.resources }) : undefined;
   const syslog = new Syslog(app, 'syslog', {
     namespace: namespace.name,
     clusterName: values.clusterName,
     push: loki.pushEndpoint,
     metrics: prometheus,
+    agent,
     ...values.syslog,
   });
 
@@ -142,7 +154,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
 
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish, objects };
+  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };
 }
 
 /**

@@ -3,19 +3,12 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
+import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
-import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
-import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
+import { podScrapeJob, type MetricsHub } from './shared/scrape.ts';
+import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
-
-/** Which of a node's own logs Promtail ships, besides the logs of the node's pods. */
-export interface NodeLogSources {
-  /** The systemd journal (kubelet, container runtime, kernel). */
-  readonly journal: boolean;
-  /** The `/var/log/*.log` files. */
-  readonly files: boolean;
-}
 
 /** Properties of {@link Promtail}. */
 export interface PromtailProps {
@@ -31,6 +24,8 @@ export interface PromtailProps {
   readonly resources: ContainerResourceValues;
   /** Where Promtail contributes the scrape job of its pods. @default - Promtail is not scraped */
   readonly metrics?: MetricsHub;
+  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
+  readonly placement?: AgentPlacement;
 }
 
 /**
@@ -43,9 +38,6 @@ export interface PromtailProps {
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
 export class Promtail extends Chart {
-  /** Where the container runtime writes each pod's logs, `<namespace>_<pod>_<uid>/<container>/<n>.log`. */
-  public static readonly POD_LOGS_DIR = '/var/log/pods';
-  private static readonly POSITIONS_DIR = '/var/lib/promtail';
 
   /** The DaemonSet running Promtail on every Linux node. */
   public readonly daemonSet: kplus.DaemonSet;
@@ -84,7 +76,7 @@ export class Promtail extends Chart {
       labels,
       files: {
         'promtail.yaml': promtailConfig({
-          positionsFile: `${Promtail.POSITIONS_DIR}/positions.yaml`,
+          positionsFile: `${PROMTAIL_POSITIONS.dir}/${PROMTAIL_POSITIONS.file}`,
           push: props.push,
           clusterName: props.clusterName,
           scrapeConfigs,
@@ -92,44 +84,23 @@ export class Promtail extends Chart {
       },
     });
 
-    this.daemonSet = stackDaemonSet(this, 'DaemonSet', {
+    // Promtail reads only targets whose `__host__` is its HOSTNAME, the node's name (see nodeAgentDaemonSet).
+    const { daemonSet, container } = nodeAgentDaemonSet(this, {
       identity,
       name: 'promtail',
-      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable
-      // by anyone else; the container drops every capability, so root reads only what root owns.
-      user: 0,
-      // Kubernetes discovery calls the API with the pod's token.
       serviceAccount,
       configChecksum: this.config.checksum,
-      // Windows nodes have no such log paths.
-      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      container: { ...promtailContainer(), image: IMAGES.promtail },
+      resources: props.resources,
+      nodeLogs: props.nodeLogs,
+      placement: props.placement,
+      mountConfig: (c) => mountPromtailConfig(c, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' })),
     });
-    // Every node's logs, control-plane and tainted nodes included.
-    this.daemonSet.scheduling.tolerate(kplus.Node.tainted(kplus.NodeTaintQuery.any()));
-
-    const container = this.daemonSet.addContainer({
-      ...promtailContainer(),
-      image: IMAGES.promtail,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      resources: containerResources(props.resources),
-      // Root, because the runtime writes pod logs (and journald its journal) owned by root and unreadable
-      // by anyone else. Nothing more of root: every capability is dropped, so it reads only what root owns,
-      // and the root filesystem is read-only.
-      securityContext: { ...restrictedContainerSecurity(0), ensureNonRoot: false },
-      envVariables: {
-        // Promtail reads only targets whose `__host__` is its HOSTNAME, and asks the API only for the pods
-        // scheduled on that node: each pod tails exactly its own node's pods.
-        HOSTNAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
-      },
-    });
-    mountPromtailConfig(container, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }));
-    for (const { name, path, type } of hostLogPaths(props.nodeLogs)) {
-      container.mount(path, kplus.Volume.fromHostPath(this, `${name}-volume`, name, { path, type }), { readOnly: true });
-    }
+    this.daemonSet = daemonSet;
     // Positions survive restarts and upgrades on the node itself, so a new pod neither re-ships nor skips
     // lines. One directory per agents namespace, so two installations on a cluster never share it.
-    container.mount(Promtail.POSITIONS_DIR, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
-      path: `/var/lib/${props.namespace}/promtail`,
+    container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
+      path: promtailPositionsHostPath(props.namespace),
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }));
 
@@ -142,73 +113,13 @@ export class Promtail extends Chart {
   }
 }
 
-/** The host paths Promtail reads, mounted read-only at the same path. */
-function hostLogPaths(nodeLogs: NodeLogSources): Array<{ name: string; path: string; type: kplus.HostPathVolumeType }> {
-  const paths = nodeLogs.files
-    // /var/log holds the pod logs and the persistent journal too.
-    ? [{ name: 'var-log', path: '/var/log', type: kplus.HostPathVolumeType.DIRECTORY }]
-    : [{ name: 'pod-logs', path: Promtail.POD_LOGS_DIR, type: kplus.HostPathVolumeType.DIRECTORY }];
-  if (nodeLogs.journal) {
-    // The journal is persistent (/var/log/journal) or volatile (/run/log/journal) depending on the host;
-    // the reader needs the machine id to find the current one.
-    if (!nodeLogs.files) paths.push({ name: 'journal', path: '/var/log/journal', type: kplus.HostPathVolumeType.DEFAULT });
-    paths.push(
-      { name: 'run-journal', path: '/run/log/journal', type: kplus.HostPathVolumeType.DEFAULT },
-      { name: 'machine-id', path: '/etc/machine-id', type: kplus.HostPathVolumeType.FILE },
-    );
-  }
-  return paths;
-}
-
-/**
- * The logs of the node's pods, found through the API (pod role), read from the runtime's files.
- *
- * Labels: `namespace`, `pod`, `container`, `node_name`, `app` and `service_name`, plus `stream` from the
- * CRI parser. `service_name` follows OpenTelemetry's rules for a pod's `service.name`, so Grafana's
- * trace-to-logs (which maps `service.name` to `service_name`) finds the logs of a span's service.
- *
- * @see https://opentelemetry.io/docs/specs/semconv/non-normative/k8s-attributes/
- */
+/** The logs of the node's pods, found through the API (pod role), read from the runtime's files. */
 function podLogsJob(): PromtailScrapeConfig {
-  const podLabel = (name: string) => `__meta_kubernetes_pod_label_${name}`;
-  // A replace whose regex needs a non-empty value: listed from the weakest source to the strongest, each
-  // overrides the previous only when its source is set.
-  const ifSet = (source: string, target: string): RelabelConfig => ({ source_labels: [source], regex: '(.+)', target_label: target });
-  const relabel: RelabelConfig[] = [
-    { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: '__host__' },
-    { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-    { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-    { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'container' },
-    { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node_name' },
-    ifSet(podLabel('app'), 'app'),
-    ifSet(podLabel('app_kubernetes_io_name'), 'app'),
-    { source_labels: ['__meta_kubernetes_pod_container_name'], target_label: 'service_name' },
-    ifSet(podLabel('app_kubernetes_io_name'), 'service_name'),
-    ifSet(podLabel('app_kubernetes_io_instance'), 'service_name'),
-    ifSet('__meta_kubernetes_pod_annotation_resource_opentelemetry_io_service_name', 'service_name'),
-    {
-      source_labels: ['__meta_kubernetes_pod_uid', '__meta_kubernetes_pod_container_name'],
-      separator: '/',
-      target_label: '__path__',
-      replacement: `${Promtail.POD_LOGS_DIR}/*$1/*.log`,
-    },
-    // A static pod (the control plane) logs under its config hash, not the uid of its mirror pod in the API.
-    {
-      source_labels: [
-        '__meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash',
-        '__meta_kubernetes_pod_annotation_kubernetes_io_config_hash',
-        '__meta_kubernetes_pod_container_name',
-      ],
-      separator: '/',
-      regex: 'true/(.*)',
-      target_label: '__path__',
-      replacement: `${Promtail.POD_LOGS_DIR}/*$1/*.log`,
-    },
-  ];
   return {
     job_name: 'kubernetes-pods',
     kubernetes_sd_configs: [{ role: 'pod' }],
-    relabel_configs: relabel,
+    // Promtail reads only targets whose `__host__` is its HOSTNAME: each pod tails its own node's pods.
+    relabel_configs: [{ source_labels: ['__meta_kubernetes_pod_node_name'], target_label: '__host__' }, ...podLogRules()],
     // `filename` would start a new stream at every container restart (0.log, 1.log, ...).
     pipeline_stages: [{ cri: {} }, { labeldrop: ['filename'] }],
   };
@@ -217,15 +128,9 @@ function podLogsJob(): PromtailScrapeConfig {
 /** The node's systemd journal: the kubelet, the container runtime, the kernel. */
 function journalJob(): PromtailScrapeConfig {
   return {
-    job_name: 'node-journal',
-    journal: { labels: { job: 'node-journal' } },
-    relabel_configs: [
-      // The host name, which is the node name unless the kubelet runs with --hostname-override.
-      { source_labels: ['__journal__hostname'], target_label: 'node_name' },
-      { source_labels: ['__journal__systemd_unit'], target_label: 'unit' },
-      { source_labels: ['__journal_syslog_identifier'], target_label: 'app' },
-      { source_labels: ['__journal_priority_keyword'], target_label: 'level' },
-    ],
+    job_name: JOURNAL_JOB,
+    journal: { labels: { job: JOURNAL_JOB } },
+    relabel_configs: journalRules(),
   };
 }
 
@@ -235,13 +140,13 @@ function journalJob(): PromtailScrapeConfig {
  */
 function logFilesJob(): PromtailScrapeConfig {
   return {
-    job_name: 'node-files',
+    job_name: NODE_FILES_JOB,
     kubernetes_sd_configs: [{ role: 'node' }],
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_node_name'], target_label: '__host__' },
       { source_labels: ['__meta_kubernetes_node_name'], target_label: 'node_name' },
-      { target_label: 'job', replacement: 'node-files' },
-      { target_label: '__path__', replacement: '/var/log/*.log' },
+      { target_label: 'job', replacement: NODE_FILES_JOB },
+      { target_label: '__path__', replacement: NODE_FILES_GLOB },
     ],
   };
 }

@@ -1,6 +1,8 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { ALLOY_CONFIG_FILE, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent } from './shared/alloy.ts';
+import { renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
@@ -57,83 +59,100 @@ export interface SyslogProps {
   readonly resources: ContainerResourceValues;
   /** Where the receiver contributes its scrape job. @default - the receiver is not scraped */
   readonly metrics?: MetricsHub;
+  /** The program receiving: Promtail, or Grafana Alloy (`logs.agent`). Same Service, listeners and labels. @default 'promtail' */
+  readonly agent?: LogAgent;
 }
 
+/** The log agents Sightline can run: Promtail (end of life, the default) or its successor Grafana Alloy. */
+export type LogAgent = 'promtail' | 'alloy';
+
 /**
- * A syslog receiver for switches, routers and firewalls: one Promtail with a TCP and a UDP listener (Promtail
- * takes one protocol per listener), behind a Service devices send to, pushing to Loki.
+ * A syslog receiver for switches, routers and firewalls: one Promtail (or Alloy's `loki.source.syslog`) with a
+ * TCP and a UDP listener (each takes one protocol per listener), behind a Service devices send to, pushing to
+ * Loki.
  *
  * Entries carry `job=syslog`, `host` (the hostname in the message), `source_ip` (the sender's address),
  * `app`, `level` (severity) and `facility`, plus `device`, `site` and `role` for addresses in the inventory.
  *
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md#syslog
+ * @see https://github.com/grafana/alloy/blob/v1.18.1/docs/sources/reference/components/loki/loki.source.syslog.md
  */
 export class Syslog extends Chart {
   /** Container port of both listeners: unprivileged, since the receiver does not run as root. */
   public static readonly LISTEN_PORT = 1514;
-  /** `nobody`: the Promtail image has no user of its own, and the receiver needs no file of the host. */
-  private static readonly USER = 65534;
+  /**
+   * The user the receiver runs as: it needs no file of the host. `nobody` for Promtail, whose image has no user
+   * of its own; Alloy's image has one (`alloy`, 473).
+   */
+  private static readonly USERS: Record<LogAgent, number> = { promtail: 65534, alloy: 473 };
   private static readonly TMP_DIR = '/tmp';
 
   /** The Deployment running the receiver. */
   public readonly deployment: kplus.Deployment;
   /** The Service devices send to. */
   public readonly service: kplus.Service;
-  /** The ConfigMap holding `promtail.yaml`. */
+  /** The ConfigMap holding `promtail.yaml` or `config.alloy`. */
   public readonly config: ConfigFiles;
 
   public constructor(scope: Construct, id: string, props: SyslogProps) {
     super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
-    const identity: ComponentIdentity = { name: 'promtail', instance: 'syslog', component: 'syslog-receiver', version: imageVersion(IMAGES.promtail) };
+    const agent = props.agent ?? 'promtail';
+    const identity: ComponentIdentity = { name: agent, instance: 'syslog', component: 'syslog-receiver', version: imageVersion(IMAGES[agent]) };
     const labels = recommendedLabels(identity);
-    const devices = props.devices ?? [];
+    const rules = [...messageLabels(), ...(props.devices ?? []).flatMap(deviceLabels)];
+    const listeners = [{ protocol: 'tcp', ...props.tcp }, { protocol: 'udp', ...props.udp }] as const;
 
-    const listener = (protocol: 'tcp' | 'udp', { format }: SyslogListener): PromtailScrapeConfig => ({
-      job_name: `syslog-${protocol}`,
-      syslog: {
-        listen_address: `0.0.0.0:${Syslog.LISTEN_PORT}`,
-        listen_protocol: protocol,
-        syslog_format: format,
-        labels: { job: 'syslog' },
-        use_incoming_timestamp: props.useIncomingTimestamp,
-      },
-      relabel_configs: [...messageLabels(), ...devices.flatMap(deviceLabels)],
-    });
     this.config = new ConfigFiles(this, 'Config', {
       name: 'syslog-config',
       labels,
-      files: {
-        'promtail.yaml': promtailConfig({
-          // Syslog has no position to keep; Promtail wants the file all the same.
-          positionsFile: `${Syslog.TMP_DIR}/positions.yaml`,
-          push: props.push,
-          clusterName: props.clusterName,
-          scrapeConfigs: [listener('tcp', props.tcp), listener('udp', props.udp)],
-        }),
-      },
+      files: agent === 'alloy'
+        ? { [ALLOY_CONFIG_FILE]: renderAlloy(alloySyslogConfig(props, listeners, rules)) }
+        : {
+            'promtail.yaml': promtailConfig({
+              // Syslog has no position to keep; Promtail wants the file all the same.
+              positionsFile: `${Syslog.TMP_DIR}/positions.yaml`,
+              push: props.push,
+              clusterName: props.clusterName,
+              scrapeConfigs: listeners.map(({ protocol, format }): PromtailScrapeConfig => ({
+                job_name: `syslog-${protocol}`,
+                syslog: {
+                  listen_address: `0.0.0.0:${Syslog.LISTEN_PORT}`,
+                  listen_protocol: protocol,
+                  syslog_format: format,
+                  labels: { job: 'syslog' },
+                  use_incoming_timestamp: props.useIncomingTimestamp,
+                },
+                relabel_configs: rules,
+              })),
+            }),
+          },
     });
 
     // One receiver, not one per node: network gear sends to one address, and with `externalTrafficPolicy:
     // Local` only the node running it takes the traffic.
+    const user = Syslog.USERS[agent];
     this.deployment = stackDeployment(this, 'Deployment', {
       identity,
       name: 'syslog',
       replicas: 1,
-      user: Syslog.USER,
+      user,
       persistent: false,
       configChecksum: this.config.checksum,
     });
-    const base = promtailContainer();
+    // Alloy keeps its components' data under the storage path, which for a receiver holds nothing worth keeping.
+    const base = agent === 'alloy' ? alloyContainer(`${Syslog.TMP_DIR}/alloy`) : promtailContainer();
     const container = this.deployment.addContainer({
       ...base,
-      ...hardenedContainer({ image: IMAGES.promtail, user: Syslog.USER, resources: props.resources }),
+      ...hardenedContainer({ image: IMAGES[agent], user, resources: props.resources }),
       ports: [
         ...base.ports ?? [],
         { name: 'syslog-tcp', number: Syslog.LISTEN_PORT, protocol: kplus.Protocol.TCP },
         { name: 'syslog-udp', number: Syslog.LISTEN_PORT, protocol: kplus.Protocol.UDP },
       ],
     });
-    mountPromtailConfig(container, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }));
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' });
+    if (agent === 'alloy') mountAlloyConfig(container, configVolume);
+    else mountPromtailConfig(container, configVolume);
     container.mount(Syslog.TMP_DIR, kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
 
     this.service = stackService(this, 'Service', {
@@ -156,9 +175,40 @@ export class Syslog extends Chart {
       jobName: 'syslog',
       namespace: props.namespace,
       selector: selectorLabels(identity),
-      portName: PROMTAIL_METRICS_PORT_NAME,
+      portName: agent === 'alloy' ? ALLOY_METRICS_PORT_NAME : PROMTAIL_METRICS_PORT_NAME,
     }));
   }
+}
+
+/**
+ * `config.alloy` of the receiver: one `loki.source.syslog` with both listeners, labelled by the same rules as
+ * Promtail's listeners (held by a `loki.relabel`, which `relabel_rules` takes).
+ */
+function alloySyslogConfig(
+  props: SyslogProps,
+  listeners: ReadonlyArray<{ readonly protocol: 'tcp' | 'udp'; readonly format: SyslogFormat }>,
+  rules: readonly RelabelConfig[],
+): AlloyBlock[] {
+  const relabel = relabelRulesComponent('syslog', rules);
+  return [
+    relabel.block,
+    {
+      name: 'loki.source.syslog',
+      label: 'devices',
+      attributes: { relabel_rules: relabel.rules, forward_to: [LOKI_WRITE_RECEIVER] },
+      blocks: listeners.map(({ protocol, format }) => ({
+        name: 'listener',
+        attributes: {
+          address: `0.0.0.0:${Syslog.LISTEN_PORT}`,
+          protocol,
+          syslog_format: format,
+          labels: { job: 'syslog' },
+          use_incoming_timestamp: props.useIncomingTimestamp,
+        },
+      })),
+    },
+    lokiWrite(props.push, props.clusterName),
+  ];
 }
 
 const SERVICE_TYPES: Record<SyslogServiceType, kplus.ServiceType> = {

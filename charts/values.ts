@@ -147,6 +147,7 @@ const loki = z.strictObject({
 }).prefault({});
 
 const promtail = z.strictObject({
+  // The node agents' settings, whichever agent `logs.agent` chooses.
   namespace: dnsLabel().default('sightline-agents')
     .describe('Namespace of the node agents, apart from the stack: they mount host paths, which only Pod Security `privileged` allows.'),
   nodeLogs: z.strictObject({
@@ -306,6 +307,17 @@ const redfish = z.strictObject({
   });
 });
 
+const logs = z.strictObject({
+  agent: z.enum(['promtail', 'alloy']).default('promtail')
+    .describe('The log agent on every node and in the syslog receiver: promtail (end of life since 2026-03-02), or its successor Grafana Alloy. The promtail.* and syslog.* settings apply to either.'),
+  rolloutNodeLabel: k8sLabelKey().optional()
+    .describe('Switch agents node by node: both agents render, and nodes labelled <rolloutNodeLabel>=<the agent not chosen by logs.agent> run that agent, every other node the chosen one. Default: none (the chosen agent on every node).'),
+  alloy: z.strictObject({
+    resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } })
+      .describe('Requests and limits of each node\'s Alloy container (with agent: alloy); the syslog receiver takes syslog.resources.'),
+  }).prefault({}),
+}).prefault({});
+
 /** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
 const gitRepositoryUrl = () =>
   z.string().regex(/^((https?|ssh|git):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/, {
@@ -349,6 +361,7 @@ export const valuesSchema = z.strictObject({
   grafana,
   redfish,
   loki,
+  logs,
   promtail,
   syslog,
   tempo,

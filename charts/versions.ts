@@ -22,6 +22,14 @@ export const IMAGES = {
    * @see https://github.com/grafana/loki/releases/tag/v3.6.11
    */
   promtail: 'docker.io/grafana/promtail:3.6.11',
+  /**
+   * Grafana Alloy, Promtail's successor, for `logs.agent: alloy`. The image's ENTRYPOINT is `/bin/alloy`, its CMD
+   * `run /etc/alloy/config.alloy --storage.path=/var/lib/alloy/data` (replaced whole by the container's args).
+   * v1.18.1 (tag commit 6012ec4ac6a541ade720777ecec2f2b02b496def) is the newest stable release whose source and
+   * reference could be read for this pin; test/reference/alloy-1.18.1/ holds what the config is checked against.
+   * @see https://github.com/grafana/alloy/blob/v1.18.1/Dockerfile
+   */
+  alloy: 'docker.io/grafana/alloy:v1.18.1',
   /** @see https://github.com/G-PORTAL/redfish_exporter/releases/tag/v1.5.1 (published as gportal/redfish_exporter) */
   redfishExporter: 'docker.io/gportal/redfish_exporter:1.5.1',
 } as const;

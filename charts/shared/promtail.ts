@@ -6,9 +6,9 @@
  *
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
-import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Endpoint } from './endpoint.ts';
+import { agentReadiness } from './node-logs.ts';
 import type { KubernetesSdConfig, RelabelConfig } from './scrape.ts';
 
 /** `promtail.yaml`. */
@@ -88,13 +88,7 @@ export function promtailContainer(): Pick<kplus.ContainerProps, 'name' | 'args' 
     name: 'promtail',
     args: [`-config.file=${CONFIG_DIR}/promtail.yaml`],
     ports: [{ name: PROMTAIL_METRICS_PORT_NAME, number: PROMTAIL_HTTP_PORT }],
-    readiness: kplus.Probe.fromHttpGet('/ready', {
-      port: PROMTAIL_HTTP_PORT,
-      initialDelaySeconds: Duration.seconds(5),
-      periodSeconds: Duration.seconds(10),
-      timeoutSeconds: Duration.seconds(3),
-      failureThreshold: 5,
-    }),
+    readiness: agentReadiness('/ready', PROMTAIL_HTTP_PORT),
   };
 }
 

@@ -194,6 +194,8 @@ export interface StackDaemonSetProps {
   readonly configChecksum?: string;
   /** Labels a node must carry (all of them) to run a pod. */
   readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Further conditions on node labels, all of which must hold as well. @default - none */
+  readonly nodeLabelQueries?: readonly kplus.NodeLabelQuery[];
   /**
    * Whether the pods share the node's network namespace. They then resolve names with the node's resolver
    * (`dnsPolicy: Default`), which knows the networks the node is on; cluster DNS is not reachable that way.
@@ -222,7 +224,11 @@ export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonS
     dns: { policy: hostNetwork ? kplus.DnsPolicy.DEFAULT : kplus.DnsPolicy.CLUSTER_FIRST },
     terminationGracePeriod: Duration.seconds(30),
   });
-  daemonSet.scheduling.attract(kplus.Node.labeled(...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value))));
+  // One term: conditions in separate terms would be ORed.
+  daemonSet.scheduling.attract(kplus.Node.labeled(
+    ...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value)),
+    ...props.nodeLabelQueries ?? [],
+  ));
   selectByIdentity(daemonSet, props.identity);
   if (props.configChecksum !== undefined) daemonSet.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
   return daemonSet;
