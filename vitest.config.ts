@@ -1,3 +1,5 @@
+// First: on a Node older than Sightline needs, stop with one line saying which (cli/require-node.mjs).
+import './cli/require-node.mjs';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
