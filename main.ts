@@ -1,24 +1,12 @@
 /**
- * The composition root: reads the values file, validates it, cuts it into per-component props, wires the
- * components' published endpoints together, and synthesizes the manifests.
- *
- *   node main.ts [--values FILE] [--out DIR]   one stack: the defaults into dist/ (or $CDK8S_OUTDIR, as `cdk8s synth` sets it)
- *   node main.ts --all                          what is committed: dist/ from the defaults, rendered/<env>/ from environments/<env>.yaml
- *   node main.ts --write-schema FILE
- *
- * A stack whose values have an `argocd` section also gets its Argo CD Application and AppProject, in the
- * sibling folder `<out>-argocd/`: outside the folder the Application syncs, which `kubectl apply -f <out>`
- * must take on a cluster without Argo CD.
- *
- * Rendering goes to temporary siblings of the output folders that replace them only when everything
- * succeeded: invalid values or a failing chart leave the previous output byte-identical.
+ * The composition root: cuts validated values into per-component props, wires the components' published
+ * endpoints together, and synthesizes the manifests. The command line (`node main.ts --help`), what is
+ * rendered where, and the all-or-nothing replacement of output folders live in cli/.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// First, so that an older Node that can load this file stops with one line (`npm run synth` preloads it for one that cannot).
+import './cli/require-node.mjs';
 import { createRequire } from 'node:module';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
-import * as YAML from 'yaml';
 import type { ArgoCd } from './charts/argocd.ts';
 import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
@@ -33,7 +21,10 @@ import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Syslog, type LogAgent } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
-import { hardwareNamespace, parseValues, seconds, valuesJsonSchema, ValuesError, type ArgoCdValues, type Values } from './charts/values.ts';
+import { hardwareNamespace, seconds, type ArgoCdValues, type Values } from './charts/values.ts';
+import { runCli } from './cli/command.ts';
+import { replaceFolders } from './cli/replace.ts';
+import { applicationPath, argoCdFolder, type RenderTarget } from './cli/targets.ts';
 
 const load = createRequire(import.meta.url);
 
@@ -201,139 +192,22 @@ export function buildArgoCd(argocd: ArgoCdValues, stack: Stack, path: string, ou
   });
 }
 
-/** Reads and validates a values file; no file means the built-in defaults (a single-node dev stack). */
-export function loadValues(file: string | undefined): Values {
-  if (file === undefined) return parseValues(undefined, DEFAULTS);
-  let raw: unknown;
-  try {
-    raw = YAML.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ValuesError(file, [error instanceof Error ? error.message : String(error)]);
-  }
-  return parseValues(raw, file);
-}
-
-const DEFAULTS = 'the built-in defaults';
-
-/** One stack to render: validated values, where they came from, and its output folder. */
-export interface RenderTarget {
-  readonly values: Values;
-  /** The values file, or the defaults, as error messages name it. */
-  readonly source: string;
-  /** Output folder, relative to the repository root (or absolute). */
-  readonly out: string;
-}
-
-const ARGOCD_SUFFIX = '-argocd';
-
-/** Where the Argo CD output of a stack rendered into `out` goes: a sibling, never inside `out`. */
-export function argoCdFolder(out: string): string {
-  return `${out}${ARGOCD_SUFFIX}`;
-}
-
-/** The folder `npm run synth` renders each environment into. */
-export const RENDERED_DIR = 'rendered';
-/** The folders `npm run synth` owns and replaces, relative to the repository root: what is committed. */
-export const COMMITTED_OUTPUTS: readonly string[] = ['dist', argoCdFolder('dist'), RENDERED_DIR];
-/** The committed values files, one per environment. */
-export const ENVIRONMENTS_DIR = join(import.meta.dirname, 'environments');
-
 /**
- * What `npm run synth` renders and the repository commits: the defaults into `dist/`, and every
- * `environments/<name>.yaml` into `rendered/<name>/`.
- */
-export function committedTargets(): RenderTarget[] {
-  const environments = readdirSync(ENVIRONMENTS_DIR).filter((f) => f.endsWith('.yaml')).sort();
-  return [
-    { values: loadValues(undefined), source: DEFAULTS, out: 'dist' },
-    ...environments.map((file) => {
-      const source = `environments/${file}`;
-      const name = basename(file, '.yaml');
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.endsWith(ARGOCD_SUFFIX)) {
-        throw new ValuesError(source, [`"${name}" is not an environment name (lower-case letters, digits and -, not ending in ${ARGOCD_SUFFIX})`]);
-      }
-      return { values: loadValues(join(ENVIRONMENTS_DIR, file)), source, out: `${RENDERED_DIR}/${name}` };
-    }),
-  ];
-}
-
-/**
- * Renders `targets` under `root`, replacing the folders in `owned` (relative to `root`) as a whole: each is
- * rendered into a temporary sibling that is swapped in only once every target rendered, and an owned folder
- * that nothing was rendered into (an Argo CD output whose values dropped the `argocd` section) is removed.
+ * Renders `targets` under `root`, replacing the folders in `owned` (relative to `root`) as a whole: nothing
+ * changes unless every target rendered (see {@link replaceFolders}).
  */
 export function synth(root: string, targets: readonly RenderTarget[], owned: readonly string[]): void {
-  const folders = owned.map((folder) => resolve(root, folder));
-  const staging = folders.map((folder) => mkdtempSync(join(dirname(folder), `.synth-${basename(folder)}-`)));
-  const staged = (out: string) => {
-    const path = resolve(root, out);
-    const i = folders.findIndex((folder) => path === folder || path.startsWith(folder + sep));
-    if (i < 0) throw new Error(`${out} is outside the folders this synth replaces (${owned.join(', ')})`);
-    return join(staging[i]!, relative(folders[i]!, path));
-  };
-  try {
+  replaceFolders(root, owned, (staged) => {
     for (const target of targets) {
       const stack = buildStack(target.values, staged(target.out));
       stack.app.synth();
       if (target.values.argocd) {
-        App.of(buildArgoCd(target.values.argocd, stack, repositoryPath(root, target), staged(argoCdFolder(target.out)))).synth();
+        App.of(buildArgoCd(target.values.argocd, stack, applicationPath(root, target), staged(argoCdFolder(target.out)))).synth();
       }
     }
-    folders.forEach((folder, i) => {
-      const previous = `${staging[i]}.previous`;
-      if (existsSync(folder)) renameSync(folder, previous);
-      if (readdirSync(staging[i]!).length > 0) renameSync(staging[i]!, folder);
-    });
-  } finally {
-    for (const stage of staging) {
-      rmSync(stage, { recursive: true, force: true });
-      rmSync(`${stage}.previous`, { recursive: true, force: true });
-    }
-  }
-}
-
-/** The Application's default path: the output folder, as the repository names it. */
-function repositoryPath(root: string, target: RenderTarget): string {
-  const path = relative(resolve(root), resolve(root, target.out)).split(sep).join('/');
-  if (target.values.argocd?.path === undefined && (path === '' || path.startsWith('..') || isAbsolute(path))) {
-    throw new ValuesError(target.source, [`argocd.path: nothing was given, and the output folder ${target.out} is not inside the repository, so it cannot be the default`]);
-  }
-  return path;
-}
-
-function main(argv: string[]): number {
-  const { values: flags } = parseArgs({
-    args: argv,
-    options: {
-      values: { type: 'string' },
-      out: { type: 'string' },
-      all: { type: 'boolean', default: false },
-      'write-schema': { type: 'string' },
-    },
-    strict: true,
   });
-  if (flags['write-schema'] !== undefined) {
-    writeFileSync(flags['write-schema'], `${JSON.stringify(valuesJsonSchema(), null, 2)}\n`);
-    return 0;
-  }
-  if (flags.all && (flags.values !== undefined || flags.out !== undefined)) {
-    process.stderr.write('--all renders every committed output; it takes no --values or --out\n');
-    return 2;
-  }
-  // A trailing slash would put the Argo CD folder inside the output (dist/-argocd).
-  const out = (flags.out ?? process.env.CDK8S_OUTDIR ?? 'dist').replace(/[\\/]+$/, '');
-  const outputs = flags.all ? COMMITTED_OUTPUTS : [out, argoCdFolder(out)];
-  try {
-    const targets = flags.all ? committedTargets() : [{ values: loadValues(flags.values), source: flags.values ?? DEFAULTS, out }];
-    synth('.', targets, outputs);
-    return 0;
-  } catch (error) {
-    const message = error instanceof ValuesError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
-    process.stderr.write(`synth failed: ${message}\nThe output (${outputs.map((o) => `${o}/`).join(', ')}) was left unchanged.\n`);
-    return 1;
-  }
 }
 
 if (import.meta.main) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = runCli(process.argv.slice(2), synth);
 }

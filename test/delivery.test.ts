@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { App, Chart, ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
-import { argoCdFolder, COMMITTED_OUTPUTS, committedTargets, RENDERED_DIR, synth } from '../main.ts';
+import { argoCdFolder, COMMITTED_OUTPUTS, committedTargets, RENDERED_DIR } from '../cli/targets.ts';
+import { synth } from '../main.ts';
 import { parseValues } from '../charts/values.ts';
 import {
   annotateForArgoCd,

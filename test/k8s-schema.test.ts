@@ -1,6 +1,6 @@
 /**
  * Every rendered object validates against the Kubernetes OpenAPI definitions of both ends of the supported
- * range (v1.28 and v1.36, from ../shared/reference/k8s-schemas), strictly: an unknown field is an error, as
+ * range (v1.28 and v1.36, vendored in test/reference/k8s), strictly: an unknown field is an error, as
  * with `kubectl apply --validate=strict`, so a misspelt field in an L1 object cannot reach a cluster.
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { schemaValidator, strict } from './schema.ts';
 import { environments, render } from './support.ts';
 
-const SCHEMAS = new URL('../../shared/reference/k8s-schemas/', import.meta.url);
+const SCHEMAS = new URL('reference/k8s/', import.meta.url);
 
 function validatorsFor(version: string): (apiVersion: string, kind: string) => ValidateFunction {
   const { definitions } = JSON.parse(readFileSync(new URL(`k8s-v${version}-definitions.json`, SCHEMAS), 'utf8'));

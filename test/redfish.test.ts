@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { loadValues } from '../main.ts';
+import { loadValues } from '../cli/targets.ts';
 import { bmcUrl, Redfish } from '../charts/redfish.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import type { ValuesInput } from '../charts/values.ts';

@@ -1,36 +1,50 @@
 /**
- * The synth output as a whole: deterministic, and a snapshot as a tripwire for unintended changes.
- * (Targeted assertions live in the per-chart tests; a snapshot diff only says "look here".)
+ * The synth command line: what it renders where, its help, and how it refuses a command it cannot run.
+ * (What is rendered is checked per chart; bad values in values.test.ts; the committed outputs in delivery.test.ts.)
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { runCli, USAGE } from '../cli/command.ts';
+import { synth } from '../main.ts';
 import { synthCli, tempDir, treeDigest, valuesFile } from './cli.ts';
+import { ROOT } from './delivery.ts';
 
-describe('npm run synth', () => {
-  it('renders byte-identical output twice in a row', () => {
-    const dir = tempDir();
-    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
-    expect(synthCli(['--out', a]).status).toBe(0);
-    expect(synthCli(['--out', b]).status).toBe(0);
-    expect(treeDigest(b)).toEqual(treeDigest(a));
+/** Runs the command line in this process, returning its exit code and what it wrote. */
+function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const status = runCli(args, synth);
+  const written = (spy: typeof stdout) => spy.mock.calls.map((call) => String(call[0])).join('');
+  return { status, stdout: written(stdout), stderr: written(stderr) };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('node main.ts', () => {
+  it('renders, in a process of its own, byte for byte the dist/ that is committed', () => {
+    const out = join(tempDir(), 'dist');
+
+    expect(synthCli(['--out', out]).status).toBe(0);
+
+    expect(treeDigest(out)).toEqual(treeDigest(join(ROOT, 'dist')));
   });
 
-  it('renders the default stack as snapshotted', () => {
-    const out = join(tempDir(), 'dist');
-    expect(synthCli(['--out', out]).status).toBe(0);
-    const files = Object.fromEntries(Object.keys(treeDigest(out)).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
-    expect(files).toMatchSnapshot();
+  it('prints its usage for --help', () => {
+    const run = cli('--help');
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(USAGE);
+    expect(USAGE).toMatch(/--values FILE.*--out DIR/);
   });
 
-  it('renders component configs that use only keys their pinned versions know (../shared/tools key checker)', () => {
-    const out = join(tempDir(), 'dist');
-    expect(synthCli(['--out', out]).status).toBe(0);
-    const checker = new URL('../../shared/tools/check-config-keys.mjs', import.meta.url).pathname;
-    const run = spawnSync(process.execPath, [checker, out], { encoding: 'utf8' });
-    expect(run.stdout + run.stderr).toMatch(/key paths checked/);
-    expect(run.status, run.stdout + run.stderr).toBe(0);
+  it('fails when given an unknown flag, saying which and how it is used', () => {
+    const run = cli('--valeus', 'prod.yaml');
+
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(`Unknown option '--valeus'\n\n${USAGE}`);
   });
 });
 
@@ -39,16 +53,19 @@ describe('the Argo CD output', () => {
     const dir = tempDir();
     const out = join(dir, 'dist');
     const gitops = valuesFile(dir, 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: dist\n', 'gitops.yaml');
-    expect(synthCli(['--values', gitops, '--out', out]).status).toBe(0);
+
+    expect(cli('--values', gitops, '--out', out).status).toBe(0);
     expect(readdirSync(`${out}-argocd`)).toEqual(['argocd.k8s.yaml']);
-    expect(synthCli(['--out', out]).status).toBe(0);
+
+    expect(cli('--out', out).status).toBe(0);
     expect(existsSync(`${out}-argocd`)).toBe(false);
   });
 });
 
 describe('npm run synth --all', () => {
   it('fails when given an output folder, since it renders every committed one', () => {
-    const run = synthCli(['--all', '--out', join(tempDir(), 'dist')]);
+    const run = cli('--all', '--out', join(tempDir(), 'dist'));
+
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--all renders every committed output');
   });

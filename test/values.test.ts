@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadValues } from '../main.ts';
+import { describe, expect, it } from 'vitest';
+import { loadValues } from '../cli/targets.ts';
+import { synth } from '../main.ts';
 import { parseValues, valuesJsonSchema, ValuesError } from '../charts/values.ts';
 import { synthCli, tempDir, treeDigest, valuesFile } from './cli.ts';
 
@@ -11,8 +12,9 @@ const FRA1 = 'name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, conf
 const AMS1 = 'name: ams1, nodeSelector: { sightline.io/bmc-network: ams1 }, configSecret: { name: redfish-ams1 }';
 
 /**
- * Bad values, end to end: each case runs the real CLI against an output folder holding a previous good
- * render, and asserts the field-path message, the non-zero exit, and that the folder is byte-identical.
+ * Bad values, as a user writes them: each case is a values file, read and validated as `node main.ts --values`
+ * reads it, and the message must name the field, the value and what is allowed. (What the command line does
+ * with such a message, and with the output folder, is tested once below.)
  */
 const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; readonly message: string }> = [
   { why: 'a number is given as a string', yaml: 'prometheus:\n  replicas: "one"\n', message: 'prometheus.replicas: "one" is not a replica count (0 or 1)' },
@@ -52,32 +54,42 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the Argo CD repository key is spelt as cdk8s spells it', yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n', message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,' },
   { why: 'the Argo CD path climbs out of the repository', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n', message: 'argocd.path: "../dist" is not a folder relative to the repository root' },
   { why: 'Argo CD pruning is prose', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n', message: 'argocd.automated.prune: "yes please" is not a boolean' },
-  {
-    why: 'Argo CD has no path and the output folder is outside the repository',
-    yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n',
-    message: 'argocd.path: nothing was given, and the output folder',
-  },
 ];
 
-describe('synth with invalid values', () => {
-  let dir: string;
-  let out: string;
-  let before: Record<string, string>;
+describe('a values file', () => {
+  const dir = tempDir();
 
-  beforeAll(() => {
-    dir = tempDir();
-    out = join(dir, 'dist');
-    const run = synthCli(['--out', out]);
-    expect(run.status, run.stderr).toBe(0);
-    before = treeDigest(out);
-    expect(Object.keys(before).length).toBeGreaterThan(0);
+  it.each(badValues)('fails when $why, naming the field', ({ yaml, message }) => {
+    const file = valuesFile(dir, yaml);
+
+    expect(() => loadValues(file)).toThrow(ValuesError);
+    expect(() => loadValues(file)).toThrow(message);
+  });
+});
+
+describe('node main.ts', () => {
+  const dir = tempDir();
+  const out = join(dir, 'dist');
+
+  it('renders valid values into the output folder, and says nothing', () => {
+    const run = synthCli(['--values', valuesFile(dir, 'namespace: observability\n', 'good.yaml'), '--out', out]);
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(out, '0000-namespace.k8s.yaml'), 'utf8')).toContain('name: observability');
   });
 
-  it.each(badValues)('fails when $why, naming the field and leaving the output untouched', ({ yaml, message }) => {
-    const run = synthCli(['--values', valuesFile(dir, yaml), '--out', out]);
+  it('fails on invalid values with the field-path message, leaving the output folder byte-identical', () => {
+    const before = treeDigest(out);
+    const bad = valuesFile(dir, 'prometheus:\n  replicas: "one"\n', 'bad.yaml');
+
+    const run = synthCli(['--values', bad, '--out', out]);
+
+    expect(run.stderr).toBe(
+      `synth failed: ${bad} is not valid:\n  - prometheus.replicas: "one" is not a replica count (0 or 1)\n` +
+        `The output (${out}/, ${out}-argocd/) was left unchanged.\n`,
+    );
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain(message);
-    expect(run.stderr).toContain('was left unchanged');
     expect(treeDigest(out)).toEqual(before);
   });
 });
@@ -109,12 +121,14 @@ describe('values', () => {
   });
 
   it('replace the previous output when valid values are synthesized again', () => {
-    const dir = tempDir();
-    const out = join(dir, 'dist');
-    expect(synthCli(['--out', out]).status).toBe(0);
-    const first = treeDigest(out);
-    expect(synthCli(['--values', valuesFile(dir, 'namespace: observability\n'), '--out', out]).status).toBe(0);
-    const second = treeDigest(out);
+    const root = tempDir();
+    const render = (values: unknown) => synth(root, [{ values: parseValues(values), source: 'test values', out: 'dist' }], ['dist']);
+    render(undefined);
+    const first = treeDigest(join(root, 'dist'));
+
+    render({ namespace: 'observability' });
+
+    const second = treeDigest(join(root, 'dist'));
     expect(Object.keys(second)).toEqual(Object.keys(first));
     expect(second).not.toEqual(first);
   });
