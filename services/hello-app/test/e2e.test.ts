@@ -189,4 +189,14 @@ describe('hello-app startup', () => {
       problems: ['ROLE: "fronted" is not a role; expected one of "frontend", "backend"'],
     })]);
   });
+
+  it('fails when started without the OpenTelemetry preload, which would leave HTTP untraced', async () => {
+    const { code, logs } = await runServiceToExit({}, { preload: false });
+    expect(code).toBe(1);
+    expect(logs).toEqual([expect.objectContaining({
+      level: 'error',
+      msg: 'cannot start',
+      error: 'OpenTelemetry is not started: run the service as node --import ./src/register.ts src/main.ts',
+    })]);
+  });
 });

@@ -85,9 +85,15 @@ export async function startService(env: Readonly<Record<string, string>>): Promi
   };
 }
 
-/** Runs the service with the given environment until it exits by itself (startup failures); returns its exit code and logs. */
-export async function runServiceToExit(env: Readonly<Record<string, string>>): Promise<{ code: number | null; logs: LogLine[] }> {
-  const child = spawn(process.execPath, NODE_ARGS, { env: { ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Runs the service with the given environment until it exits by itself (startup failures); returns its exit code
+ * and logs. `preload: false` leaves out `--import src/register.ts`.
+ */
+export async function runServiceToExit(
+  env: Readonly<Record<string, string>>,
+  { preload = true }: { readonly preload?: boolean } = {},
+): Promise<{ code: number | null; logs: LogLine[] }> {
+  const child = spawn(process.execPath, preload ? NODE_ARGS : [MAIN], { env: { ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
