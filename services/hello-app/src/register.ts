@@ -14,13 +14,12 @@ let defaultServiceName: string | undefined;
 try {
   defaultServiceName = loadConfig(process.env).defaultServiceName;
 } catch (error) {
-  // main.ts reports an invalid configuration and exits; there is nothing to trace.
   if (!(error instanceof ConfigError)) {
     throw error;
   }
 }
 if (defaultServiceName !== undefined) {
-  // Loaded only when there is something to trace: with an invalid configuration main.ts just reports it.
+  // Loaded only when there is something to trace: an invalid configuration is reported by main.ts, which exits.
   const { startTelemetry } = await import('./telemetry.ts');
   startTelemetry(defaultServiceName, pkg.version);
 }

@@ -46,7 +46,8 @@ export function startTelemetry(defaultServiceName: string, serviceVersion: strin
     ),
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request: IncomingMessage) => request.url === HEALTH_PATH,
+        // The same test as the server's: the path, whatever the query.
+        ignoreIncomingRequestHook: (request: IncomingMessage) => new URL(request.url ?? '/', 'http://localhost').pathname === HEALTH_PATH,
         // The service calls out only with fetch (undici, below). The one node:http client is the OTLP exporter,
         // whose spans are suppressed but whose requests would still count in http.client.request.duration.
         disableOutgoingRequestInstrumentation: true,

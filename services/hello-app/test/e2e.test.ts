@@ -156,6 +156,21 @@ describe('hello-app frontend calling hello-backend', () => {
     const spans = await traceOf(receiver, traceId, 4);
     expect(only(spans, 'hello-app', SPAN_KIND.SERVER).parentSpanId).toBe(callerSpanId);
   });
+  it('answers the probe path without a span or a log line, so probes do not flood Tempo and Loki', async () => {
+    const probeTrace = '11111111111111111111111111111111';
+    const laterTrace = '22222222222222222222222222222222';
+    const probe = await fetch(`http://127.0.0.1:${frontend.port}/healthz?from=kubelet`, {
+      headers: { traceparent: `00-${probeTrace}-00f067aa0ba902b7-01` },
+    });
+    expect(probe.status).toBe(200);
+    // A request after the probe: its span and its line are exported and written after anything the probe made.
+    await fetch(`http://127.0.0.1:${frontend.port}/`, { headers: { traceparent: `00-${laterTrace}-00f067aa0ba902b7-01` } });
+    await traceOf(receiver, laterTrace, 4);
+    await waitFor('the later request\'s log line', () => frontend.logs.find((line) => line['trace_id'] === laterTrace));
+
+    expect(receiver.spans.filter((span) => span.traceId === probeTrace)).toEqual([]);
+    expect(frontend.logs.filter((line) => line['url_path'] === '/healthz')).toEqual([]);
+  });
 });
 
 describe('hello-app with an unreachable backend', () => {

@@ -139,7 +139,10 @@ describe('hello-app shutdown', () => {
     expect(await exited).toBe(0);
 
     const spans = await traceOf(otlp, (JSON.parse(body) as Record<string, string>)['trace_id']!, 3);
-    expect(only(spans, 'hello-app', SPAN_KIND.SERVER)).toMatchObject({ statusCode: STATUS_CODE.UNSET, attributes: { 'http.response.status_code': 200 } });
+    expect(only(spans, 'hello-app', SPAN_KIND.SERVER)).toMatchObject({
+      statusCode: STATUS_CODE.UNSET,
+      attributes: { 'http.response.status_code': 200 },
+    });
   });
 
   it('answers 503 to a request that outlasts DRAIN_TIMEOUT_MS, logs it, and exits 0', async () => {
