@@ -15,7 +15,7 @@ export interface HelloAppProps {
   readonly replicas: number;
   /** Requests and limits of each role's container. */
   readonly resources: ContainerResourceValues;
-  /** The collector's OTLP/HTTP endpoint, where both roles send traces and metrics. */
+  /** The collector's OTLP/HTTP endpoint, where both roles send traces, metrics and logs. */
   readonly otlpEndpoint: Endpoint;
 }
 
@@ -28,14 +28,27 @@ interface Role {
 
 /**
  * The OpenTelemetry-instrumented demo: `hello-app` (span `index-request`) calls `hello-backend`, so every
- * request is a two-service trace, a service-graph edge, span metrics with exemplars and JSON logs carrying
- * the trace id: the proof that each correlation path of the stack works.
+ * request is a two-service trace, a service-graph edge, span metrics with exemplars, and logs carrying the
+ * trace id both as JSON lines (for Promtail) and as OTLP log records (through the collector's logs pipeline):
+ * the proof that each correlation path of the stack works.
  */
 export class HelloApp extends Chart {
   /** Port both roles serve HTTP on (the seed prototype's port). */
   public static readonly PORT = 5001;
   /** The image's `node` user. */
   private static readonly USER = 1000;
+  /**
+   * How long requests in flight at SIGTERM may still run (the service's `DRAIN_TIMEOUT_MS`): the longest
+   * `delay_ms` a caller may ask for, 10 s, and the backend call around it.
+   */
+  private static readonly DRAIN_TIMEOUT_MS = 12_000;
+  /** How long the final export of buffered telemetry may take (`FLUSH_TIMEOUT_MS`): the OTLP exporters' timeout. */
+  private static readonly FLUSH_TIMEOUT_MS = 10_000;
+  /**
+   * SIGTERM to SIGKILL: the drain and the flush, each bounded by the service itself, plus room to spare, so the
+   * kubelet never kills a pod in the middle of its final flush.
+   */
+  private static readonly TERMINATION_GRACE_PERIOD_SECONDS = 30;
 
   /** The frontend, for `kubectl port-forward` and `curl`. */
   public readonly endpoint: Endpoint;
@@ -56,8 +69,7 @@ export class HelloApp extends Chart {
       replicas: props.replicas,
       user: HelloApp.USER,
       persistent: false,
-      // Leaves the SDK time to flush its last batch of spans and metrics after SIGTERM.
-      terminationGracePeriodSeconds: 15,
+      terminationGracePeriodSeconds: HelloApp.TERMINATION_GRACE_PERIOD_SECONDS,
     });
     const field = (path: kplus.EnvFieldPaths) => kplus.EnvValue.fromFieldRef(path);
     deployment.addContainer({
@@ -68,6 +80,8 @@ export class HelloApp extends Chart {
         ROLE: kplus.EnvValue.fromValue(role.role),
         PORT: kplus.EnvValue.fromValue(String(HelloApp.PORT)),
         ...(backend ? { BACKEND_URL: kplus.EnvValue.fromValue(backend.url()) } : {}),
+        DRAIN_TIMEOUT_MS: kplus.EnvValue.fromValue(String(HelloApp.DRAIN_TIMEOUT_MS)),
+        FLUSH_TIMEOUT_MS: kplus.EnvValue.fromValue(String(HelloApp.FLUSH_TIMEOUT_MS)),
         OTEL_SERVICE_NAME: kplus.EnvValue.fromValue(role.serviceName),
         OTEL_EXPORTER_OTLP_ENDPOINT: kplus.EnvValue.fromValue(props.otlpEndpoint.url()),
         OTEL_EXPORTER_OTLP_PROTOCOL: kplus.EnvValue.fromValue('http/protobuf'),

@@ -9,13 +9,17 @@
 import { readFileSync } from 'node:fs';
 
 const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const needed = /^>=(\d+)$/.exec(engines.node);
-if (!needed) throw new Error(`package.json engines.node: "${engines.node}" is not of the form >=<major>, which cli/require-node.mjs reads`);
+const needed = /^>=(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(engines.node);
+if (!needed) throw new Error(`package.json engines.node: "${engines.node}" is not of the form >=<major>[.<minor>[.<patch>]], which cli/require-node.mjs reads`);
 
-/** The oldest Node major version Sightline runs on. */
-export const NODE_MAJOR = Number(needed[1]);
+/** The oldest Node version Sightline runs on, as [major, minor, patch]. */
+export const NODE_MINIMUM = needed.slice(1, 4).map((n) => Number(n ?? 0));
 
-if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
-  process.stderr.write(`Sightline needs Node ${NODE_MAJOR} or newer; this is Node ${process.versions.node}.\n`);
+const running = process.versions.node.split('.').map(Number);
+// The first part that differs decides; equal versions are new enough.
+const differs = NODE_MINIMUM.findIndex((part, i) => running[i] !== part);
+const older = differs >= 0 && running[differs] < NODE_MINIMUM[differs];
+if (older) {
+  process.stderr.write(`Sightline needs Node ${NODE_MINIMUM.join('.')} or newer; this is Node ${process.versions.node}.\n`);
   process.exit(1);
 }

@@ -47,6 +47,19 @@ describe('hello-app', () => {
     expect(podSpec(frontend).automountServiceAccountToken).toBe(false);
   });
 
+  it('bounds the service\'s drain and final flush below the pod\'s grace period, so SIGKILL never cuts the flush', () => {
+    for (const d of [frontend, backend]) {
+      const gracePeriodMs = podSpec(d).terminationGracePeriodSeconds * 1000;
+      expect(gracePeriodMs).toBe(30_000);
+      const drainMs = Number(env(d).DRAIN_TIMEOUT_MS.value);
+      const flushMs = Number(env(d).FLUSH_TIMEOUT_MS.value);
+      // The drain must let the longest request a caller may ask for (delay_ms=10000) finish.
+      expect(drainMs).toBeGreaterThan(10_000);
+      expect(flushMs).toBeGreaterThan(0);
+      expect(drainMs + flushMs).toBeLessThan(gracePeriodMs);
+    }
+  });
+
   it('is not rendered when switched off', () => {
     const off = render({ helloApp: { enabled: false } });
     expect(off.objects.filter((o) => o.metadata.name.startsWith('hello-'))).toEqual([]);

@@ -26,6 +26,18 @@ export interface Config {
    * @default 'hello-app' for the frontend, 'hello-backend' for the backend
    */
   readonly defaultServiceName: string;
+  /**
+   * How long requests in flight may still run after SIGTERM; the ones still running then are answered 503.
+   * Together with {@link flushTimeoutMs} it must stay below the pod's `terminationGracePeriodSeconds`.
+   * @default 12000 (the longest `delay_ms` a caller may ask for, 10 s, and the call around it)
+   */
+  readonly drainTimeoutMs: number;
+  /**
+   * How long the final export of buffered telemetry may take after the drain; past it, or when the export
+   * fails, the service logs a warning and exits 0 all the same.
+   * @default 10000 (the OTLP exporters' default timeout, `OTEL_EXPORTER_OTLP_TIMEOUT`)
+   */
+  readonly flushTimeoutMs: number;
 }
 
 /** Raised when the environment cannot be turned into a {@link Config}; lists every problem, not just the first. */
@@ -38,6 +50,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** Above any grace period a pod would be given (Kubernetes' default is 30 s). */
+const MAX_TIMEOUT_MS = 600_000;
 
 const DEFAULT_SERVICE_NAMES: Readonly<Record<Role, string>> = { frontend: 'hello-app', backend: 'hello-backend' };
 
@@ -70,8 +85,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`BACKEND_URL: "${rawBackendUrl}" is not an absolute http:// or https:// URL`);
   }
 
+  const milliseconds = (name: string, fallback: number): number => {
+    const raw = read(name) ?? String(fallback);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value > MAX_TIMEOUT_MS) {
+      problems.push(`${name}: "${raw}" is not a timeout; expected an integer number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
+    }
+    return value;
+  };
+  const drainTimeoutMs = milliseconds('DRAIN_TIMEOUT_MS', 12_000);
+  const flushTimeoutMs = milliseconds('FLUSH_TIMEOUT_MS', 10_000);
+
   if (role === undefined || backendUrl === null || problems.length > 0) {
     throw new ConfigError(problems);
   }
-  return { role, port, backendUrl, defaultServiceName: DEFAULT_SERVICE_NAMES[role] };
+  return { role, port, backendUrl, defaultServiceName: DEFAULT_SERVICE_NAMES[role], drainTimeoutMs, flushTimeoutMs };
 }

@@ -1,31 +1,10 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Span,
-} from '@opentelemetry/api';
-import {
-  ATTR_CLIENT_ADDRESS,
-  ATTR_ERROR_TYPE,
-  ATTR_HTTP_REQUEST_METHOD,
-  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
-  ATTR_HTTP_RESPONSE_STATUS_CODE,
-  ATTR_HTTP_ROUTE,
-  ATTR_NETWORK_PROTOCOL_VERSION,
-  ATTR_URL_PATH,
-  ATTR_URL_SCHEME,
-  ATTR_USER_AGENT_ORIGINAL,
-  ERROR_TYPE_VALUE_OTHER,
-  HTTP_REQUEST_METHOD_VALUE_OTHER,
-  METRIC_HTTP_SERVER_REQUEST_DURATION,
-} from '@opentelemetry/semantic-conventions';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { context, trace, type Span } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
 import type { Logger } from './log.ts';
-import { createHttpDurationHistogram, definedAttributes, INSTRUMENTATION_SCOPE } from './telemetry.ts';
+import { HEALTH_PATH } from './telemetry.ts';
 
 /** What a route handler answers; the body is sent as JSON. */
 export interface Reply {
@@ -36,121 +15,121 @@ export interface Reply {
 /** Handles `GET` on one route. Runs inside the request's SERVER span, so spans it starts are its children. */
 export type Handler = (url: URL) => Promise<Reply>;
 
-/** Path of the liveness/readiness probe: answered without a span or a log line, so probes do not flood Tempo and Loki. */
-const HEALTH_PATH = '/healthz';
+/** The service's HTTP server and its graceful stop. */
+export interface HttpServer {
+  readonly server: Server;
+  /**
+   * Stops accepting connections and lets the requests in flight finish, each answered with `Connection: close`
+   * so that no keep-alive connection outlives the stop; idle keep-alive connections are closed at once. Requests
+   * still running after `timeoutMs` are answered 503 and their connections closed.
+   * @returns how many requests were answered 503 because they outlasted `timeoutMs`
+   */
+  drain(timeoutMs: number): Promise<number>;
+}
 
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+/** Upper bound for writing the 503 answers of a timed-out drain before their connections are closed anyway. */
+const CUT_WRITE_TIMEOUT_MS = 1_000;
 
 /**
- * Creates the HTTP server: each request except the probe gets a SERVER span that continues the caller's trace
- * (W3C `traceparent`), an `http.server.request.duration` measurement and one JSON log line.
- *
- * Traced by hand with the OTel API rather than `@opentelemetry/instrumentation-http`: that needs an ESM loader
- * hook registered before the app loads, and patches `node:http` in ways named ESM imports do not see. Here the
- * span names, attributes and statuses follow the stable HTTP semantic conventions explicitly.
+ * Creates the HTTP server. `@opentelemetry/instrumentation-http` (registered by src/register.ts) makes each
+ * request except the probe a SERVER span that continues the caller's W3C `traceparent`, and records
+ * `http.server.request.duration`; this server tells it the matched route (`http.route`, and the span name
+ * `GET /`) and writes one log line per request, correlated with that span.
  *
  * @param routes handlers for `GET`, keyed by exact path (the `http.route`)
  * @see https://opentelemetry.io/docs/specs/semconv/http/http-spans/#http-server
  */
-export function createHttpServer(routes: ReadonlyMap<string, Handler>, logger: Logger): Server {
-  const tracer = trace.getTracer(INSTRUMENTATION_SCOPE);
-  const duration = createHttpDurationHistogram(METRIC_HTTP_SERVER_REQUEST_DURATION, 'Duration of HTTP server requests.');
+export function createHttpServer(routes: ReadonlyMap<string, Handler>, logger: Logger): HttpServer {
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     // Only the path and query are used; the base is a placeholder because req.url is origin-relative.
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (draining) {
+      res.setHeader('connection', 'close');
+    }
     if (url.pathname === HEALTH_PATH) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
     }
 
-    const method = KNOWN_METHODS.has(req.method ?? '') ? (req.method as string) : HTTP_REQUEST_METHOD_VALUE_OTHER;
     const handler = routes.get(url.pathname);
-    const route = handler === undefined ? undefined : url.pathname;
-    const attributes: Attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_HTTP_ROUTE]: route,
-      [ATTR_URL_SCHEME]: 'http',
-    };
-    const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = tracer.startSpan(
-      spanName(method, route),
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          ...attributes,
-          [ATTR_HTTP_REQUEST_METHOD_ORIGINAL]: method === req.method ? undefined : req.method,
-          [ATTR_URL_PATH]: url.pathname,
-          [ATTR_CLIENT_ADDRESS]: req.socket.remoteAddress,
-          [ATTR_USER_AGENT_ORIGINAL]: req.headers['user-agent'],
-          [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
-        },
-      },
-      parent,
-    );
+    // The instrumentation runs this listener in the context of its SERVER span and reads the route back from
+    // the context's RPC metadata when the response ends.
+    const rpc = getRPCMetadata(context.active());
+    if (handler !== undefined && rpc?.type === RPCType.HTTP) {
+      rpc.route = url.pathname;
+    }
+    const span = trace.getActiveSpan();
     const started = performance.now();
+    inFlight.add(res);
 
     res.once('close', () => {
-      const errorType = finishServerSpan(span, res);
-      const elapsedMs = performance.now() - started;
-      duration.record(elapsedMs / 1000, definedAttributes({
-        ...attributes,
-        [ATTR_HTTP_RESPONSE_STATUS_CODE]: res.statusCode,
-        [ATTR_ERROR_TYPE]: errorType,
-      }));
-      const log = errorType === undefined ? logger.info : logger.error;
+      inFlight.delete(res);
+      const completed = res.writableFinished;
+      const log = !completed || res.statusCode >= 500 ? logger.error : logger.info;
       log('request', {
         http_method: req.method,
         url_path: url.pathname,
-        http_route: route,
+        http_route: handler === undefined ? undefined : url.pathname,
         status: res.statusCode,
-        duration_ms: Math.round(elapsedMs),
-        error_type: errorType,
-      }, span.spanContext());
+        duration_ms: Math.round(performance.now() - started),
+        error_type: completed ? undefined : 'connection closed before the response was sent',
+      }, span?.spanContext());
     });
 
-    void context.with(trace.setSpan(parent, span), () => respond(req, res, url, handler, span));
+    void respond(req, res, url, handler, span);
   });
+
+  const drain = async (timeoutMs: number): Promise<number> => {
+    draining = true;
+    for (const res of inFlight) {
+      if (!res.headersSent) {
+        res.setHeader('connection', 'close');
+      }
+    }
+    // close() stops listening and closes the connections that are idle now; each in-flight request's connection
+    // closes after its answer. The callback runs once the last connection is gone.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const timedOut = sleep(timeoutMs, 'timed out' as const, { ref: false });
+    if (await Promise.race([closed, timedOut]) === undefined) {
+      return 0;
+    }
+    const cut = [...inFlight].filter((res) => !res.headersSent);
+    for (const res of cut) {
+      reply(res, { status: 503, body: { error: `the service is shutting down; the request ran longer than ${timeoutMs} ms` } });
+    }
+    await Promise.race([Promise.all(cut.map((res) => once(res, 'close'))), sleep(CUT_WRITE_TIMEOUT_MS)]);
+    // Whatever is left (a request still being received, a client not reading its answer) must not hold the exit.
+    server.closeAllConnections();
+    await closed;
+    return cut.length;
+  };
+
+  return { server, drain };
 }
 
-async function respond(req: IncomingMessage, res: ServerResponse, url: URL, handler: Handler | undefined, span: Span): Promise<void> {
-  let reply: Reply;
+async function respond(req: IncomingMessage, res: ServerResponse, url: URL, handler: Handler | undefined, span: Span | undefined): Promise<void> {
+  let answer: Reply;
   if (handler === undefined) {
-    reply = { status: 404, body: { error: `no route for ${url.pathname}` } };
+    answer = { status: 404, body: { error: `no route for ${url.pathname}` } };
   } else if (req.method !== 'GET') {
-    reply = { status: 405, body: { error: `${req.method} is not allowed on ${url.pathname}; use GET` } };
+    answer = { status: 405, body: { error: `${req.method} is not allowed on ${url.pathname}; use GET` } };
   } else {
     try {
-      reply = await handler(url);
+      answer = await handler(url);
     } catch (error) {
-      span.recordException(error as Error);
-      reply = { status: 500, body: { error: 'internal error' } };
+      span?.recordException(error as Error);
+      answer = { status: 500, body: { error: 'internal error' } };
     }
   }
-  res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
-}
-
-/** `{method} {route}` per the semantic conventions; the method alone when no route matched, to bound cardinality. */
-function spanName(method: string, route: string | undefined): string {
-  const name = method === HTTP_REQUEST_METHOD_VALUE_OTHER ? 'HTTP' : method;
-  return route === undefined ? name : `${name} ${route}`;
-}
-
-/**
- * Sets the response attributes and status and ends the span.
- * @returns the `error.type` recorded: the status code for 5xx (4xx is the client's error, not the server's),
- *   `_OTHER` when the connection closed before the response was sent
- */
-function finishServerSpan(span: Span, res: ServerResponse): string | undefined {
-  let errorType: string | undefined;
-  if (!res.writableFinished) {
-    errorType = ERROR_TYPE_VALUE_OTHER;
-    span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed before the response was sent' });
-  } else if (res.statusCode >= 500) {
-    errorType = String(res.statusCode);
-    span.setStatus({ code: SpanStatusCode.ERROR });
+  // A drain that timed out may have answered already.
+  if (!res.headersSent) {
+    reply(res, answer);
   }
-  span.setAttributes({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: res.statusCode, [ATTR_ERROR_TYPE]: errorType });
-  span.end();
-  return errorType;
+}
+
+function reply(res: ServerResponse, { status, body }: Reply): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

@@ -1,32 +1,35 @@
 import type { AddressInfo } from 'node:net';
-import pkg from '../package.json' with { type: 'json' };
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackendClient } from './backend-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLogger } from './log.ts';
 import { backendRoutes, frontendRoutes } from './routes.ts';
-import { startTelemetry } from './telemetry.ts';
+import { runningTelemetry, type Telemetry } from './telemetry.ts';
 
-// The composition root: the only module that reads the environment, handles signals or exits the process.
+// The composition root: with src/register.ts (which starts OpenTelemetry before this module loads), the only
+// module that reads the environment, handles signals or exits the process.
 
 let config: Config;
+let telemetry: Telemetry;
 try {
   config = loadConfig(process.env);
+  telemetry = runningTelemetry();
 } catch (error) {
-  if (!(error instanceof ConfigError)) {
-    throw error;
+  const logger = createLogger(undefined);
+  if (error instanceof ConfigError) {
+    logger.error('invalid configuration', { problems: error.problems });
+  } else {
+    logger.error('cannot start', { error: error instanceof Error ? error.message : String(error) });
   }
-  createLogger(undefined).error('invalid configuration', { problems: error.problems });
   process.exit(1);
 }
 
-// Started before anything else creates instruments: the metrics API hands out no-op meters until then.
-const telemetry = startTelemetry(config.defaultServiceName, pkg.version);
 const logger = createLogger(telemetry.serviceName);
 const routes = config.role === 'frontend'
   ? frontendRoutes(telemetry.serviceName, createBackendClient(config.backendUrl))
   : backendRoutes(telemetry.serviceName);
-const server = createHttpServer(routes, logger);
+const { server, drain } = createHttpServer(routes, logger);
 
 server.on('error', (error) => {
   logger.error('server failed', { error: error.message });
@@ -52,19 +55,28 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 /**
- * Stops taking requests, lets the ones in flight finish (their spans end with them), then flushes the spans
- * and metrics still buffered: with the default 5 s batch delay and 60 s metric interval, a pod that exited on
- * SIGTERM without this would lose its last seconds of telemetry.
+ * Stops taking requests, lets the ones in flight finish within the drain timeout (closing keep-alive connections
+ * as their answers go out, so no idle client holds the exit), then flushes the spans, log records and metrics
+ * still buffered: with the default 5 s batch delay and 60 s metric interval, a pod that exited on SIGTERM
+ * without this would lose its last seconds of telemetry. Both steps are bounded, so the whole stop fits the
+ * pod's grace period and the kubelet never has to kill the process. An export that fails or times out is
+ * logged, not an error exit: the service itself stopped cleanly, and a collector that is down is not its fault.
  */
 async function shutdown(signal: string): Promise<void> {
-  logger.info('shutting down', { signal });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  try {
-    await telemetry.shutdown();
-    logger.info('stopped');
-    process.exit(0);
-  } catch (error) {
-    logger.error('telemetry flush failed', { error: error instanceof Error ? error.message : String(error) });
-    process.exit(1);
+  logger.info('shutting down', { signal, drain_timeout_ms: config.drainTimeoutMs, flush_timeout_ms: config.flushTimeoutMs });
+  const cut = await drain(config.drainTimeoutMs);
+  if (cut > 0) {
+    logger.warn('requests outlasted the drain timeout', { requests: cut, drain_timeout_ms: config.drainTimeoutMs });
   }
+  const flushed = telemetry.shutdown().then(() => 'flushed' as const, (error: unknown) => error);
+  const outcome = await Promise.race([flushed, sleep(config.flushTimeoutMs, 'timed out' as const, { ref: false })]);
+  if (outcome === 'timed out') {
+    logger.warn('telemetry flush timed out; buffered telemetry is lost', { flush_timeout_ms: config.flushTimeoutMs });
+  } else if (outcome !== 'flushed') {
+    logger.warn('telemetry flush failed; buffered telemetry is lost', {
+      error: outcome instanceof Error ? outcome.message : String(outcome),
+    });
+  }
+  logger.info('stopped');
+  process.exit(0);
 }

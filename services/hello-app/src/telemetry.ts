@@ -1,4 +1,6 @@
-import { metrics, type Attributes, type Histogram } from '@opentelemetry/api';
+import type { IncomingMessage } from 'node:http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   defaultResource,
@@ -9,46 +11,30 @@ import {
 } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
-/** Instrumentation scope of the service's own spans and metrics (it is its own instrumentation library). */
+/** Instrumentation scope of the service's own spans and log records (it is its own instrumentation library). */
 export const INSTRUMENTATION_SCOPE = 'hello-app';
 
-/**
- * Creates `http.server.request.duration` or `http.client.request.duration`: seconds, with the buckets the
- * semantic conventions advise. Call it after {@link startTelemetry}: the metrics API has no proxy, so an
- * instrument created earlier stays a no-op.
- * @see https://opentelemetry.io/docs/specs/semconv/http/http-metrics/#metric-httpserverrequestduration
- */
-export function createHttpDurationHistogram(name: string, description: string): Histogram {
-  return metrics.getMeter(INSTRUMENTATION_SCOPE).createHistogram(name, {
-    description,
-    unit: 's',
-    advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] },
-  });
-}
-
-/**
- * Drops attributes whose value is undefined: spans ignore them, but a metric data point would carry an empty
- * attribute and split its series.
- */
-export function definedAttributes(attributes: Attributes): Attributes {
-  return Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined));
-}
+/** Path of the liveness/readiness probe: answered without a span or a log line, so probes do not flood Tempo and Loki. */
+export const HEALTH_PATH = '/healthz';
 
 /** The running OpenTelemetry SDK, as the rest of the service needs it. */
 export interface Telemetry {
   /** The `service.name` every signal carries, after `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`. */
   readonly serviceName: string;
-  /** Exports what is still buffered (spans, the last metric collection) and stops the SDK. */
+  /** Exports what is still buffered (spans, log records, the last metric collection) and stops the SDK. */
   shutdown(): Promise<void>;
 }
 
+let running: Telemetry | undefined;
+
 /**
- * Starts the OpenTelemetry SDK for traces and metrics, configured by the standard `OTEL_*` variables
- * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_TRACES_EXPORTER`, `OTEL_BSP_*`,
- * `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_PROPAGATORS`, `OTEL_TRACES_SAMPLER`, `OTEL_SDK_DISABLED`, ...).
+ * Starts the OpenTelemetry SDK for traces, metrics and logs, configured by the standard `OTEL_*` variables
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_TRACES_EXPORTER`, `OTEL_LOGS_EXPORTER`,
+ * `OTEL_BSP_*`, `OTEL_BLRP_*`, `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_TRACES_SAMPLER`, `OTEL_SDK_DISABLED`, ...).
  *
- * No instrumentation library is registered: the HTTP server and client are traced by hand (see http-server.ts
- * and backend-client.ts), so nothing depends on module patching or an ESM loader hook.
+ * The HTTP server and the `fetch` client are traced by the SDK's instrumentations: `node:http` is patched when it
+ * is loaded, so this must run before the service's modules load (src/register.ts, given to `node --import`);
+ * undici (Node's `fetch`) reports its requests on diagnostics channels, which need no patching.
  *
  * @see https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
  */
@@ -58,11 +44,31 @@ export function startTelemetry(defaultServiceName: string, serviceVersion: strin
     resource: defaultResource().merge(
       resourceFromAttributes({ [ATTR_SERVICE_NAME]: defaultServiceName, [ATTR_SERVICE_VERSION]: serviceVersion }),
     ),
-    // Logs reach Loki as JSON lines on stdout via Promtail; exporting them over OTLP too would store them twice.
-    logRecordProcessors: [],
+    instrumentations: [
+      new HttpInstrumentation({
+        // The same test as the server's: the path, whatever the query.
+        ignoreIncomingRequestHook: (request: IncomingMessage) => new URL(request.url ?? '/', 'http://localhost').pathname === HEALTH_PATH,
+        // The service calls out only with fetch (undici, below). The one node:http client is the OTLP exporter,
+        // whose spans are suppressed but whose requests would still count in http.client.request.duration.
+        disableOutgoingRequestInstrumentation: true,
+      }),
+      new UndiciInstrumentation(),
+    ],
   });
   sdk.start();
-  return { serviceName: resolveServiceName(defaultServiceName), shutdown: () => sdk.shutdown() };
+  running = { serviceName: resolveServiceName(defaultServiceName), shutdown: () => sdk.shutdown() };
+  return running;
+}
+
+/**
+ * The SDK started by {@link startTelemetry} in this process.
+ * @throws Error when it was not started, i.e. the service was not started with `node --import ./src/register.ts`
+ */
+export function runningTelemetry(): Telemetry {
+  if (running === undefined) {
+    throw new Error('OpenTelemetry is not started: run the service as node --import ./src/register.ts src/main.ts');
+  }
+  return running;
 }
 
 /** Applies the SDK's own precedence (OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES) so logs name the same service as traces. */

@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       port: 5001,
       backendUrl: new URL('http://localhost:5002/'),
       defaultServiceName: 'hello-app',
+      drainTimeoutMs: 12_000,
+      flushTimeoutMs: 10_000,
     });
   });
 
@@ -48,6 +50,17 @@ describe('loadConfig', () => {
   it('fails when BACKEND_URL is not an absolute http(s) URL', () => {
     expect(problemsOf({ BACKEND_URL: 'hello-backend:5001' })).toEqual([
       'BACKEND_URL: "hello-backend:5001" is not an absolute http:// or https:// URL',
+    ]);
+  });
+
+  it('reads the shutdown timeouts from DRAIN_TIMEOUT_MS and FLUSH_TIMEOUT_MS', () => {
+    expect(loadConfig({ DRAIN_TIMEOUT_MS: '0', FLUSH_TIMEOUT_MS: '2500' })).toMatchObject({ drainTimeoutMs: 0, flushTimeoutMs: 2500 });
+  });
+
+  it('fails when a shutdown timeout is not an integer number of milliseconds up to 600000', () => {
+    expect(problemsOf({ DRAIN_TIMEOUT_MS: '5s', FLUSH_TIMEOUT_MS: '600001' })).toEqual([
+      'DRAIN_TIMEOUT_MS: "5s" is not a timeout; expected an integer number of milliseconds from 0 to 600000',
+      'FLUSH_TIMEOUT_MS: "600001" is not a timeout; expected an integer number of milliseconds from 0 to 600000',
     ]);
   });
 

@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import { waitFor } from './service.ts';
 
 // The parts of OTLP/HTTP JSON the tests read.
 // https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding (ids are hex strings, enums are numbers).
@@ -49,6 +51,20 @@ interface ExportMetricsServiceRequest {
   }[];
 }
 
+interface OtlpLogRecord {
+  readonly severityText?: string;
+  readonly body?: AnyValue;
+  readonly attributes?: readonly KeyValue[];
+  readonly traceId?: string;
+  readonly spanId?: string;
+}
+interface ExportLogsServiceRequest {
+  readonly resourceLogs?: readonly {
+    readonly resource?: Resource;
+    readonly scopeLogs?: readonly { readonly logRecords?: readonly OtlpLogRecord[] }[];
+  }[];
+}
+
 /** OTLP span kinds (the API's SpanKind enum is offset by one). */
 export const SPAN_KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
 /** OTLP status codes. */
@@ -80,12 +96,25 @@ export interface ReceivedHistogramPoint {
   readonly count: number;
 }
 
+/** One received log record, with its resource's and its own attributes flattened to plain objects. */
+export interface ReceivedLogRecord {
+  readonly resource: Attributes;
+  readonly severityText: string;
+  /** The body when it is a string (the service's `msg`). */
+  readonly body: string | undefined;
+  readonly attributes: Attributes;
+  /** Empty when the record carries no span context. */
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
 /** An OTLP/HTTP JSON receiver on loopback that keeps everything exported to it. */
 export interface OtlpReceiver {
-  /** The value for OTEL_EXPORTER_OTLP_ENDPOINT (the SDK appends /v1/traces and /v1/metrics). */
+  /** The value for OTEL_EXPORTER_OTLP_ENDPOINT (the SDK appends /v1/traces, /v1/metrics and /v1/logs). */
   readonly endpoint: string;
   readonly spans: readonly ReceivedSpan[];
   readonly histogramPoints: readonly ReceivedHistogramPoint[];
+  readonly logRecords: readonly ReceivedLogRecord[];
   close(): Promise<void>;
 }
 
@@ -93,6 +122,7 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const histogramPoints: ReceivedHistogramPoint[] = [];
+  const logRecords: ReceivedLogRecord[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) {
@@ -107,6 +137,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       spans.push(...flattenSpans(body as ExportTraceServiceRequest));
     } else if (req.url === '/v1/metrics') {
       histogramPoints.push(...flattenHistograms(body as ExportMetricsServiceRequest));
+    } else if (req.url === '/v1/logs') {
+      logRecords.push(...flattenLogRecords(body as ExportLogsServiceRequest));
     } else {
       res.writeHead(404).end();
       return;
@@ -119,6 +151,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     endpoint: `http://127.0.0.1:${port}`,
     spans,
     histogramPoints,
+    logRecords,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -156,9 +189,51 @@ function flattenHistograms(request: ExportMetricsServiceRequest): ReceivedHistog
         })))));
 }
 
+function flattenLogRecords(request: ExportLogsServiceRequest): ReceivedLogRecord[] {
+  return (request.resourceLogs ?? []).flatMap(({ resource, scopeLogs }) =>
+    (scopeLogs ?? []).flatMap(({ logRecords }) =>
+      (logRecords ?? []).map((record) => ({
+        resource: toAttributes(resource?.attributes),
+        severityText: record.severityText ?? '',
+        body: record.body?.stringValue,
+        attributes: toAttributes(record.attributes),
+        traceId: record.traceId ?? '',
+        spanId: record.spanId ?? '',
+      }))));
+}
+
 function toAttributes(keyValues: readonly KeyValue[] | undefined): Attributes {
   return Object.fromEntries((keyValues ?? []).map(({ key, value }) => [
     key,
     value.stringValue ?? value.boolValue ?? (value.intValue === undefined ? value.doubleValue : Number(value.intValue)),
   ]));
+}
+
+/** The OTel settings every service in these tests gets; the batch delays are short so spans and logs arrive quickly. */
+export function otelEnv(receiver: OtlpReceiver, overrides: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=e2e',
+    OTEL_BSP_SCHEDULE_DELAY: '50',
+    OTEL_BLRP_SCHEDULE_DELAY: '50',
+    // Metrics are asserted on after SIGTERM, which flushes them; no periodic export in between.
+    OTEL_METRIC_EXPORT_INTERVAL: '60000',
+    ...overrides,
+  };
+}
+
+/** Waits until `count` spans of the trace have arrived and returns them. */
+export async function traceOf(receiver: OtlpReceiver, traceId: string, count: number): Promise<ReceivedSpan[]> {
+  return waitFor(`${count} spans of trace ${traceId}`, () => {
+    const spans = receiver.spans.filter((span) => span.traceId === traceId);
+    return spans.length >= count ? spans : undefined;
+  });
+}
+
+/** The one span of `kind` that `service` contributed to a trace. */
+export function only(spans: readonly ReceivedSpan[], service: string, kind: number): ReceivedSpan {
+  const matching = spans.filter((span) => span.resource['service.name'] === service && span.kind === kind);
+  expect(matching, `exactly one span of kind ${kind} on ${service}`).toHaveLength(1);
+  return matching[0]!;
 }

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** How the service is started everywhere (package.json, Dockerfile): OpenTelemetry first, through --import. */
+const NODE_ARGS = ['--import', new URL('../../src/register.ts', import.meta.url).href, MAIN];
 
 /** Upper bound of any wait in these tests: generous for a loaded 2-core CI machine, short enough to fail fast. */
 export const WAIT_TIMEOUT_MS = 15_000;
@@ -19,7 +22,7 @@ export interface ServiceProcess {
   readonly logs: readonly LogLine[];
   /** Stdout lines that were not JSON objects (there should be none). */
   readonly nonJsonLines: readonly string[];
-  /** Sends the signal and resolves with the exit code once the process has exited. */
+  /** Sends the signal at once and resolves with the exit code once the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -28,11 +31,11 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => killAllServices());
 
 /**
- * Starts `node src/main.ts` with exactly the given environment (nothing inherited, so a developer's OTEL_*
+ * Starts `node --import src/register.ts src/main.ts` with exactly the given environment (nothing inherited, so a developer's OTEL_*
  * variables cannot leak in), waits for its `listening` line and for /healthz to answer 200.
  */
 export async function startService(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, NODE_ARGS, { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   // 'close' rather than 'exit': it comes after stdout has been read to the end, so the last log lines are in.
@@ -82,9 +85,15 @@ export async function startService(env: Readonly<Record<string, string>>): Promi
   };
 }
 
-/** Runs the service with the given environment until it exits by itself (startup failures); returns its exit code and logs. */
-export async function runServiceToExit(env: Readonly<Record<string, string>>): Promise<{ code: number | null; logs: LogLine[] }> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Runs the service with the given environment until it exits by itself (startup failures); returns its exit code
+ * and logs. `preload: false` leaves out `--import src/register.ts`.
+ */
+export async function runServiceToExit(
+  env: Readonly<Record<string, string>>,
+  { preload = true }: { readonly preload?: boolean } = {},
+): Promise<{ code: number | null; logs: LogLine[] }> {
+  const child = spawn(process.execPath, preload ? NODE_ARGS : [MAIN], { env: { ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
@@ -126,4 +135,19 @@ async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** GETs a path of a service on loopback and parses its JSON answer. */
+export async function get(port: number, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** A loopback port with nothing listening: bound by the kernel, then released. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
