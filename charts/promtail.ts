@@ -4,9 +4,10 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
+import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 
 /** Which of a node's own logs Promtail ships, besides the logs of the node's pods. */
@@ -133,12 +134,13 @@ export class Promtail extends Chart {
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }));
 
+    props.push.allowFrom(this.daemonSet);
     props.metrics?.addScrapeJob(podScrapeJob({
       jobName: 'promtail',
       namespace: props.namespace,
       selector: selectorLabels(identity),
       portName: PROMTAIL_METRICS_PORT_NAME,
-    }));
+    }), podPort(this.daemonSet, { port: PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
   }
 }
 

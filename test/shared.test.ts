@@ -1,14 +1,14 @@
 import { App, Chart, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import { ConfigFiles } from '../charts/shared/config-file.ts';
 import { Endpoint } from '../charts/shared/endpoint.ts';
+import { stackService } from '../charts/shared/workload.ts';
 import { imageVersion, recommendedLabels, selectorLabels } from '../charts/shared/labels.ts';
 import { render } from './support.ts';
 
 describe('Endpoint', () => {
   const chart = new Chart(Testing.app(), 'test', { namespace: 'obs' });
-  const service = new kplus.Service(chart, 'svc', { metadata: { name: 'loki' }, ports: [{ port: 3100 }] });
+  const service = stackService(chart, 'svc', { name: 'loki', identity: { name: 'loki', component: 'logs', version: '1' }, ports: [{ name: 'http', port: 3100 }] });
 
   it('addresses a Service port by its cluster DNS name', () => {
     const endpoint = Endpoint.fromService(service, 3100, { scheme: 'http', path: '/loki' });
