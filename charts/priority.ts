@@ -42,8 +42,8 @@ export class StackPriority extends Chart {
       globalDefault: false,
       description: 'Sightline stores (Prometheus, Loki, Tempo): evicted after ordinary workloads, scheduled before them.',
     }));
-    // Some clusters (GKE among them) admit the system classes outside kube-system only in a namespace whose
-    // ResourceQuota covers them; the quota bounds nothing a DaemonSet would reach.
+    // Clusters whose quota admission limits the system classes (some managed ones do) admit them outside
+    // kube-system only in a namespace whose ResourceQuota covers them; the quota bounds nothing a DaemonSet reaches.
     new kplus.k8s.KubeResourceQuota(this, 'AgentsCriticalPods', {
       metadata: { name: 'node-critical-pods', namespace: props.agentsNamespace, labels },
       spec: {

@@ -156,6 +156,13 @@ describe.each(STACKS)('%s', (_, values) => {
   });
 });
 
+describe('the network policy hub', () => {
+  it('fails when an allow rule is added after the policies rendered, instead of dropping it', () => {
+    const r = render();
+    expect(() => r.stack.loki.endpoint.allowFrom(r.stack.grafana.deployment)).toThrow(/added after the network policies rendered/);
+  });
+});
+
 describe('network policy values', () => {
   it('admit OTLP only from the namespaces the selector names, and the stack\'s own wired senders', () => {
     const r = render({ networkPolicy: { otlpNamespaceSelector: { 'sightline.io/telemetry': 'otlp' } } });
