@@ -396,7 +396,11 @@ const networkPolicy = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['apiServer', 'cidrs'], input: v.apiServer.cidrs, message: 'is empty, but restricted egress needs the API server\'s addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)' });
     }
   }),
-}).prefault({});
+}).prefault({}).superRefine((v, ctx) => {
+  if (v.egress.enabled && !v.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['egress', 'enabled'], input: true, message: 'is set, but networkPolicy.enabled is false, which renders no policy at all' });
+  }
+});
 
 /**
  * Scheduling priority: the node agents run as `system-node-critical`, and the stores get a PriorityClass of

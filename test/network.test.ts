@@ -241,6 +241,11 @@ describe('with egress restricted', () => {
     expect(render().all('NetworkPolicy').filter((p) => p.spec.policyTypes.includes('Egress'))).toEqual([]);
   });
 
+  it('fails when asked for while network policies are off', () => {
+    expect(valueProblems({ networkPolicy: { enabled: false, egress: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } } } }))
+      .toEqual(['networkPolicy.egress.enabled: true is set, but networkPolicy.enabled is false, which renders no policy at all']);
+  });
+
   it('fails without the API server\'s addresses', () => {
     expect(valueProblems({ networkPolicy: { egress: { enabled: true } } })).toEqual([
       'networkPolicy.egress.apiServer.cidrs: [] is empty, but restricted egress needs the API server\'s addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)',
