@@ -6,7 +6,8 @@
  * log agent) joins by publishing endpoints and consuming them like the others.
  *
  * On top of that, each namespace of the stack denies all ingress by default ({@link applyNetworkPolicies}), so
- * a path nobody wired is closed.
+ * a path nobody wired is closed. The same edges, seen from the consumer, give each workload its egress policy
+ * when egress is restricted too (optional: it needs the API server's addresses).
  *
  * A NetworkPolicy selects pods and ports, never HTTP paths: where one port serves writes and queries alike
  * (Prometheus's 9090 takes remote write, OTLP and PromQL; Loki's 3100 takes pushes and LogQL), every consumer
@@ -89,7 +90,7 @@ export function allowEgress(workload: SourceWorkload, destination: TrafficPeer, 
   NetworkAccess.of(Chart.of(workload)).allowEgress(podsOf(workload), destination, ports);
 }
 
-/** A named container port of a workload's pods, as a target (for scrape jobs that find pods by discovery). */
+/** A container port of a workload's pods, as a target (for scrape jobs that find pods by discovery, not through a Service). */
 export function podPort(workload: SourceWorkload, port: PodPort): NetworkTarget {
   const pods = podsOf(workload);
   return { allowFrom: (source) => allowIngress(workload, pods, port, source) };
