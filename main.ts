@@ -15,12 +15,14 @@ import { Loki } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
+import { NODE_CRITICAL, setPriorityClass, StackPriority } from './charts/priority.ts';
 import { Promtail } from './charts/promtail.ts';
 import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Syslog, type LogAgent } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
+import { applyNetworkPolicies, NAMESPACE_NAME_LABEL } from './charts/shared/network.ts';
 import { hardwareNamespace, seconds, type ArgoCdValues, type Values } from './charts/values.ts';
 import { runCli } from './cli/command.ts';
 import { replaceFolders } from './cli/replace.ts';
@@ -62,6 +64,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
+    startupTimeout: duration(values.prometheus.startupTimeout),
     // Tempo is always rendered, so exemplars link to its traces.
     exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
   });
@@ -70,8 +73,11 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     storageClassName: values.storageClassName,
     metrics: prometheus,
     ...values.grafana,
+    startupTimeout: duration(values.grafana.startupTimeout),
   });
-  grafana.addDataSource(prometheus.dataSource);
+  grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
+  // The one consumer from outside the stack that reaches Grafana: the ingress controller.
+  grafana.endpoint.allowFrom({ namespaces: { [NAMESPACE_NAME_LABEL]: values.networkPolicy.ingressNamespace } });
 
   const loki = new Loki(app, 'loki', {
     namespace: namespace.name,
@@ -102,6 +108,10 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     metricsOtlp: prometheus.otlpEndpoint,
     metrics: prometheus,
   });
+  // Applications anywhere in the cluster (or in the namespaces the values name) send OTLP to the gateway.
+  for (const endpoint of [otelCollector.otlpGrpcEndpoint, otelCollector.otlpHttpEndpoint]) {
+    endpoint.allowFrom({ namespaces: values.networkPolicy.otlpNamespaceSelector });
+  }
 
   const { enabled: demo, image, ...helloAppValues } = values.helloApp;
   const helloApp = demo
@@ -143,6 +153,27 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
 
   const redfish = buildRedfish(app, values, prometheus, grafana);
 
+  if (values.priority.enabled) {
+    const priority = new StackPriority(app, 'priority', {
+      storesClassName: `${namespace.name}-stores`,
+      storesValue: values.priority.storeValue,
+      agentsNamespace: agentsNamespace.name,
+    });
+    for (const store of [prometheus, loki, tempo]) {
+      setPriorityClass(store.statefulSet, priority.storesClassName);
+      store.addDependency(priority);
+    }
+    // The node agents run as system-node-critical; the hardware exporters do not: a node works without them,
+    // and a node under pressure should shed a monitoring exporter before the workloads it runs.
+    for (const nodeAgent of [promtail, alloy]) {
+      if (!nodeAgent) continue;
+      setPriorityClass(nodeAgent.daemonSet, NODE_CRITICAL);
+      nodeAgent.addDependency(priority);
+    }
+  }
+
+  const { enabled: networkPolicies, egress } = values.networkPolicy;
+  applyNetworkPolicies(app, { enabled: networkPolicies, egress: egress.enabled ? egress : undefined });
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
   return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };

@@ -1,7 +1,8 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { ALLOY_CONFIG_FILE, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent, ruleBlocks } from './shared/alloy.ts';
+import { ALLOY_CONFIG_FILE, ALLOY_HTTP_PORT, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent, ruleBlocks } from './shared/alloy.ts';
+import { podPort } from './shared/network.ts';
 import { call, ref, renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
@@ -105,12 +106,13 @@ export class Alloy extends Chart {
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }), { readOnly: true });
 
+    props.push.allowFrom(this.daemonSet);
     props.metrics?.addScrapeJob(podScrapeJob({
       jobName: 'alloy',
       namespace: props.namespace,
       selector: selectorLabels(identity),
       portName: ALLOY_METRICS_PORT_NAME,
-    }));
+    }), podPort(this.daemonSet, { port: ALLOY_HTTP_PORT, protocol: 'TCP' }));
     props.metrics?.addRuleGroup(alloyRules('alloy'));
   }
 }

@@ -5,9 +5,10 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, startupProbe, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
@@ -48,6 +49,13 @@ export interface GrafanaProps {
    * database is first created; later changes go through Grafana itself (`grafana cli admin reset-admin-password`).
    */
   readonly adminSecret: { readonly name: string; readonly userKey: string; readonly passwordKey: string };
+  /**
+   * Secret created out of band holding `security.secret_key`, the key Grafana encrypts the secrets in its
+   * database with (datasource passwords, contact point tokens). Grafana's built-in default is public.
+   */
+  readonly secretKeySecret: { readonly name: string; readonly key: string };
+  /** How long Grafana may take to start (migrating its database after an upgrade) before its liveness probe counts. */
+  readonly startupTimeout: Duration;
   /** Size of the PersistentVolumeClaim at `/var/lib/grafana` (database, plugins). */
   readonly storage: string;
   /** StorageClass of the claim. @default - the cluster's default StorageClass */
@@ -117,6 +125,7 @@ export class Grafana extends Chart implements GrafanaHub {
     });
     addConfigChecksum(this.deployment, 'dashboard-providers', this.dashboardProviderConfig.checksum);
     const admin = externalSecret(this.deployment, props.adminSecret.name);
+    const secretKey = externalSecret(this.deployment, props.secretKeySecret.name);
     const container = (this.container = this.deployment.addContainer({
       name: 'grafana',
       ...hardenedContainer({ image: IMAGES.grafana, user: Grafana.USER, resources: props.resources }),
@@ -124,6 +133,7 @@ export class Grafana extends Chart implements GrafanaHub {
       envVariables: {
         GF_SECURITY_ADMIN_USER: kplus.EnvValue.fromSecretValue({ secret: admin, key: props.adminSecret.userKey }),
         GF_SECURITY_ADMIN_PASSWORD: kplus.EnvValue.fromSecretValue({ secret: admin, key: props.adminSecret.passwordKey }),
+        GF_SECURITY_SECRET_KEY: kplus.EnvValue.fromSecretValue({ secret: secretKey, key: props.secretKeySecret.key }),
         GF_AUTH_ANONYMOUS_ENABLED: kplus.EnvValue.fromValue('false'),
         GF_USERS_ALLOW_SIGN_UP: kplus.EnvValue.fromValue('false'),
         GF_PATHS_PROVISIONING: kplus.EnvValue.fromValue(Grafana.PROVISIONING_DIR),
@@ -134,7 +144,10 @@ export class Grafana extends Chart implements GrafanaHub {
         GF_ANALYTICS_CHECK_FOR_UPDATES: kplus.EnvValue.fromValue('false'),
         GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: kplus.EnvValue.fromValue('false'),
       },
-      liveness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, initialDelaySeconds: Duration.seconds(30), periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 6 }),
+      // Grafana serves HTTP only once its database migrations are done, which after an upgrade can take long:
+      // the startup probe holds liveness off until then, instead of an initial delay that would be a guess.
+      startup: startupProbe('/api/health', Grafana.PORT, props.startupTimeout),
+      liveness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 6 }),
       readiness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
     }));
     container.mount(`${Grafana.PROVISIONING_DIR}/datasources`, kplus.Volume.fromConfigMap(this, 'DataSourcesVolume', this.dataSourceConfig.configMap, { name: 'datasources' }), { readOnly: true });
@@ -146,16 +159,17 @@ export class Grafana extends Chart implements GrafanaHub {
     const service = stackService(this, 'Service', { name: 'grafana', identity, ports: [{ name: 'http', port: Grafana.PORT }] });
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
-    props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
   }
 
-  public addDataSource(dataSource: GrafanaDataSource): void {
+  public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void {
     for (const existing of this.dataSources.values()) {
       if (existing.uid === dataSource.uid || existing.name === dataSource.name) {
         throw new Error(`Grafana already has a datasource with uid "${existing.uid}" / name "${existing.name}"`);
       }
     }
     this.dataSources.set(dataSource.uid, dataSource);
+    endpoint.allowFrom(this.deployment);
   }
 
   /**

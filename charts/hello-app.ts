@@ -98,6 +98,8 @@ export class HelloApp extends Chart {
       liveness: kplus.Probe.fromHttpGet('/healthz', { port: HelloApp.PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromHttpGet('/healthz', { port: HelloApp.PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
     });
+    props.otlpEndpoint.allowFrom(deployment);
+    backend?.allowFrom(deployment);
     const service = stackService(this, `${role.role}-service`, { name: role.serviceName, identity, ports: [{ name: 'http', port: HelloApp.PORT }] });
     return Endpoint.fromService(service, HelloApp.PORT, { scheme: 'http' });
   }

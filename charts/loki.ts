@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './share
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { dataClaim, hardenedContainer, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /**
@@ -26,9 +26,22 @@ export interface LokiConfig {
   };
   readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
   readonly compactor: { readonly retention_enabled: boolean; readonly delete_request_store: 'filesystem' };
-  readonly limits_config: { readonly retention_period: string; readonly allow_structured_metadata: boolean; readonly volume_enabled: boolean };
+  readonly limits_config: {
+    readonly retention_period: string;
+    readonly deletion_mode: LokiDeletionMode;
+    readonly allow_structured_metadata: boolean;
+    readonly volume_enabled: boolean;
+  };
   readonly analytics: { readonly reporting_enabled: boolean };
 }
+
+/**
+ * What Loki's log deletion API (`/loki/api/v1/delete`) may do: nothing, hide lines from queries, or hide them
+ * and then delete them from the chunks. `limits_config.deletion_mode` in Loki 3 (`compactor.deletion_mode` is gone).
+ *
+ * @see https://grafana.com/docs/loki/v3.7.x/operations/storage/logs-deletion/
+ */
+export type LokiDeletionMode = 'disabled' | 'filter-only' | 'filter-and-delete';
 
 /** `<period_config>`: the index and chunk format from a date on. */
 export interface LokiPeriodConfig {
@@ -63,6 +76,12 @@ export interface LokiProps {
   readonly retention: string;
   /** Size of the PersistentVolumeClaim at `/var/loki` (chunks, index, WAL), e.g. `10Gi`. */
   readonly storage: string;
+  /**
+   * The log deletion API (`limits_config.deletion_mode`). Any pod that may push to Loki may also reach this
+   * API (the same port), so it stays off unless someone needs it.
+   * @default - none: values always set it (`disabled` by default)
+   */
+  readonly deletionMode: LokiDeletionMode;
   /** StorageClass of the claim. @default - the cluster's default StorageClass */
   readonly storageClassName?: string;
   /** Pods: 1, or 0 to stop Loki and keep its data. */
@@ -96,8 +115,8 @@ export class Loki extends Chart {
   public readonly pushEndpoint: Endpoint;
   /** Native OTLP/HTTP ingestion base (`/otlp`); OTLP exporters append `/v1/logs`. */
   public readonly otlpEndpoint: Endpoint;
-  /** The Deployment running Loki. */
-  public readonly deployment: kplus.Deployment;
+  /** The StatefulSet running Loki. */
+  public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `loki.yaml`. */
   public readonly config: ConfigFiles;
 
@@ -106,19 +125,20 @@ export class Loki extends Chart {
     const identity: ComponentIdentity = { name: 'loki', component: 'logs', version: imageVersion(IMAGES.loki) };
     const labels = recommendedLabels(identity);
 
-    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention) } });
+    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention, props.deletionMode) } });
 
     const claim = dataClaim(this, { name: 'loki-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
-    this.deployment = stackDeployment(this, 'Deployment', {
+    const service = stackService(this, 'Service', { name: 'loki', identity, ports: [{ name: 'http', port: Loki.PORT }] });
+    this.statefulSet = storeStatefulSet(this, 'StatefulSet', {
       identity,
       name: 'loki',
       replicas: props.replicas,
       user: Loki.USER,
-      persistent: true,
+      service,
       configChecksum: this.config.checksum,
     });
-    const container = this.deployment.addContainer({
+    const container = this.statefulSet.addContainer({
       name: 'loki',
       ...hardenedContainer({ image: IMAGES.loki, user: Loki.USER, resources: props.resources }),
       args: [`-config.file=${Loki.CONFIG_DIR}/loki.yaml`],
@@ -135,13 +155,15 @@ export class Loki extends Chart {
     // The root filesystem is read-only; temporary files go to /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
 
-    const service = stackService(this, 'Service', { name: 'loki', identity, ports: [{ name: 'http', port: Loki.PORT }] });
+    // Pushes, OTLP, queries and the delete API share this one port, and a network policy selects ports, not
+    // paths: Promtail, the syslog receiver and the collector (pushing) may query too, Grafana (querying) may
+    // push. Hence the delete API stays off unless asked for (deletionMode).
     this.endpoint = Endpoint.fromService(service, Loki.PORT, { scheme: 'http' });
     this.pushEndpoint = this.endpoint.withPath('/loki/api/v1/push');
     this.otlpEndpoint = this.endpoint.withPath('/otlp');
 
-    props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] });
-    props.grafana?.addDataSource(this.dataSource);
+    props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    props.grafana?.addDataSource(this.dataSource, this.endpoint);
   }
 
   /**
@@ -159,7 +181,7 @@ export class Loki extends Chart {
     return { name: 'Loki', uid: DATASOURCE_UID.loki, type: 'loki', url: this.endpoint.url(), jsonData: { derivedFields } };
   }
 
-  private static renderConfig(retention: string): LokiConfig {
+  private static renderConfig(retention: string, deletionMode: LokiDeletionMode): LokiConfig {
     const data = Loki.DATA_DIR;
     return {
       // One tenant: everything in the cluster shares one log store, and clients send no X-Scope-OrgID.
@@ -183,7 +205,8 @@ export class Loki extends Chart {
       // Retention is the compactor's job; Loki 3 refuses to start with it enabled and no delete request store.
       compactor: { retention_enabled: true, delete_request_store: 'filesystem' },
       // The volume API backs Grafana's Logs Drilldown (its landing page of services and volumes); off by default.
-      limits_config: { retention_period: retention, allow_structured_metadata: true, volume_enabled: true },
+      // Retention still deletes expired data with deletion disabled: that is the compactor's own job, not the API's.
+      limits_config: { retention_period: retention, deletion_mode: deletionMode, allow_structured_metadata: true, volume_enabled: true },
       analytics: { reporting_enabled: false },
     };
   }

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { podPort } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
 import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
@@ -220,6 +221,7 @@ export class OtelCollector extends Chart {
     });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, props.otlpGrpcPort, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, props.otlpHttpPort, { scheme: 'http' });
+    for (const store of [props.traces, props.logs, props.metricsOtlp]) store?.allowFrom(this.deployment);
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
@@ -232,7 +234,7 @@ export class OtelCollector extends Chart {
         { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
         { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
       ],
-    });
+    }, podPort(this.deployment, { port: OtelCollector.METRICS_PORT, protocol: 'TCP' }));
   }
 
   private renderConfig(): OtelCollectorConfig {

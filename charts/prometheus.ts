@@ -4,9 +4,10 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { allowEgress, type NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
-import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackService, startupProbe, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -45,6 +46,8 @@ export interface PrometheusProps {
   readonly scrapeTimeout: string;
   /** Rule evaluation interval. */
   readonly evaluationInterval: string;
+  /** How long Prometheus may take to start (replaying its WAL) before its liveness probe counts. */
+  readonly startupTimeout: Duration;
   /** Pods: 1, or 0 to stop Prometheus and keep its data. */
   readonly replicas: number;
   /** Requests and limits of the Prometheus container. */
@@ -90,8 +93,8 @@ export class Prometheus extends Chart implements MetricsHub {
   public readonly remoteWriteEndpoint: Endpoint;
   /** OTLP/HTTP receiver base (`--web.enable-otlp-receiver`); OTLP exporters append `/v1/metrics`. */
   public readonly otlpEndpoint: Endpoint;
-  /** The Deployment running Prometheus. */
-  public readonly deployment: kplus.Deployment;
+  /** The StatefulSet running Prometheus. */
+  public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `prometheus.yml`. */
   public readonly config: ConfigFiles;
   /** The ConfigMap holding the rule file, every contributed rule group in it. */
@@ -147,20 +150,21 @@ export class Prometheus extends Chart implements MetricsHub {
 
     const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
-    this.deployment = stackDeployment(this, 'Deployment', {
+    const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
+    this.statefulSet = storeStatefulSet(this, 'StatefulSet', {
       identity,
       name: 'prometheus',
       replicas: props.replicas,
       user: Prometheus.USER,
-      persistent: true,
+      service,
       serviceAccount,
       configChecksum: this.config.checksum,
       // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
       terminationGracePeriodSeconds: 300,
     });
     // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
-    addConfigChecksum(this.deployment, 'rules', this.rules.checksum);
-    const container = (this.container = this.deployment.addContainer({
+    addConfigChecksum(this.statefulSet, 'rules', this.rules.checksum);
+    const container = (this.container = this.statefulSet.addContainer({
       name: 'prometheus',
       ...hardenedContainer({ image: IMAGES.prometheus, user: Prometheus.USER, resources: props.resources }),
       args: [
@@ -174,26 +178,32 @@ export class Prometheus extends Chart implements MetricsHub {
       liveness: kplus.Probe.fromHttpGet('/-/healthy', { port: Prometheus.PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(4), failureThreshold: 3 }),
       // Replaying a large WAL after a restart takes minutes; the startup probe holds liveness off meanwhile.
-      startup: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(4), failureThreshold: 60 }),
+      startup: startupProbe('/-/ready', Prometheus.PORT, props.startupTimeout),
     }));
     container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
     container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), { readOnly: true });
     container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
-    const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
+    // Queries, remote write and OTLP share this one port, and a network policy selects ports, not paths: every
+    // consumer of any of these endpoints (Grafana's queries, Tempo's remote write, the collector's OTLP) is
+    // admitted to all of them. Only an authenticating proxy could admit writes from the writers alone.
     this.endpoint = Endpoint.fromService(service, Prometheus.PORT, { scheme: 'http' });
     this.remoteWriteEndpoint = this.endpoint.withPath('/api/v1/write');
     this.otlpEndpoint = this.endpoint.withPath('/api/v1/otlp');
 
-    this.addScrapeJob({ job_name: 'prometheus', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    this.addScrapeJob({ job_name: 'prometheus', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
     this.addScrapeJob(annotatedPodsJob());
+    // The annotated pods may be anywhere, on any port: with egress restricted, Prometheus may still reach
+    // every pod (each pod's own ingress policy decides).
+    allowEgress(this.statefulSet, { namespaces: {} });
   }
 
-  public addScrapeJob(job: ScrapeConfig): void {
+  public addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void {
     if (this.jobs.has(job.job_name)) {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
     this.jobs.set(job.job_name, job);
+    for (const target of targets) target.allowFrom(this.statefulSet);
   }
 
   public addRuleGroup(group: RuleGroup): void {

@@ -5,9 +5,10 @@ import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub } from './shared/scrape.ts';
 import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
+import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 
 /** Properties of {@link Promtail}. */
@@ -104,12 +105,13 @@ export class Promtail extends Chart {
       type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
     }));
 
+    props.push.allowFrom(this.daemonSet);
     props.metrics?.addScrapeJob(podScrapeJob({
       jobName: 'promtail',
       namespace: props.namespace,
       selector: selectorLabels(identity),
       portName: PROMTAIL_METRICS_PORT_NAME,
-    }));
+    }), podPort(this.daemonSet, { port: PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
   }
 }
 

@@ -5,6 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { allowEgress } from './shared/network.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
@@ -89,7 +90,7 @@ export class Redfish extends Chart {
       const endpoint = this.addGroup(group, props.resources);
       endpoints.set(group.name, endpoint);
       const servers = props.metrics.addTargetGroups(`${Redfish.JOB_PREFIX}${group.name}`, serverTargets(group));
-      props.metrics.addScrapeJob(scrapeJob(group, endpoint, servers));
+      props.metrics.addScrapeJob(scrapeJob(group, endpoint, servers), endpoint);
     }
     this.endpoints = endpoints;
     props.metrics.addRuleGroup(hardwareRules());
@@ -139,6 +140,9 @@ export class Redfish extends Chart {
       defaultMode: 0o440,
     });
     container.mount(Redfish.CONFIG_DIR, config, { readOnly: true });
+    // The BMCs are outside the cluster, at addresses the inventory may give as names: with egress restricted,
+    // the exporters may reach any address, but only on the ports of the group's BMC URLs.
+    allowEgress(daemonSet, { anywhere: true }, bmcPorts(group).map((port) => ({ port, protocol: 'TCP' })));
 
     const service = stackService(this, `${group.name}-Service`, { name, identity, ports: [{ name: 'http', port: group.port }] });
     return Endpoint.fromService(service, group.port, { scheme: 'http' });
@@ -147,6 +151,15 @@ export class Redfish extends Chart {
 
 /** Matcher of the series of every group's scrape job, for rules and panels. */
 const JOBS = `job=~"${Redfish.JOB_PREFIX}.+"`;
+
+/** The ports of a group's BMC URLs (443 for https, 80 for http, unless the URL names one), each once. */
+export function bmcPorts(group: RedfishGroup): number[] {
+  const ports = group.servers.map((server) => {
+    const url = new URL(bmcUrl(server.bmc));
+    return url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port);
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
 
 /** The URL the exporter is asked to walk: https unless the inventory says otherwise, no trailing slash. */
 export function bmcUrl(bmc: string): string {

@@ -1,14 +1,15 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { ALLOY_CONFIG_FILE, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent } from './shared/alloy.ts';
+import { ALLOY_CONFIG_FILE, ALLOY_HTTP_PORT, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent } from './shared/alloy.ts';
 import { renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { allowIngress, podPort, podsOf } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 
 /** Message format of a listener: RFC 5424, or the older BSD format most network gear sends (RFC 3164). */
@@ -47,6 +48,14 @@ export interface SyslogProps {
   readonly push: Endpoint;
   /** Type of the Service devices send to. */
   readonly serviceType: SyslogServiceType;
+  /**
+   * Source networks a LoadBalancer admits (`spec.loadBalancerSourceRanges`); the cloud's load balancer or
+   * firewall enforces it. Only for a LoadBalancer.
+   * @default - any source
+   */
+  readonly loadBalancerSourceRanges?: readonly string[];
+  /** Annotations of the Service, e.g. the cloud's annotation for an internal load balancer. @default - none */
+  readonly serviceAnnotations?: Readonly<Record<string, string>>;
   /** The TCP listener (octet-counting and newline framing are both detected). */
   readonly tcp: SyslogListener;
   /** The UDP listener. */
@@ -169,14 +178,26 @@ export class Syslog extends Chart {
       // node's, and `source_ip` (and the inventory labels) would name a node. kplus has no property for it.
       ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', 'Local'));
     }
+    const ranges = props.loadBalancerSourceRanges ?? [];
+    if (ranges.length > 0) {
+      if (props.serviceType !== 'LoadBalancer') throw new Error(`loadBalancerSourceRanges need a LoadBalancer Service, not ${props.serviceType}`);
+      ApiObject.of(this.service).addJsonPatch(JsonPatch.add('/spec/loadBalancerSourceRanges', [...ranges]));
+    }
+    for (const [key, value] of Object.entries(props.serviceAnnotations ?? {})) this.service.metadata.addAnnotation(key, value);
 
     // Scraped pod by pod: the Service may face the network, and must not expose metrics.
+    props.push.allowFrom(this.deployment);
+    // Devices send from outside the cluster, from addresses no policy can list: the listeners are open to all
+    // (narrow who reaches the Service with loadBalancerSourceRanges).
+    for (const protocol of ['TCP', 'UDP'] as const) {
+      allowIngress(this, podsOf(this.deployment), { port: Syslog.LISTEN_PORT, protocol }, { anywhere: true });
+    }
     props.metrics?.addScrapeJob(podScrapeJob({
       jobName: 'syslog',
       namespace: props.namespace,
       selector: selectorLabels(identity),
       portName: agent === 'alloy' ? ALLOY_METRICS_PORT_NAME : PROMTAIL_METRICS_PORT_NAME,
-    }));
+    }), podPort(this.deployment, { port: agent === 'alloy' ? ALLOY_HTTP_PORT : PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
   }
 }
 

@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './share
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
+import { dataClaim, hardenedContainer, stackService, storeStatefulSet, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
@@ -166,8 +166,8 @@ export class Tempo extends Chart {
   public readonly otlpGrpcEndpoint: Endpoint;
   /** OTLP/HTTP receiver base; exporters append `/v1/traces`. */
   public readonly otlpHttpEndpoint: Endpoint;
-  /** The Deployment running Tempo. */
-  public readonly deployment: kplus.Deployment;
+  /** The StatefulSet running Tempo. */
+  public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `tempo.yaml`. */
   public readonly config: ConfigFiles;
 
@@ -183,18 +183,6 @@ export class Tempo extends Chart {
 
     const claim = dataClaim(this, { name: 'tempo-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
-    this.deployment = stackDeployment(this, 'Deployment', {
-      identity,
-      name: 'tempo',
-      replicas: props.replicas,
-      user: Tempo.USER,
-      persistent: true,
-      configChecksum: this.config.checksum,
-      // On SIGTERM the backend-worker finishes its job (up to 30s) and the metrics-generator flushes its
-      // remote-write queue (up to 1m, remote_write_flush_deadline).
-      terminationGracePeriodSeconds: 120,
-    });
-
     const r = Tempo.RECEIVER_PORTS;
     const servicePorts: readonly ServicePortSpec[] = [
       { name: 'http', port: Tempo.PORT },
@@ -207,8 +195,21 @@ export class Tempo extends Chart {
       { name: 'jaeger-binary', port: r.jaegerThriftBinary, protocol: kplus.Protocol.UDP },
       { name: 'zipkin', port: r.zipkin },
     ];
+    const service = stackService(this, 'Service', { name: 'tempo', identity, ports: servicePorts });
+    this.statefulSet = storeStatefulSet(this, 'StatefulSet', {
+      identity,
+      name: 'tempo',
+      replicas: props.replicas,
+      user: Tempo.USER,
+      service,
+      configChecksum: this.config.checksum,
+      // On SIGTERM the backend-worker finishes its job (up to 30s) and the metrics-generator flushes its
+      // remote-write queue (up to 1m, remote_write_flush_deadline).
+      terminationGracePeriodSeconds: 120,
+    });
 
-    const container = this.deployment.addContainer({
+
+    const container = this.statefulSet.addContainer({
       name: 'tempo',
       ...hardenedContainer({ image: IMAGES.tempo, user: Tempo.USER, resources: props.resources }),
       args: ['-target=all', `-config.file=${Tempo.CONFIG_DIR}/tempo.yaml`],
@@ -224,13 +225,13 @@ export class Tempo extends Chart {
     container.mount(Tempo.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
     container.mount(Tempo.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
-    const service = stackService(this, 'Service', { name: 'tempo', identity, ports: servicePorts });
     this.endpoint = Endpoint.fromService(service, Tempo.PORT, { scheme: 'http' });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, r.otlpGrpc, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
 
-    props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] });
-    props.grafana?.addDataSource(this.dataSource);
+    props.remoteWrite.allowFrom(this.statefulSet);
+    props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    props.grafana?.addDataSource(this.dataSource, this.endpoint);
   }
 
   /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */

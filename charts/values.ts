@@ -26,6 +26,22 @@ export const duration = () =>
 /** A byte size with a Prometheus unit (`512MB`, `50GB`). */
 export const byteSize = () => z.string().regex(/^[1-9]\d*(B|KB|MB|GB|TB|PB|EB)$/, { error: 'is not a size like 512MB or 50GB (units B, KB, MB, GB, TB, PB, EB)' });
 
+/**
+ * How long a workload may take to start before its liveness probe counts: the budget of its startup probe.
+ * A restart in the middle of a long start (a WAL replay, a migration) would only start it over.
+ */
+export const startupTimeout = (fallback: string, what: string) =>
+  duration().refine((v) => seconds(v) >= 60, { error: 'is shorter than 1m' }).default(fallback)
+    .describe(`How long the container may take to start before liveness probes count: ${what}.`);
+
+/** An IPv4 or IPv6 network in CIDR notation. */
+export const cidr = () =>
+  z.string().refine((v) => {
+    const [address, bits, ...rest] = v.split('/');
+    const max = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
+    return rest.length === 0 && max > 0 && bits !== undefined && /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+  }, { error: 'is not a network in CIDR notation like 10.20.0.0/16' });
+
 /** A storage or memory quantity for Kubernetes, in binary units the stack can reason about. */
 export const quantity = () => z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, { error: 'is not a quantity like 512Mi, 10Gi or 1Ti' });
 
@@ -69,6 +85,7 @@ const prometheus = z.strictObject({
   scrapeInterval: duration().default('30s').describe('Default scrape interval (global.scrape_interval).'),
   scrapeTimeout: duration().default('10s').describe('Default scrape timeout (global.scrape_timeout); must not exceed scrapeInterval.'),
   evaluationInterval: duration().default('30s').describe('How often rules are evaluated (global.evaluation_interval).'),
+  startupTimeout: startupTimeout('10m', 'Prometheus replays its write-ahead log (minutes for a large TSDB)'),
   replicas: singleReplica().default(1),
   resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }),
 }).prefault({});
@@ -79,6 +96,9 @@ const grafana = z.strictObject({
     userKey: z.string().min(1).default('admin-user'),
     passwordKey: z.string().min(1).default('admin-password'),
   }).prefault({}),
+  secretKeySecret: secretKeyRef({ name: 'grafana-secret-key', key: 'secret-key' })
+    .describe('Secret created out of band holding `security.secret_key`, which encrypts the secrets Grafana stores in its database (see README).'),
+  startupTimeout: startupTimeout('10m', 'Grafana migrates its database (long after an upgrade of a large database)'),
   storage: quantity().default('1Gi').describe('Size of the PersistentVolumeClaim mounted at /var/lib/grafana.'),
   replicas: singleReplica().default(1),
   resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
@@ -142,6 +162,8 @@ const loki = z.strictObject({
     .default('7d')
     .describe('How long logs are kept (limits_config.retention_period), enforced by the compactor; at least 24h.'),
   storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/loki (chunks, index, WAL).'),
+  deletionMode: z.enum(['disabled', 'filter-only', 'filter-and-delete']).default('disabled')
+    .describe('Log deletion API (limits_config.deletion_mode). disabled: nobody can delete logs through Loki\'s API; retention still applies.'),
   replicas: singleReplica().default(1),
   resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } }),
 }).prefault({});
@@ -170,6 +192,10 @@ const syslogDevice = z.strictObject({
 const syslog = z.strictObject({
   serviceType: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('NodePort')
     .describe('How devices reach the receiver. NodePort and LoadBalancer keep the source address (externalTrafficPolicy: Local).'),
+  loadBalancerSourceRanges: z.array(cidr()).default([])
+    .describe('Source networks the cloud load balancer admits (spec.loadBalancerSourceRanges), e.g. the management networks of the devices. Empty: any source. Only with serviceType LoadBalancer.'),
+  serviceAnnotations: z.record(z.string().min(1), z.string()).default({})
+    .describe('Annotations of the syslog Service, e.g. to make the cloud load balancer internal (see README).'),
   tcp: z.strictObject({
     port: port().default(514).describe('Service port of the TCP listener.'),
     format: syslogFormat.default('rfc5424').describe('Message format on TCP; octet-counting and newline framing are both detected.'),
@@ -183,6 +209,9 @@ const syslog = z.strictObject({
   devices: z.array(syslogDevice).default([]).describe('Device inventory: messages from an address get its name, site and role as labels.'),
   resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
 }).prefault({}).superRefine((v, ctx) => {
+  if (v.loadBalancerSourceRanges.length > 0 && v.serviceType !== 'LoadBalancer') {
+    ctx.addIssue({ code: 'custom', path: ['loadBalancerSourceRanges'], input: v.loadBalancerSourceRanges, message: `is set, but only a LoadBalancer Service applies it (syslog.serviceType is ${v.serviceType})` });
+  }
   for (const key of ['name', 'address'] as const) {
     const first = new Map<string, number>();
     v.devices.forEach((device, i) => {
@@ -351,6 +380,51 @@ const argocd = z.strictObject({
   }).prefault({}),
 });
 
+/**
+ * The stack's NetworkPolicies: all ingress denied in every namespace of the stack, then the paths the stack
+ * wires, plus the two openings for what lives outside it.
+ */
+const networkPolicy = z.strictObject({
+  enabled: z.boolean().default(true).describe('Render the NetworkPolicies (they take effect only with a CNI plugin that enforces them).'),
+  ingressNamespace: dnsLabel().default('ingress-nginx')
+    .describe('Namespace of the ingress controller: the only one (besides Prometheus) whose pods may reach Grafana.'),
+  otlpNamespaceSelector: z.record(k8sLabelKey(), k8sLabelValue()).default({})
+    .describe('Labels of the namespaces whose pods may send OTLP to the collector. Empty: every namespace.'),
+  egress: z.strictObject({
+    enabled: z.boolean().default(false)
+      .describe('Also restrict egress: every pod may resolve names and reach what the stack wires it to, the pods that call the API server reach it, and nothing else.'),
+    dns: z.strictObject({
+      namespace: dnsLabel().default('kube-system').describe('Namespace of the cluster DNS pods.'),
+      podLabels: z.record(k8sLabelKey(), k8sLabelValue()).default({ 'k8s-app': 'kube-dns' }).describe('Labels of the cluster DNS pods (CoreDNS keeps k8s-app: kube-dns).'),
+    }).prefault({}),
+    apiServer: z.strictObject({
+      cidrs: z.array(cidr()).default([])
+        .describe('Addresses of the API server as pods reach it: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`. Required with egress.'),
+      ports: z.array(port()).min(1, { error: 'is empty: the API server listens on at least one port' }).default([443, 6443])
+        .describe('Its ports after the kubernetes Service\'s translation: the endpoints\' port (6443 on most clusters, 443 on some managed ones).'),
+    }).prefault({}),
+  }).prefault({}).superRefine((v, ctx) => {
+    if (v.enabled && v.apiServer.cidrs.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['apiServer', 'cidrs'], input: v.apiServer.cidrs, message: 'is empty, but restricted egress needs the API server\'s addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)' });
+    }
+  }),
+}).prefault({}).superRefine((v, ctx) => {
+  if (v.egress.enabled && !v.enabled) {
+    ctx.addIssue({ code: 'custom', path: ['egress', 'enabled'], input: true, message: 'is set, but networkPolicy.enabled is false, which renders no policy at all' });
+  }
+});
+
+/**
+ * Scheduling priority: the node agents run as `system-node-critical`, and the stores get a PriorityClass of
+ * the stack's, so that under pressure other pods are evicted or kept pending before them.
+ */
+const priority = z.strictObject({
+  enabled: z.boolean().default(false).describe('Set priorityClassName on the node agents and the stores, and render the stores\' PriorityClass.'),
+  storeValue: z.int({ error: 'is not a priority (a whole number)' }).min(1, { error: 'is not above 0, the priority of pods without a class' })
+    .max(1_000_000_000, { error: 'is above 1000000000: larger values are reserved for system-cluster-critical and system-node-critical' })
+    .default(1_000_000).describe('Priority of the stores\' class (<namespace>-stores).'),
+}).prefault({});
+
 /** The whole values model. */
 export const valuesSchema = z.strictObject({
   namespace: dnsLabel().default('sightline').describe('Namespace of the stack (Pod Security `restricted`).'),
@@ -367,6 +441,8 @@ export const valuesSchema = z.strictObject({
   tempo,
   otelCollector,
   helloApp,
+  networkPolicy,
+  priority,
   argocd: argocd.optional().describe('Renders an Argo CD Application and AppProject next to the output folder (<out>-argocd/). Default: none.'),
 }).superRefine((v, ctx) => {
   if (v.promtail.namespace === v.namespace) {

@@ -5,11 +5,11 @@
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import { Chart, Duration, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { Endpoint } from '../charts/shared/endpoint.ts';
+import { stackService } from '../charts/shared/workload.ts';
 import { Tempo } from '../charts/tempo.ts';
 import { parseValues } from '../charts/values.ts';
 import { render } from './support.ts';
@@ -123,7 +123,7 @@ describe('correlation between signals', () => {
     /** The Grafana datasource settings of a Tempo chart on its own, given a logs datasource uid or none. */
     const tempoJsonData = (logsDataSourceUid: string | undefined): any => {
       const app = Testing.app();
-      const prometheus = new kplus.Service(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', { metadata: { name: 'prometheus' }, ports: [{ port: 9090 }] });
+      const prometheus = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', { name: 'prometheus', identity: { name: 'prometheus', component: 'metrics', version: '1' }, ports: [{ name: 'http', port: 9090 }] });
       return new Tempo(app, 'tempo', {
         namespace: 'obs',
         blockRetention: Duration.hours(24),

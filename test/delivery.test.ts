@@ -242,6 +242,8 @@ describe('the delivery annotations', () => {
     expect(syncWave('Namespace')).toBeLessThan(syncWave('ServiceAccount'));
     expect(syncWave('ClusterRoleBinding')).toBe(syncWave('ConfigMap'));
     expect(syncWave('ConfigMap')).toBeLessThan(syncWave('Deployment'));
+    // Pods start protected by their policies, and never name a priority class that does not exist yet.
+    for (const kind of ['NetworkPolicy', 'PriorityClass', 'ResourceQuota']) expect(syncWave(kind), kind).toBe(syncWave('ConfigMap'));
     expect(syncWave('PersistentVolumeClaim')).toBe(syncWave('Deployment'));
     expect(syncWave('Service')).toBe(syncWave('StatefulSet'));
   });

@@ -1,5 +1,5 @@
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { App, Testing } from 'cdk8s';
+import { App, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { Grafana } from '../charts/grafana.ts';
@@ -18,7 +18,7 @@ describe('Grafana', () => {
     expect(env.GF_SECURITY_ADMIN_USER.valueFrom.secretKeyRef).toEqual({ name: 'ops-grafana', key: 'user' });
     expect(env.GF_SECURITY_ADMIN_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'ops-grafana', key: 'pass' });
     expect(env.GF_SECURITY_ADMIN_PASSWORD.value).toBeUndefined();
-    expect(deployment.spec.template.metadata.annotations[EXTERNAL_SECRETS_ANNOTATION]).toBe('ops-grafana');
+    expect(deployment.spec.template.metadata.annotations[EXTERNAL_SECRETS_ANNOTATION]).toBe('grafana-secret-key,ops-grafana');
     expect(r.all('Secret')).toEqual([]);
   });
 
@@ -35,7 +35,7 @@ describe('Grafana', () => {
   });
 
   it('rejects a datasource whose uid is taken', () => {
-    expect(() => r.stack.grafana.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' })).toThrow(/already has a datasource/);
+    expect(() => r.stack.grafana.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' }, r.stack.prometheus.endpoint)).toThrow(/already has a datasource/);
   });
 
   it('mounts the provisioning read-only and keeps its database on a claim', () => {
@@ -64,7 +64,7 @@ describe('Grafana dashboard hub', () => {
 
   /** A Grafana alone with some dashboards, synthesized. */
   function withDashboards(...dashboards: ReturnType<typeof dashboard>[]) {
-    const grafana = new Grafana(new App(), 'grafana', { namespace: 'test', ...values.grafana });
+    const grafana = new Grafana(new App(), 'grafana', { namespace: 'test', ...values.grafana, startupTimeout: Duration.minutes(10) });
     for (const d of dashboards) grafana.addDashboard(d);
     const objects = Testing.synth(grafana);
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);

@@ -35,15 +35,16 @@ describe('Loki', () => {
     expect(config.auth_enabled).toBe(false);
   });
 
-  it('keeps its data on a ReadWriteOnce claim, replaced with Recreate and owned through the image user\'s fsGroup', () => {
+  it('keeps its data on a ReadWriteOnce claim, mounted by name by one pod at most and owned through the image user\'s fsGroup', () => {
     const r = render({ loki: { storage: '25Gi' } });
-    const deployment = r.find('Deployment', 'loki');
+    const deployment = r.find('StatefulSet', 'loki');
     const claim = r.find('PersistentVolumeClaim', 'loki-data');
     const pod = podSpec(deployment);
 
     expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
     expect(claim.spec.resources.requests.storage).toBe('25Gi');
-    expect(deployment.spec.strategy.type).toBe('Recreate');
+    expect(deployment.spec.replicas).toBe(1);
+    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'loki-data', readOnly: false } });
     expect(pod.securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch', runAsNonRoot: true });
     // Everything Loki writes goes below path_prefix, which must be the claim's mount.
     const volume = pod.volumes.find((v: any) => v.persistentVolumeClaim?.claimName === 'loki-data');
@@ -53,7 +54,7 @@ describe('Loki', () => {
   });
 
   it('writes only to its volume and a /tmp emptyDir, on a read-only root filesystem', () => {
-    const deployment = render().find('Deployment', 'loki');
+    const deployment = render().find('StatefulSet', 'loki');
     const loki = container(deployment, 'loki');
     const volumes = Object.fromEntries(podSpec(deployment).volumes.map((v: any) => [v.name, v]));
 
@@ -65,7 +66,7 @@ describe('Loki', () => {
   });
 
   it('takes traffic only once /ready answers, not before its 15s warm-up, and is not restarted for being unready', () => {
-    const loki = container(render().find('Deployment', 'loki'), 'loki');
+    const loki = container(render().find('StatefulSet', 'loki'), 'loki');
 
     expect(loki.readinessProbe.httpGet).toMatchObject({ path: '/ready', port: 3100 });
     expect(loki.readinessProbe.initialDelaySeconds).toBeGreaterThanOrEqual(15);
@@ -74,7 +75,7 @@ describe('Loki', () => {
   });
 
   it('states its replicas and resources from values', () => {
-    const deployment = render({ loki: { replicas: 0, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '3', memory: '4Gi' } } } }).find('Deployment', 'loki');
+    const deployment = render({ loki: { replicas: 0, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '3', memory: '4Gi' } } } }).find('StatefulSet', 'loki');
 
     expect(deployment.spec.replicas).toBe(0);
     expect(container(deployment, 'loki').resources).toEqual({ requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '3000m', memory: '4096Mi' } });
@@ -82,7 +83,7 @@ describe('Loki', () => {
   });
 
   it('rolls its pod when loki.yaml changes', () => {
-    const checksum = (retention: string) => render({ loki: { retention } }).find('Deployment', 'loki').spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+    const checksum = (retention: string) => render({ loki: { retention } }).find('StatefulSet', 'loki').spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
 
     expect(checksum('7d')).toMatch(/^[0-9a-f]{64}$/);
     expect(checksum('7d')).not.toBe(checksum('14d'));
@@ -165,6 +166,6 @@ describe('Loki values', () => {
   });
 
   it('fails when loki has a key it does not know', () => {
-    expect(problems({ retentionPeriod: '7d' })[0]).toMatch(/^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, replicas, resources\)$/);
+    expect(problems({ retentionPeriod: '7d' })[0]).toMatch(/^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, deletionMode, replicas, resources\)$/);
   });
 });

@@ -1,9 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { OtelCollector, type OtelCollectorConfig } from '../charts/otel-collector.ts';
 import { Endpoint } from '../charts/shared/endpoint.ts';
+import { stackService } from '../charts/shared/workload.ts';
 import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
 
@@ -11,7 +11,7 @@ import { container, podSpec, render } from './support.ts';
 function standaloneCollector(options: { readonly withLogs: boolean }) {
   const app = Testing.app();
   const stores = new Chart(app, 'stores', { namespace: 'obs' });
-  const service = (name: string, port: number) => new kplus.Service(stores, name, { metadata: { name }, ports: [{ port }] });
+  const service = (name: string, port: number) => stackService(stores, name, { name, identity: { name, component: 'test', version: '1' }, ports: [{ name: 'api', port }] });
   const loki = Endpoint.fromService(service('loki', 3100), 3100, { scheme: 'http', path: '/otlp' });
   const collector = new OtelCollector(app, 'collector', {
     namespace: 'obs',
@@ -126,7 +126,7 @@ describe('the OpenTelemetry Collector', () => {
 
   it('fails when traces are to go to an endpoint that is not OTLP/gRPC', () => {
     const app = Testing.app();
-    const tempo = new kplus.Service(new Chart(app, 'stores', { namespace: 'obs' }), 'tempo', { metadata: { name: 'tempo' }, ports: [{ port: 4318 }] });
+    const tempo = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'tempo', { name: 'tempo', identity: { name: 'tempo', component: 'traces', version: '1' }, ports: [{ name: 'otlp-http', port: 4318 }] });
     const http = Endpoint.fromService(tempo, 4318, { scheme: 'http' });
     expect(() => new OtelCollector(app, 'c', { namespace: 'obs', ...parseValues(undefined).otelCollector, traces: http })).toThrow(/over OTLP\/gRPC/);
   });

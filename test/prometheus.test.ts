@@ -1,4 +1,4 @@
-import { App, Testing } from 'cdk8s';
+import { App, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { Prometheus } from '../charts/prometheus.ts';
@@ -10,7 +10,7 @@ import { container, podSpec, render } from './support.ts';
 describe('Prometheus', () => {
   const r = render({ clusterName: 'lab', prometheus: { retention: '30d', retentionSize: '20GB', storage: '50Gi', scrapeInterval: '15s', scrapeTimeout: '5s' } });
   const config = r.configFile('prometheus-config', 'prometheus.yml');
-  const deployment = r.find('Deployment', 'prometheus');
+  const deployment = r.find('StatefulSet', 'prometheus');
   const prometheus = container(deployment, 'prometheus');
 
   it('keeps the retention from values in the config file storage block', () => {
@@ -50,9 +50,10 @@ describe('Prometheus', () => {
     expect(prometheus.startupProbe.failureThreshold * prometheus.startupProbe.periodSeconds).toBeGreaterThanOrEqual(600);
   });
 
-  it('keeps its TSDB on a claim of the configured size, recreated rather than rolled', () => {
+  it('keeps its TSDB on a claim of the configured size, with one pod at most (a StatefulSet on the claim by name)', () => {
     expect(r.find('PersistentVolumeClaim', 'prometheus-data').spec.resources.requests.storage).toBe('50Gi');
-    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment.kind).toBe('StatefulSet');
+    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data', readOnly: false } });
     expect(prometheus.volumeMounts).toContainEqual({ mountPath: '/prometheus', name: 'data' });
     expect(podSpec(deployment).securityContext).toMatchObject({ fsGroup: 65534, fsGroupChangePolicy: 'OnRootMismatch', runAsNonRoot: true });
   });
@@ -67,7 +68,7 @@ describe('Prometheus', () => {
   });
 
   it('rolls its pod when prometheus.yml changes', () => {
-    const other = render({ prometheus: { scrapeInterval: '20s' } }).find('Deployment', 'prometheus');
+    const other = render({ prometheus: { scrapeInterval: '20s' } }).find('StatefulSet', 'prometheus');
     const checksum = (d: any) => d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
     expect(checksum(deployment)).toMatch(/^[a-f0-9]{64}$/);
     expect(checksum(other)).not.toBe(checksum(deployment));
@@ -80,15 +81,15 @@ describe('Prometheus rule hub', () => {
 
   /** A Prometheus alone with some rule groups, synthesized. */
   function withRules(...groups: RuleGroup[]) {
-    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
+    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus, startupTimeout: Duration.minutes(10) });
     for (const group of groups) prometheus.addRuleGroup(group);
     const objects = Testing.synth(prometheus);
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
-    return { prometheus, find, deployment: find('Deployment', 'prometheus') };
+    return { prometheus, find, statefulSet: find('StatefulSet', 'prometheus') };
   }
 
   it('loads the contributed groups from a rule file in its own ConfigMap, mounted read-only where rule_files points', () => {
-    const { find, deployment } = withRules(example);
+    const { find, statefulSet: deployment } = withRules(example);
     const config = YAML.parse(find('ConfigMap', 'prometheus-config').data['prometheus.yml']);
     const rulesVolume = podSpec(deployment).volumes.find((v: { configMap?: { name: string } }) => v.configMap?.name === 'prometheus-rules');
     const mount = container(deployment, 'prometheus').volumeMounts.find((m: { name: string }) => m.name === rulesVolume.name);
@@ -103,7 +104,7 @@ describe('Prometheus rule hub', () => {
   });
 
   it('rolls its pod when a rule changes', () => {
-    const checksum = (group: RuleGroup) => withRules(group).deployment.spec.template.metadata.annotations['checksum/rules'];
+    const checksum = (group: RuleGroup) => withRules(group).statefulSet.spec.template.metadata.annotations['checksum/rules'];
     const changed: RuleGroup = { ...example, rules: [{ alert: 'ExampleDown', expr: 'up == 0', for: '10m' }] };
 
     expect(checksum(example)).toMatch(/^[a-f0-9]{64}$/);
@@ -120,14 +121,14 @@ describe('Prometheus target groups for file discovery', () => {
   const targets = (count: number): StaticConfig[] => Array.from({ length: count }, (_, i) => ({ targets: [`https://10.0.${Math.floor(i / 250)}.${i % 250}`], labels: { instance: `s${i}` } }));
 
   function withTargets(name: string, groups: StaticConfig[]) {
-    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
+    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus, startupTimeout: Duration.minutes(10) });
     const sd = prometheus.addTargetGroups(name, groups);
     const objects = Testing.synth(prometheus);
-    return { prometheus, sd, objects, deployment: objects.find((o) => o.kind === 'Deployment') };
+    return { prometheus, sd, objects, statefulSet: objects.find((o) => o.kind === 'StatefulSet') };
   }
 
   it('splits targets into ConfigMaps of a bounded size, each file mounted read-only where file_sd_configs reads it', () => {
-    const { sd, objects, deployment } = withTargets('inventory', targets(Prometheus.TARGETS_PER_FILE + 1));
+    const { sd, objects, statefulSet: deployment } = withTargets('inventory', targets(Prometheus.TARGETS_PER_FILE + 1));
     const configMaps = objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('prometheus-targets-'));
 
     expect(configMaps.map((c) => c.metadata.name)).toEqual(['prometheus-targets-inventory-0', 'prometheus-targets-inventory-1']);
@@ -144,7 +145,7 @@ describe('Prometheus target groups for file discovery', () => {
   });
 
   it('leaves the pod alone when targets change: Prometheus re-reads discovery files itself', () => {
-    const annotations = (count: number) => withTargets('inventory', targets(count)).deployment.spec.template.metadata.annotations;
+    const annotations = (count: number) => withTargets('inventory', targets(count)).statefulSet.spec.template.metadata.annotations;
 
     expect(annotations(3)).toEqual(annotations(4));
   });

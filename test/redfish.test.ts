@@ -45,7 +45,7 @@ function prometheusConfig(rendered: ReturnType<typeof render>) {
  * must lie in a folder where a ConfigMap is mounted into the Prometheus container.
  */
 function discoveredTargets(rendered: ReturnType<typeof render>, job: { file_sd_configs: Array<{ files: string[] }> }): Array<{ targets: string[]; labels: Record<string, string> }> {
-  const prometheus = rendered.find('Deployment', 'prometheus');
+  const prometheus = rendered.find('StatefulSet', 'prometheus');
   return job.file_sd_configs.flatMap((sd) => sd.files).flatMap((path) => {
     const slash = path.lastIndexOf('/');
     const mount = container(prometheus, 'prometheus').volumeMounts.find((m: { mountPath: string }) => m.mountPath === path.slice(0, slash));
@@ -169,7 +169,8 @@ describe('Redfish exporter groups', () => {
     const hardware = rendered.objects.filter((o) => o.metadata.namespace === 'sightline-hardware');
     const jobs = prometheusConfig(rendered).scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'));
 
-    expect(hardware).toHaveLength(20);
+    // Per group a DaemonSet, a Service and the exporters' network policy; and the namespace's default deny.
+    expect(hardware).toHaveLength(31);
     expect(jobs.flatMap((job: any) => discoveredTargets(rendered, job)).flatMap((t: { targets: string[] }) => t.targets)).toHaveLength(1000);
     expect(rendered.objects.filter((o) => o.metadata.name.startsWith('prometheus-targets-'))).toHaveLength(10);
     for (const o of rendered.objects) expect(JSON.stringify(o).length, `${o.kind} ${o.metadata.name}`).toBeLessThan(262_144 / 4);

@@ -3,18 +3,30 @@ import * as kplus from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import { ConfigFiles } from '../charts/shared/config-file.ts';
 import { Endpoint } from '../charts/shared/endpoint.ts';
+import { stackService } from '../charts/shared/workload.ts';
 import { imageVersion, recommendedLabels, selectorLabels } from '../charts/shared/labels.ts';
 import { render } from './support.ts';
 
 describe('Endpoint', () => {
   const chart = new Chart(Testing.app(), 'test', { namespace: 'obs' });
-  const service = new kplus.Service(chart, 'svc', { metadata: { name: 'loki' }, ports: [{ port: 3100 }] });
+  const service = stackService(chart, 'svc', { name: 'loki', identity: { name: 'loki', component: 'logs', version: '1' }, ports: [{ name: 'http', port: 3100 }] });
 
   it('addresses a Service port by its cluster DNS name', () => {
     const endpoint = Endpoint.fromService(service, 3100, { scheme: 'http', path: '/loki' });
     expect(endpoint.hostPort).toBe('loki.obs.svc.cluster.local:3100');
     expect(endpoint.url('/api/v1/push')).toBe('http://loki.obs.svc.cluster.local:3100/loki/api/v1/push');
     expect(endpoint.withPath('/otlp').url()).toBe('http://loki.obs.svc.cluster.local:3100/loki/otlp');
+  });
+
+  it('fails when the Service was not built by stackService, since the pods behind it are unknown to policies', () => {
+    const bare = new kplus.Service(chart, 'bare', { metadata: { name: 'bare' }, ports: [{ port: 80 }] });
+    expect(() => Endpoint.fromService(bare, 80, { scheme: 'http' })).toThrow(/was not built by stackService/);
+  });
+
+  it('names the pods behind the Service and the port they listen on, for network policies', () => {
+    const endpoint = Endpoint.fromService(service, 3100, { scheme: 'http' }).withPath('/otlp');
+    expect(endpoint.pods).toEqual({ namespace: 'obs', labels: { 'app.kubernetes.io/name': 'loki', 'app.kubernetes.io/instance': 'loki' } });
+    expect(endpoint.podPort).toEqual({ port: 3100, protocol: 'TCP' });
   });
 
   it('fails when the Service does not expose the port', () => {

@@ -10,7 +10,7 @@ import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { environments, podSpec, render, type K8sObject } from './support.ts';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass', 'PersistentVolume', 'StorageClass', 'CustomResourceDefinition']);
 /** Volume types Pod Security `restricted` allows. */
 const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
@@ -146,6 +146,15 @@ describe.each(STACKS)('%s', (_, values) => {
         it(`${describeWorkload(w)} recreates its pod and owns its volume, since the volume is ReadWriteOnce`, () => {
           expect(w.spec.strategy.type).toBe('Recreate');
           expect(w.spec.replicas).toBeLessThanOrEqual(1);
+          expect(spec.securityContext.fsGroup).toBeTypeOf('number');
+          expect(spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
+        });
+      }
+      if (claims.length > 0 && w.kind === 'StatefulSet') {
+        it(`${describeWorkload(w)} runs at most one pod on its ReadWriteOnce claim, and owns the volume`, () => {
+          // A claim mounted by name (not a volumeClaimTemplate) is shared by every replica: one pod at most.
+          expect(w.spec.replicas).toBeLessThanOrEqual(1);
+          expect(w.spec.volumeClaimTemplates).toBeUndefined();
           expect(spec.securityContext.fsGroup).toBeTypeOf('number');
           expect(spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
         });

@@ -10,7 +10,7 @@ describe('Tempo', () => {
     tempo: { blockRetention: '14d', compactedBlockRetention: '90m', maxBlockBytes: 5_000_000, maxBlockDuration: '10m', searchDurationSlo: '3s', storage: '20Gi' },
   });
   const config = r.configFile('tempo-config', 'tempo.yaml');
-  const deployment = r.find('Deployment', 'tempo');
+  const deployment = r.find('StatefulSet', 'tempo');
   const tempo = container(deployment, 'tempo');
   const service = r.find('Service', 'tempo');
 
@@ -67,12 +67,13 @@ describe('Tempo', () => {
     expect(tempo.args).toContain('-target=all');
   });
 
-  it('keeps WAL, blocks and the generator WAL on its claim, recreated rather than rolled, owned by the image user', () => {
+  it('keeps WAL, blocks and the generator WAL on its claim, mounted by one pod at most, owned by the image user', () => {
     const onClaim = [config.storage.trace.wal.path, config.storage.trace.local.path, config.metrics_generator.storage.path];
     for (const path of onClaim) expect(path.startsWith('/var/tempo/'), path).toBe(true);
     expect(tempo.volumeMounts).toContainEqual({ mountPath: '/var/tempo', name: 'data' });
     expect(r.find('PersistentVolumeClaim', 'tempo-data').spec.resources.requests.storage).toBe('20Gi');
-    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(deployment.kind).toBe('StatefulSet');
+    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'tempo-data', readOnly: false } });
     expect(podSpec(deployment).securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
   });
 
@@ -93,7 +94,7 @@ describe('Tempo', () => {
   });
 
   it('rolls its pod when tempo.yaml changes', () => {
-    const other = render({ tempo: { blockRetention: '48h' } }).find('Deployment', 'tempo');
+    const other = render({ tempo: { blockRetention: '48h' } }).find('StatefulSet', 'tempo');
     const checksum = (d: any) => d.spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
     expect(checksum(deployment)).toMatch(/^[a-f0-9]{64}$/);
     expect(checksum(other)).not.toBe(checksum(deployment));

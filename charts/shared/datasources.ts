@@ -1,4 +1,5 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { NetworkTarget } from './network.ts';
 
 /**
  * Grafana datasource UIDs. Correlation links (trace → logs, logs → trace, exemplars → trace, service map)
@@ -36,8 +37,13 @@ export interface GrafanaDataSource {
 
 /** What a component needs from Grafana to provision its datasource and dashboards. */
 export interface GrafanaHub {
-  /** Provisions a datasource. @throws if one with the same uid or name exists */
-  addDataSource(dataSource: GrafanaDataSource): void;
+  /**
+   * Provisions a datasource, and allows Grafana's pods into `endpoint` (the one its URL names), so the
+   * provider's network policy admits Grafana's queries.
+   *
+   * @throws if one with the same uid or name exists
+   */
+  addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *

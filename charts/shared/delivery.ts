@@ -26,7 +26,9 @@ export const ANNOTATIONS_BYTES_LIMIT = 262_144;
  *
  * - `foundations`: Namespaces (and CRDs, should the stack ever render one): nothing else can exist before them.
  * - `configuration`: what pods read when they start and what is healthy the moment it exists: service
- *   accounts, RBAC, ConfigMaps, Secrets.
+ *   accounts, RBAC, ConfigMaps, Secrets; and what admits or governs pods, which must be in place before the
+ *   first pod starts: NetworkPolicies (no pod runs a moment unprotected), PriorityClasses and ResourceQuotas
+ *   (a pod naming a class that does not exist yet is refused).
  * - `workloads`: the workloads, and everything whose health waits on them. PersistentVolumeClaims belong
  *   here, not with the configuration: with a `WaitForFirstConsumer` StorageClass a claim stays Pending
  *   (Progressing to Argo CD) until a pod mounts it, so a claim in an earlier wave deadlocks the sync
@@ -39,7 +41,10 @@ export const ANNOTATIONS_BYTES_LIMIT = 262_144;
 export const SYNC_WAVES = { foundations: 0, configuration: 1, workloads: 2 } as const;
 
 const FOUNDATION_KINDS: ReadonlySet<string> = new Set(['Namespace', 'CustomResourceDefinition']);
-const CONFIGURATION_KINDS: ReadonlySet<string> = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret']);
+const CONFIGURATION_KINDS: ReadonlySet<string> = new Set([
+  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret',
+  'NetworkPolicy', 'PriorityClass', 'ResourceQuota',
+]);
 
 /** The sync wave of an object of `kind` (see {@link SYNC_WAVES}). */
 export function syncWave(kind: string): number {

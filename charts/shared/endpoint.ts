@@ -1,5 +1,7 @@
 import { Chart } from 'cdk8s';
 import type * as kplus from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { allowIngress, servicePodsOf, type NetworkTarget, type PodGroup, type PodPort, type SourceWorkload, type TrafficSource } from './network.ts';
 
 /** The cluster DNS domain every Service name resolves under. */
 const CLUSTER_DOMAIN = 'cluster.local';
@@ -12,8 +14,10 @@ export type EndpointScheme = 'http' | 'https' | 'grpc';
  *
  * It is the one place that knows how a Service name becomes an address: consumers never spell another
  * component's host name or port, so renaming a Service or moving a port cannot leave a stale URL behind.
+ * It also knows the pods behind the Service and the port they listen on, so a consumer allows itself in
+ * with {@link allowFrom} and the provider's network policy is derived from the wiring.
  */
-export class Endpoint {
+export class Endpoint implements NetworkTarget {
   /**
    * The endpoint of `port` on `service`.
    *
@@ -24,14 +28,20 @@ export class Endpoint {
     port: number,
     options: { readonly scheme: EndpointScheme; readonly path?: string },
   ): Endpoint {
-    if (!service.ports.some((p) => p.port === port)) {
+    const servicePort = service.ports.find((p) => p.port === port);
+    if (servicePort === undefined) {
       throw new Error(`Service ${service.name} exposes no port ${port} (it exposes ${service.ports.map((p) => p.port).join(', ')})`);
     }
     const namespace = service.metadata.namespace ?? Chart.of(service).namespace;
     if (!namespace) {
       throw new Error(`Service ${service.name} has no namespace, so it has no stable DNS name`);
     }
-    return new Endpoint(service.name, namespace, port, options.scheme, options.path ?? '');
+    const target: Target = {
+      owner: service,
+      pods: { namespace, labels: servicePodsOf(service) },
+      podPort: { port: servicePort.targetPort ?? port, protocol: servicePort.protocol === 'UDP' ? 'UDP' : 'TCP' },
+    };
+    return new Endpoint(service.name, namespace, port, options.scheme, options.path ?? '', target);
   }
 
   /** Name of the Service behind the endpoint. */
@@ -45,12 +55,34 @@ export class Endpoint {
   /** Path prefix of the API on that port (`''` for the root). */
   public readonly path: string;
 
-  private constructor(serviceName: string, namespace: string, port: number, scheme: EndpointScheme, path: string) {
+  private readonly target: Target;
+
+  private constructor(serviceName: string, namespace: string, port: number, scheme: EndpointScheme, path: string, target: Target) {
     this.serviceName = serviceName;
     this.namespace = namespace;
     this.port = port;
     this.scheme = scheme;
     this.path = path;
+    this.target = target;
+  }
+
+  /** The pods behind the Service. */
+  public get pods(): PodGroup {
+    return this.target.pods;
+  }
+
+  /** The port those pods listen on (the Service's target port), which is what a network policy opens. */
+  public get podPort(): PodPort {
+    return this.target.podPort;
+  }
+
+  /**
+   * Allows `source` (a consumer's workload, or namespaces for an endpoint meant for applications) to reach
+   * the endpoint: the provider's network policy gets the rule. A port carries every path below it, so this
+   * opens the whole port (see `network.ts`).
+   */
+  public allowFrom(source: SourceWorkload | TrafficSource): void {
+    allowIngress(this.target.owner, this.target.pods, this.target.podPort, source);
   }
 
   /** Fully qualified DNS name of the Service. */
@@ -73,6 +105,14 @@ export class Endpoint {
 
   /** The same Service port with a longer path, for an API that lives below this one. */
   public withPath(subPath: string): Endpoint {
-    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path + subPath);
+    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path + subPath, this.target);
   }
+}
+
+/** What is behind an endpoint, for its allow rules. */
+interface Target {
+  /** A construct of the provider's chart, where the rule is recorded. */
+  readonly owner: Construct;
+  readonly pods: PodGroup;
+  readonly podPort: PodPort;
 }

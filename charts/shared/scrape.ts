@@ -1,3 +1,5 @@
+import type { NetworkTarget } from './network.ts';
+
 /**
  * The parts of Prometheus's configuration that components contribute through the Prometheus hub, typed with
  * upstream's key names so that a misspelt key does not compile.
@@ -90,8 +92,13 @@ export interface RuleFile {
 
 /** What a component needs from the metrics hub: somewhere to contribute its scrape jobs and rules. */
 export interface MetricsHub {
-  /** Adds a scrape job. @throws if a job with the same `job_name` exists */
-  addScrapeJob(job: ScrapeConfig): void;
+  /**
+   * Adds a scrape job, and allows the hub's pods into `targets` (the endpoints or pod ports the job scrapes),
+   * so their network policies admit the scrapes.
+   *
+   * @throws if a job with the same `job_name` exists
+   */
+  addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void;
   /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
   addRuleGroup(group: RuleGroup): void;
   /**

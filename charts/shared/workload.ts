@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { ComponentIdentity } from './labels.ts';
 import { recommendedLabels, selectorLabels } from './labels.ts';
+import { SYNC_OPTIONS_ANNOTATION } from './delivery.ts';
+import { recordServicePods } from './network.ts';
 
 /** CPU and memory of one container, as Kubernetes quantities (`250m`, `1`; `256Mi`, `2Gi`). */
 export interface ResourceQuantities {
@@ -29,6 +31,20 @@ export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
  */
 export function addConfigChecksum(workload: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet, name: string, checksum: string): void {
   workload.podMetadata.addAnnotation(`checksum/${name}`, checksum);
+}
+
+/**
+ * A startup probe that gives a container `budget` to start: liveness and readiness wait until it passed once,
+ * so a long start (a WAL replay, a database migration) is not killed by a liveness probe and started over.
+ */
+export function startupProbe(path: string, port: number, budget: Duration): kplus.Probe {
+  const period = 10;
+  return kplus.Probe.fromHttpGet(path, {
+    port,
+    periodSeconds: Duration.seconds(period),
+    timeoutSeconds: Duration.seconds(4),
+    failureThreshold: Math.ceil(budget.toSeconds() / period),
+  });
 }
 
 /** Converts a validated CPU quantity (`500m`, `2`, `0.5`) to kplus. */
@@ -117,41 +133,70 @@ export function podSecurity(user: number): kplus.PodSecurityContextProps {
 
 /**
  * The ReadWriteOnce claim holding a workload's data. Only one pod can mount it, so the workload is a
- * single-replica Deployment with `persistent: true` (see {@link stackDeployment}).
+ * single-replica StatefulSet ({@link storeStatefulSet}) or a Deployment with `persistent: true`
+ * ({@link stackDeployment}).
+ *
+ * Argo CD never prunes it (`Prune=false`): a claim that leaves the rendered folder (a rename, a component
+ * switched off) keeps its data until someone deletes it on purpose.
  */
 export function dataClaim(
   scope: Construct,
   props: { readonly name: string; readonly labels: Record<string, string>; readonly storage: string; readonly storageClassName?: string },
 ): kplus.PersistentVolumeClaim {
   return new kplus.PersistentVolumeClaim(scope, 'Data', {
-    metadata: { name: props.name, labels: props.labels },
+    metadata: { name: props.name, labels: props.labels, annotations: { [SYNC_OPTIONS_ANNOTATION]: 'Prune=false' } },
     accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
     storage: size(props.storage),
     storageClassName: props.storageClassName,
   });
 }
 
-/** Properties of {@link stackDeployment}. */
-export interface StackDeploymentProps {
+/** What every replicated workload of the stack states: who it is, how many pods, as whom, with what. */
+export interface StackWorkloadProps {
   /** Who the workload is: its labels and selector come from this. */
   readonly identity: ComponentIdentity;
-  /** Name of the Deployment. */
+  /** Name of the workload. */
   readonly name: string;
   /** Pod count. */
   readonly replicas: number;
-  /** The image's user, which the pods run as and which owns its volumes. */
+  /** The image's user, which the pods run as and which owns their volumes. */
   readonly user: number;
+  /** ServiceAccount of the pods; its token is mounted only if given. @default - no account, no token */
+  readonly serviceAccount?: kplus.IServiceAccount;
+  /** Checksum of the mounted configuration, put on the pod template so a change rolls the pods. @default - none */
+  readonly configChecksum?: string;
+  /** Seconds between SIGTERM and SIGKILL. @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+}
+
+/** Properties of {@link stackDeployment}. */
+export interface StackDeploymentProps extends StackWorkloadProps {
   /**
    * Whether the pods mount a ReadWriteOnce volume. Such a Deployment must use `Recreate`: a rolling update
    * starts the new pod before the old one releases the volume, and the Multi-Attach error deadlocks it.
    */
   readonly persistent: boolean;
-  /** ServiceAccount of the pods; its token is mounted only if given. @default - no account, no token */
-  readonly serviceAccount?: kplus.IServiceAccount;
-  /** Checksum of the mounted configuration, put on the pod template so a change rolls the pods. */
-  readonly configChecksum?: string;
-  /** Seconds between SIGTERM and SIGKILL. @default 30 */
-  readonly terminationGracePeriodSeconds?: number;
+}
+
+/** The kplus props every replicated workload shares: each kplus default made explicit. */
+function workloadProps(props: StackWorkloadProps) {
+  const labels = recommendedLabels(props.identity);
+  return {
+    metadata: { name: props.name, labels },
+    replicas: props.replicas,
+    select: false,
+    podMetadata: { labels },
+    serviceAccount: props.serviceAccount,
+    automountServiceAccountToken: props.serviceAccount !== undefined,
+    securityContext: podSecurity(props.user),
+    terminationGracePeriod: Duration.seconds(props.terminationGracePeriodSeconds ?? 30),
+  };
+}
+
+/** Selects the pods by identity and puts the configuration's checksum on them. */
+function completeWorkload(workload: kplus.Deployment | kplus.StatefulSet, props: StackWorkloadProps): void {
+  selectByIdentity(workload, props.identity);
+  if (props.configChecksum !== undefined) workload.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
 }
 
 /**
@@ -159,25 +204,75 @@ export interface StackDeploymentProps {
  * selector, security context, and the service-account token mounted only when the pods call the API.
  */
 export function stackDeployment(scope: Construct, id: string, props: StackDeploymentProps): kplus.Deployment {
-  const labels = recommendedLabels(props.identity);
   const deployment = new kplus.Deployment(scope, id, {
-    metadata: { name: props.name, labels },
-    replicas: props.replicas,
-    select: false,
-    podMetadata: { labels },
+    ...workloadProps(props),
     strategy: props.persistent
       ? kplus.DeploymentStrategy.recreate()
       : kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
-    serviceAccount: props.serviceAccount,
-    automountServiceAccountToken: props.serviceAccount !== undefined,
-    securityContext: podSecurity(props.user),
-    terminationGracePeriod: Duration.seconds(props.terminationGracePeriodSeconds ?? 30),
   });
-  selectByIdentity(deployment, props.identity);
-  if (props.configChecksum !== undefined) {
-    deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
-  }
+  completeWorkload(deployment, props);
+  if (props.replicas > 1) keepReplicasApart(deployment, props.identity);
   return deployment;
+}
+
+/**
+ * What keeps several replicas of a workload serving through disruptions: a PodDisruptionBudget that lets a
+ * drain take one pod at a time (never `minAvailable: <replicas>`, which would block every drain), and
+ * topology spread over nodes and zones so one node or zone takes at most its share.
+ *
+ * The spread is a preference (`ScheduleAnyway`): a cluster with fewer nodes than replicas still runs them all.
+ * `pod-template-hash` keeps a rolling update's new pods spread among themselves, not against the old ones.
+ * The PodDisruptionBudget is an L1 object: kplus has none.
+ */
+function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIdentity): void {
+  const selector = selectorLabels(identity);
+  new kplus.k8s.KubePodDisruptionBudget(deployment, 'Budget', {
+    metadata: { name: deployment.name, labels: recommendedLabels(identity) },
+    spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+  });
+  const spread = (topologyKey: string) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: selector },
+    matchLabelKeys: ['pod-template-hash'],
+  });
+  ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+    spread('kubernetes.io/hostname'),
+    spread('topology.kubernetes.io/zone'),
+  ]));
+}
+
+/** Properties of {@link storeStatefulSet}. */
+export interface StoreStatefulSetProps extends StackWorkloadProps {
+  /** The store's Service, which the StatefulSet names as its governing Service. */
+  readonly service: kplus.Service;
+}
+
+/**
+ * A store: one pod owning a ReadWriteOnce volume, as a StatefulSet, as upstream runs Prometheus (the
+ * Prometheus Operator), Loki and Tempo (their Helm charts' single-binary modes). A StatefulSet starts a
+ * replacement for its pod only once the old pod is known to be gone, so two processes never write one
+ * write-ahead log, even when a node is partitioned rather than dead; a Deployment would start the
+ * replacement as soon as the old pod is evicted. An update deletes the pod before starting the new one,
+ * which a volume only one pod can mount needs.
+ *
+ * The pod mounts the claim of {@link dataClaim} by name rather than through `volumeClaimTemplates`, so the
+ * claim keeps the name it had under a Deployment (`<name>-data`) and its data: switching needs no copy.
+ */
+export function storeStatefulSet(scope: Construct, id: string, props: StoreStatefulSetProps): kplus.StatefulSet {
+  const statefulSet = new kplus.StatefulSet(scope, id, {
+    ...workloadProps(props),
+    // The store's own Service: a single pod needs no per-pod DNS name, which only a headless Service gives.
+    service: props.service,
+    podManagementPolicy: kplus.PodManagementPolicy.ORDERED_READY,
+    strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate({ partition: 0 }),
+  });
+  completeWorkload(statefulSet, props);
+  // kplus makes the governing Service select the StatefulSet by its construct address too; the Service
+  // already selects the pods by the stable labels of their identity.
+  ApiObject.of(props.service).addJsonPatch(JsonPatch.remove('/spec/selector/cdk8s.io~1metadata.addr'));
+  return statefulSet;
 }
 
 /** Properties of {@link stackDaemonSet}. */
@@ -235,7 +330,7 @@ export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonS
 }
 
 /** Selects a workload's pods by the stable labels of its identity instead of kplus's construct address. */
-function selectByIdentity(workload: kplus.Deployment | kplus.DaemonSet, identity: ComponentIdentity): void {
+function selectByIdentity(workload: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet, identity: ComponentIdentity): void {
   workload.select(kplus.LabelSelector.of({ labels: selectorLabels(identity) }));
   // kplus labels every pod with its construct address for its own selectors; ours are the recommended labels.
   ApiObject.of(workload).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
@@ -271,7 +366,9 @@ export function stackService(
     type: props.type ?? kplus.ServiceType.CLUSTER_IP,
     ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
   });
-  for (const [key, value] of Object.entries(selectorLabels(props.identity))) service.selectLabel(key, value);
+  const selector = selectorLabels(props.identity);
+  for (const [key, value] of Object.entries(selector)) service.selectLabel(key, value);
+  recordServicePods(service, selector);
   return service;
 }
 
