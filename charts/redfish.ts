@@ -8,7 +8,7 @@ import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
-import { IMAGES } from './versions.ts';
+import { IMAGE_PROCESSES, IMAGES } from './versions.ts';
 
 const load = createRequire(import.meta.url);
 
@@ -125,6 +125,9 @@ export class Redfish extends Chart {
         // exporter's port is unprivileged: the capability is never used.
         capabilities: { drop: [kplus.Capability.ALL], add: [kplus.Capability.NET_BIND_SERVICE] },
       },
+      // The image has no ENTRYPOINT, only a CMD naming the binary, which `args` would replace: the
+      // container names the program itself.
+      command: [...IMAGE_PROCESSES.redfishExporter.cmd],
       args: [`-config.file=${Redfish.CONFIG_DIR}/${Redfish.CONFIG_FILE}`, `-web.listen-address=:${group.port}`],
       ports: [{ name: 'http', number: group.port }],
       // /metrics without ?host= walks no BMC and answers 500, so the probes can only check the socket.
