@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { HubSeal } from './shared/hub.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
@@ -97,6 +98,7 @@ export class Prometheus extends Chart implements MetricsHub {
   /** The ConfigMap holding the rule file, every contributed rule group in it. */
   public readonly rules: ConfigFiles;
 
+  private readonly seal = new HubSeal('Prometheus');
   private readonly jobs = new Map<string, ScrapeConfig>();
   private readonly ruleGroups = new Map<string, RuleGroup>();
   private readonly targetNames = new Set<string>();
@@ -142,7 +144,12 @@ export class Prometheus extends Chart implements MetricsHub {
     this.rules = new ConfigFiles(this, 'Rules', {
       name: 'prometheus-rules',
       labels,
-      files: { [Prometheus.RULES_FILE]: (): RuleFile => ({ groups: [...this.ruleGroups.values()] }) },
+      files: {
+        [Prometheus.RULES_FILE]: (): RuleFile => {
+          this.seal.seal(Prometheus.RULES_FILE);
+          return { groups: [...this.ruleGroups.values()] };
+        },
+      },
     });
 
     const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
@@ -190,6 +197,7 @@ export class Prometheus extends Chart implements MetricsHub {
   }
 
   public addScrapeJob(job: ScrapeConfig): void {
+    this.seal.assertOpen(`scrape job "${job.job_name}"`);
     if (this.jobs.has(job.job_name)) {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
@@ -197,6 +205,7 @@ export class Prometheus extends Chart implements MetricsHub {
   }
 
   public addRuleGroup(group: RuleGroup): void {
+    this.seal.assertOpen(`rule group "${group.name}"`);
     if (this.ruleGroups.has(group.name)) {
       throw new Error(`Prometheus already has a rule group named "${group.name}"`);
     }
@@ -210,6 +219,7 @@ export class Prometheus extends Chart implements MetricsHub {
    * the pod template.
    */
   public addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig {
+    this.seal.assertOpen(`target groups "${name}"`);
     if (this.targetNames.has(name)) {
       throw new Error(`Prometheus already has target groups named "${name}"`);
     }
@@ -247,17 +257,13 @@ export class Prometheus extends Chart implements MetricsHub {
     };
   }
 
-  /** The scrape jobs contributed so far, in the order they were added. */
-  public get scrapeJobs(): readonly ScrapeConfig[] {
-    return [...this.jobs.values()];
-  }
-
   private exemplarTraceIdDestinations(): ReadonlyArray<{ readonly name: string; readonly datasourceUid: string }> | undefined {
     const uid = this.props.exemplarTraceDataSourceUid;
     return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
   }
 
   private renderConfig(): PrometheusConfig {
+    this.seal.seal('prometheus.yml');
     const p = this.props;
     return {
       global: {
@@ -267,7 +273,7 @@ export class Prometheus extends Chart implements MetricsHub {
         external_labels: { cluster: p.clusterName },
       },
       rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
-      scrape_configs: this.scrapeJobs,
+      scrape_configs: [...this.jobs.values()],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };
   }

@@ -35,7 +35,9 @@ describe('Grafana', () => {
   });
 
   it('rejects a datasource whose uid is taken', () => {
-    expect(() => r.stack.grafana.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' })).toThrow(/already has a datasource/);
+    const fresh = new Grafana(new App(), 'grafana', { namespace: 'test', ...parseValues({}, 'test values').grafana });
+    fresh.addDataSource(r.stack.prometheus.dataSource);
+    expect(() => fresh.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' })).toThrow(/already has a datasource/);
   });
 
   it('mounts the provisioning read-only and keeps its database on a claim', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PrometheusConfig } from '../charts/prometheus.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
 import { seconds } from '../charts/values.ts';
@@ -108,9 +109,10 @@ describe('Loki', () => {
   });
 
   it('is scraped by Prometheus at the address its Service serves', () => {
-    const { stack } = render();
+    const r = render();
+    const { stack } = r;
 
-    const job = stack.prometheus.scrapeJobs.find((j) => j.job_name === 'loki');
+    const job = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'loki');
     expect(job?.static_configs?.[0]?.targets).toEqual([stack.loki.endpoint.hostPort]);
   });
 });

@@ -41,7 +41,9 @@ describe('Prometheus', () => {
   });
 
   it('rejects a second scrape job of the same name', () => {
-    expect(() => r.stack.prometheus.addScrapeJob({ job_name: 'grafana' })).toThrow(/already has a scrape job named "grafana"/);
+    const fresh = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...parseValues({}, 'test values').prometheus });
+    fresh.addScrapeJob({ job_name: 'grafana' });
+    expect(() => fresh.addScrapeJob({ job_name: 'grafana' })).toThrow(/already has a scrape job named "grafana"/);
   });
 
   it('probes health and readiness, and gives a WAL replay time to finish', () => {
@@ -119,9 +121,10 @@ describe('Prometheus target groups for file discovery', () => {
   const values = parseValues({}, 'test values');
   const targets = (count: number): StaticConfig[] => Array.from({ length: count }, (_, i) => ({ targets: [`https://10.0.${Math.floor(i / 250)}.${i % 250}`], labels: { instance: `s${i}` } }));
 
-  function withTargets(name: string, groups: StaticConfig[]) {
+  function withTargets(name: string, groups: StaticConfig[], again?: StaticConfig[]) {
     const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus });
     const sd = prometheus.addTargetGroups(name, groups);
+    if (again) prometheus.addTargetGroups(name, again);
     const objects = Testing.synth(prometheus);
     return { prometheus, sd, objects, deployment: objects.find((o) => o.kind === 'Deployment') };
   }
@@ -150,8 +153,6 @@ describe('Prometheus target groups for file discovery', () => {
   });
 
   it('rejects a second set of target groups of the same name', () => {
-    const { prometheus } = withTargets('inventory', targets(1));
-
-    expect(() => prometheus.addTargetGroups('inventory', targets(1))).toThrow('Prometheus already has target groups named "inventory"');
+    expect(() => withTargets('inventory', targets(1), targets(1))).toThrow('Prometheus already has target groups named "inventory"');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ValuesInput } from '../charts/values.ts';
+import type { PrometheusConfig } from '../charts/prometheus.ts';
 import { container, podSpec, render, valueProblems, type K8sObject } from './support.ts';
 import { relabel, visible } from './relabel.ts';
 
@@ -232,7 +233,7 @@ describe('Promtail wiring', () => {
   it("is scraped pod by pod in the agents namespace, on its metrics port", () => {
     const r = render();
     const ds = daemonSet(r);
-    const scrape = r.stack.prometheus.scrapeJobs.find((j) => j.job_name === 'promtail')!;
+    const scrape = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'promtail')!;
     const [sd] = scrape.kubernetes_sd_configs!;
     const metricsPort = container(ds, 'promtail').ports.find((p: any) => p.containerPort === promtailYaml(r).server.http_listen_port);
 

@@ -36,12 +36,13 @@ export interface GrafanaDataSource {
 
 /** What a component needs from Grafana to provision its datasource and dashboards. */
 export interface GrafanaHub {
-  /** Provisions a datasource. @throws if one with the same uid or name exists */
+  /** Provisions a datasource. @throws if one with the same uid or name exists, or the hub has already rendered */
   addDataSource(dataSource: GrafanaDataSource): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *
-   * @throws if it has no uid usable as a name (a DNS label of at most 40 characters), or one with the same uid exists
+   * @throws if it has no uid usable as a name (a DNS label of at most 40 characters), one with the same uid
+   *   exists, or the hub has already rendered
    */
   addDashboard(dashboard: Dashboard): void;
 }

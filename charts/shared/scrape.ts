@@ -90,15 +90,15 @@ export interface RuleFile {
 
 /** What a component needs from the metrics hub: somewhere to contribute its scrape jobs and rules. */
 export interface MetricsHub {
-  /** Adds a scrape job. @throws if a job with the same `job_name` exists */
+  /** Adds a scrape job. @throws if a job with the same `job_name` exists, or the hub has already rendered */
   addScrapeJob(job: ScrapeConfig): void;
-  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
+  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists, or the hub has already rendered */
   addRuleGroup(group: RuleGroup): void;
   /**
    * Publishes target groups for file-based discovery, for inventories too large to inline in prometheus.yml,
    * and returns the `file_sd_configs` entry of the scrape job that reads them.
    *
-   * @throws if targets of the same `name` exist
+   * @throws if targets of the same `name` exist, or the hub has already rendered
    */
   addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig;
 }
