@@ -103,3 +103,10 @@ describe('the start check', () => {
     expect(startProblems([{ where: 'x', image: IMAGES.prometheus, args: ['--config.file=/p.yml'] }])).toEqual([]);
   });
 });
+
+describe('the production environment', () => {
+  it('runs no image that no registry serves: the demo, built locally, is off', () => {
+    const containers = containersOf(readInKubectlOrder(join(ROOT, RENDERED_DIR, 'production')).map((a) => a.object), 'rendered/production');
+    expect(containers.filter((c) => c.image.startsWith('localhost/')).map((c) => c.where)).toEqual([]);
+  });
+});
