@@ -6,8 +6,8 @@ import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts'
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
-import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { discoveredResources, type FileSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
+import { addConfigChecksum, allowDiscovery, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -104,6 +104,7 @@ export class Prometheus extends Chart implements MetricsHub {
   private readonly targetNames = new Set<string>();
   private targetVolumes = 0;
   private readonly container: kplus.Container;
+  private readonly clusterRole: kplus.ClusterRole;
   private readonly componentLabels: Record<string, string>;
   private readonly props: PrometheusProps;
 
@@ -118,19 +119,9 @@ export class Prometheus extends Chart implements MetricsHub {
       metadata: { name: 'prometheus', labels },
       automountToken: false,
     });
-    // Kubernetes service discovery lists and watches targets cluster-wide; /metrics as a non-resource URL
-    // lets Prometheus scrape the API server's own metrics with the same identity.
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } }));
-    clusterRole.allowRead(
-      kplus.ApiResource.NODES,
-      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }),
-      kplus.ApiResource.SERVICES,
-      kplus.ApiResource.ENDPOINTS,
-      kplus.ApiResource.ENDPOINT_SLICES,
-      kplus.ApiResource.PODS,
-      kplus.ApiResource.INGRESSES,
-    );
-    clusterRole.allowGet(kplus.NonApiResource.of('/metrics'));
+    // Kubernetes service discovery lists and watches targets cluster-wide: the role grants exactly what the
+    // discovery roles of the contributed scrape jobs read (see addScrapeJob), nothing else.
+    const clusterRole = (this.clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } })));
     clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${props.namespace}-prometheus`, labels },
       role: clusterRole,
@@ -202,6 +193,7 @@ export class Prometheus extends Chart implements MetricsHub {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
     this.jobs.set(job.job_name, job);
+    allowDiscovery(this.clusterRole, discoveredResources(job.kubernetes_sd_configs ?? []));
   }
 
   public addRuleGroup(group: RuleGroup): void {

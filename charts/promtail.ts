@@ -5,8 +5,8 @@ import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
-import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
-import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
+import { discoveredResources, podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
+import { allowDiscovery, clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Which of a node's own logs Promtail ships, besides the logs of the node's pods. */
@@ -61,24 +61,20 @@ export class Promtail extends Chart {
       metadata: { name: 'promtail', labels },
       automountToken: false,
     });
-    // Discovery watches the pods of this node (pod role) and the node objects (the files job); services,
-    // endpoints and nodes/proxy complete the read-only set upstream's own manifests grant.
+    const scrapeConfigs: PromtailScrapeConfig[] = [podLogsJob()];
+    if (props.nodeLogs.journal) scrapeConfigs.push(journalJob());
+    if (props.nodeLogs.files) scrapeConfigs.push(logFilesJob());
+
+    // Exactly what the discovery of its jobs reads: pods (pod logs), and nodes only for the node files job.
+    // Not nodes/proxy, which upstream's manifests grant: it opens the kubelet's API (exec into any container)
+    // to a root pod on every node, and Promtail never calls it.
     const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-promtail`, labels } }));
-    clusterRole.allowRead(
-      kplus.ApiResource.NODES,
-      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/proxy' }),
-      kplus.ApiResource.SERVICES,
-      kplus.ApiResource.ENDPOINTS,
-      kplus.ApiResource.PODS,
-    );
+    allowDiscovery(clusterRole, discoveredResources(scrapeConfigs.flatMap((c) => c.kubernetes_sd_configs ?? [])));
     clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${props.namespace}-promtail`, labels },
       role: clusterRole,
     })).addSubjects(serviceAccount);
 
-    const scrapeConfigs: PromtailScrapeConfig[] = [podLogsJob()];
-    if (props.nodeLogs.journal) scrapeConfigs.push(journalJob());
-    if (props.nodeLogs.files) scrapeConfigs.push(logFilesJob());
     this.config = new ConfigFiles(this, 'Config', {
       name: 'promtail-config',
       labels,
@@ -142,18 +138,23 @@ export class Promtail extends Chart {
   }
 }
 
-/** The host paths Promtail reads, mounted read-only at the same path. */
+/**
+ * The host paths Promtail reads, mounted read-only at the same path. None is ever created on the node where it
+ * would change the node's behaviour: a missing `/var/log/journal` must stay missing, since journald keeps the
+ * journal on disk as soon as that directory exists (Storage=auto).
+ */
 function hostLogPaths(nodeLogs: NodeLogSources): Array<{ name: string; path: string; type: kplus.HostPathVolumeType }> {
-  const paths = nodeLogs.files
-    // /var/log holds the pod logs and the persistent journal too.
+  const paths = nodeLogs.files || nodeLogs.journal
+    // /var/log holds the pod logs, the log files, and the persistent journal where the node keeps one: one
+    // mount of a directory every Linux node has covers a journal that may or may not be there.
     ? [{ name: 'var-log', path: '/var/log', type: kplus.HostPathVolumeType.DIRECTORY }]
     : [{ name: 'pod-logs', path: Promtail.POD_LOGS_DIR, type: kplus.HostPathVolumeType.DIRECTORY }];
   if (nodeLogs.journal) {
-    // The journal is persistent (/var/log/journal) or volatile (/run/log/journal) depending on the host;
-    // the reader needs the machine id to find the current one.
-    if (!nodeLogs.files) paths.push({ name: 'journal', path: '/var/log/journal', type: kplus.HostPathVolumeType.DEFAULT });
+    // A node without a persistent journal keeps it here, in memory; creating the directory where it is
+    // missing changes nothing (journald creates it itself at every boot, on a tmpfs). The reader needs the
+    // machine id to find the current journal.
     paths.push(
-      { name: 'run-journal', path: '/run/log/journal', type: kplus.HostPathVolumeType.DEFAULT },
+      { name: 'run-journal', path: '/run/log/journal', type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE },
       { name: 'machine-id', path: '/etc/machine-id', type: kplus.HostPathVolumeType.FILE },
     );
   }

@@ -63,7 +63,7 @@ describe('Prometheus', () => {
     expect(podSpec(deployment).serviceAccountName).toBe('prometheus');
     expect(podSpec(deployment).automountServiceAccountToken).toBe(true);
     const role = r.find('ClusterRole', 'sightline-prometheus');
-    expect(new Set(role.rules.flatMap((rule: any) => rule.verbs))).toEqual(new Set(['get', 'list', 'watch']));
+    expect(new Set(role.rules.flatMap((rule: any) => rule.verbs))).toEqual(new Set(['list', 'watch']));
     const binding = r.find('ClusterRoleBinding', 'sightline-prometheus');
     expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'prometheus', namespace: 'sightline' })]);
   });

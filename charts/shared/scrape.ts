@@ -34,6 +34,33 @@ export interface KubernetesSdConfig {
   readonly selectors?: ReadonlyArray<{ readonly role: KubernetesSdConfig['role']; readonly label?: string; readonly field?: string }>;
 }
 
+/** A Kubernetes resource type: its API group (`''` for the core group) and plural name. */
+export interface KubernetesResource {
+  readonly apiGroup: string;
+  readonly resource: string;
+}
+
+/**
+ * What each Kubernetes discovery role lists and watches: Prometheus's discovery/kubernetes (v3.14.0), which
+ * Promtail's discovery is built on, without `attach_metadata` (which would add nodes, namespaces,
+ * ReplicaSets or Jobs; Sightline sets none).
+ */
+const DISCOVERY_RESOURCES: Readonly<Record<KubernetesSdConfig['role'], readonly KubernetesResource[]>> = {
+  node: [{ apiGroup: '', resource: 'nodes' }],
+  pod: [{ apiGroup: '', resource: 'pods' }],
+  service: [{ apiGroup: '', resource: 'services' }],
+  endpoints: [{ apiGroup: '', resource: 'endpoints' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
+  endpointslice: [{ apiGroup: 'discovery.k8s.io', resource: 'endpointslices' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
+  ingress: [{ apiGroup: 'networking.k8s.io', resource: 'ingresses' }],
+};
+
+/** The resources `configs` discover, each once, in the order first needed. */
+export function discoveredResources(configs: readonly KubernetesSdConfig[]): KubernetesResource[] {
+  const seen = new Map<string, KubernetesResource>();
+  for (const resource of configs.flatMap((c) => DISCOVERY_RESOURCES[c.role])) seen.set(`${resource.apiGroup}/${resource.resource}`, resource);
+  return [...seen.values()];
+}
+
 /** `<scrape_config>`: one scrape job. */
 export interface ScrapeConfig {
   readonly job_name: string;
