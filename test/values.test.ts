@@ -56,7 +56,7 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'a duration is beyond what Go and Prometheus can represent', yaml: 'prometheus:\n  retention: 1000y\n', message: 'prometheus.retention: "1000y" is longer than 292y24w3d23h47m16s854ms' },
   { why: 'a request is above its limit', yaml: 'grafana:\n  resources:\n    requests: { memory: 1Gi }\n    limits: { memory: 512Mi }\n', message: 'grafana.resources.requests.memory: "1Gi" is more than limits.memory (512Mi)' },
   { why: 'a Secret key has a space', yaml: 'grafana:\n  adminSecret:\n    userKey: admin user\n', message: 'grafana.adminSecret.userKey: "admin user" is not a Secret key' },
-  { why: 'a Secret key is a path', yaml: redfish(`${FRA1}, configSecret: { name: redfish-fra1, key: creds/config.yml }, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].configSecret.key: "creds/config.yml" is not a Secret key' },
+  { why: 'a Secret key is a path', yaml: redfish('name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, configSecret: { name: redfish-fra1, key: creds/config.yml }, servers: [{ name: s1, bmc: 10.0.0.1 }]'), message: 'redfish.groups[0].configSecret.key: "creds/config.yml" is not a Secret key' },
   { why: 'the Argo CD revision is not a Git ref', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  targetRevision: release 1.0\n', message: 'argocd.targetRevision: "release 1.0" is not a Git revision' },
   { why: 'a device address is IPv6 in a form the receiver never reports', yaml: 'syslog:\n  devices:\n    - { address: "2001:DB8:0:0:0:0:0:1", name: sw1 }\n', message: 'syslog.devices[0].address: "2001:DB8:0:0:0:0:0:1" is not in canonical form: write "2001:db8::1"' },
   { why: 'a server label is one the alerts set', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { server: db-01 } }]`), message: 'redfish.groups[0].servers[0].labels.server: "server" is a label Sightline sets itself' },
@@ -85,7 +85,8 @@ describe('synth with invalid values', () => {
   it('fails on a 5 MB junk file with a short message, quoting only the start of what it read', () => {
     const run = synthCli(['--values', valuesFile(dir, 'x'.repeat(5 * 1024 * 1024)), '--out', out]);
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/\(top level\): "x{200}\.\.\. \(\d+ more characters\) is not a mapping/);
+    // 200 characters of the quoted value, its opening quote included.
+    expect(run.stderr).toMatch(/\(top level\): "x{199}\.\.\. \(\d+ more characters\) is not a mapping/);
     expect(run.stderr.length).toBeLessThan(1000);
     expect(treeDigest(out)).toEqual(before);
   });
