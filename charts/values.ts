@@ -81,10 +81,15 @@ export const dnsLabel = () =>
 const canonicalIp = () =>
   z.string()
     .refine((v) => isIP(v) !== 0, { error: 'is not an IP address', abort: true })
-    .superRefine((v, ctx) => {
-      const canonical = canonicalIpText(v);
-      if (canonical !== v) ctx.addIssue({ code: 'custom', input: v, message: `is not in canonical form: write ${JSON.stringify(canonical)} (RFC 5952), the text the receiver reports and matches` });
-    });
+    .superRefine((v, ctx) => checkCanonicalIp(v, ctx));
+
+/** Reports a valid IP address that is not written in its canonical form (see {@link canonicalIp}). */
+function checkCanonicalIp(address: string, ctx: z.core.$RefinementCtx<string>): void {
+  const canonical = canonicalIpText(address);
+  if (canonical !== address) {
+    ctx.addIssue({ code: 'custom', input: address, message: `is not in canonical form: write ${JSON.stringify(canonical)}, as the receivers print it (RFC 5952 for IPv6, an IPv4-mapped address as IPv4)` });
+  }
+}
 
 /** The canonical text of a valid IP address (see {@link canonicalIp}). */
 export function canonicalIpText(address: string): string {
@@ -309,7 +314,7 @@ const redfishServer = z.strictObject({
   bmc: z.string().refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443', abort: true })
     .superRefine((v, ctx) => {
       // The same BMC written twice must be caught as a duplicate, and `bmc` labels must match across tools.
-      if (isIP(v) !== 0 && canonicalIpText(v) !== v) ctx.addIssue({ code: 'custom', input: v, message: `is not in canonical form: write ${JSON.stringify(canonicalIpText(v))} (RFC 5952)` });
+      if (isIP(v) !== 0) checkCanonicalIp(v, ctx);
     })
     .describe('Address of the server\'s BMC: host name, IP address, or http(s) URL (host names and IPs are reached over https).'),
   labels: z.record(promLabelName(), z.string()).default({})
