@@ -62,7 +62,7 @@ export const IMAGE_PROCESSES = {
     // run.sh starts grafana-server with the GF_PATHS_* settings; Sightline passes no arguments.
     entrypoint: ['/run.sh'],
     cmd: undefined,
-    source: 'grafana/grafana Dockerfile (the repository is too large to fetch at v13.2.0; read at its stored snapshot 78515af, which ends USER "$GF_UID" / ENTRYPOINT [ "/run.sh" ] as every release since 7.x)',
+    source: 'grafana/grafana Dockerfile, read at commit 78515af (the repository is too large to fetch at the v13.2.0 tag here)',
   },
   tempo: {
     image: IMAGES.tempo,
@@ -90,8 +90,8 @@ export const IMAGE_PROCESSES = {
   },
   redfishExporter: {
     image: IMAGES.redfishExporter,
-    // The base image (gportal/golang) is not published as source; whatever ENTRYPOINT it might carry, `command`
-    // replaces it, so the container states its program either way.
+    // Its base image, gportal/golang, could not be read; whatever ENTRYPOINT it might carry, `command`
+    // replaces it, so a container that states its program starts either way.
     entrypoint: undefined,
     cmd: ['/opt/app-root/redfish_exporter'],
     source: 'G-PORTAL/redfish_exporter v1.5.1 Dockerfile',
