@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { HubSeal } from './shared/hub.ts';
 import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
@@ -91,6 +92,7 @@ export class Grafana extends Chart implements GrafanaHub {
   /** The ConfigMap holding the dashboard provider file. */
   public readonly dashboardProviderConfig: ConfigFiles;
 
+  private readonly seal = new HubSeal('Grafana');
   private readonly dataSources = new Map<string, GrafanaDataSource>();
   private readonly dashboards = new Map<string, ConfigFiles>();
   private readonly container: kplus.Container;
@@ -163,6 +165,7 @@ export class Grafana extends Chart implements GrafanaHub {
   }
 
   public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void {
+    this.seal.assertOpen(`datasource "${dataSource.uid}"`);
     for (const existing of this.dataSources.values()) {
       if (existing.uid === dataSource.uid || existing.name === dataSource.name) {
         throw new Error(`Grafana already has a datasource with uid "${existing.uid}" / name "${existing.name}"`);
@@ -179,6 +182,7 @@ export class Grafana extends Chart implements GrafanaHub {
    */
   public addDashboard(dashboard: Dashboard): void {
     const uid = dashboard.uid;
+    this.seal.assertOpen(`dashboard "${uid ?? dashboard.title}"`);
     if (uid === undefined || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(uid) || uid.length > Grafana.MAX_UID_LENGTH) {
       throw new Error(`dashboard "${dashboard.title}" needs a uid of lower-case letters, digits and - (at most ${Grafana.MAX_UID_LENGTH} characters), not ${JSON.stringify(uid)}`);
     }
@@ -195,17 +199,8 @@ export class Grafana extends Chart implements GrafanaHub {
     addConfigChecksum(this.deployment, `dashboard-${uid}`, files.checksum);
   }
 
-  /** The uids of the dashboards provisioned so far, in the order they were added. */
-  public get provisionedDashboards(): readonly string[] {
-    return [...this.dashboards.keys()];
-  }
-
-  /** The datasources provisioned so far. */
-  public get provisionedDataSources(): readonly GrafanaDataSource[] {
-    return [...this.dataSources.values()];
-  }
-
   private renderDashboardProviders(): DashboardProvisioning {
+    this.seal.seal('dashboards.yaml');
     return {
       apiVersion: 1,
       // No provider without a dashboard: Grafana would log a missing folder on every scan.
@@ -222,10 +217,11 @@ export class Grafana extends Chart implements GrafanaHub {
   }
 
   private renderDataSources(): DataSourceProvisioning {
+    this.seal.seal('datasources.yaml');
     return {
       apiVersion: 1,
       prune: true,
-      datasources: this.provisionedDataSources.map((ds) => ({ ...ds, access: 'proxy' as const, editable: false })),
+      datasources: [...this.dataSources.values()].map((ds) => ({ ...ds, access: 'proxy' as const, editable: false })),
     };
   }
 }

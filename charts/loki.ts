@@ -6,7 +6,7 @@ import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './share
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import type { MetricsHub } from './shared/scrape.ts';
-import { dataClaim, hardenedContainer, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
+import { dataClaim, hardenedContainer, size, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /**
@@ -24,6 +24,7 @@ export interface LokiConfig {
     readonly ring: { readonly kvstore: { readonly store: 'inmemory' } };
     readonly storage: { readonly filesystem: { readonly chunks_directory: string; readonly rules_directory: string } };
   };
+  readonly ingester: { readonly wal: { readonly replay_memory_ceiling: string } };
   readonly schema_config: { readonly configs: readonly LokiPeriodConfig[] };
   readonly compactor: { readonly retention_enabled: boolean; readonly delete_request_store: 'filesystem' };
   readonly limits_config: {
@@ -125,7 +126,7 @@ export class Loki extends Chart {
     const identity: ComponentIdentity = { name: 'loki', component: 'logs', version: imageVersion(IMAGES.loki) };
     const labels = recommendedLabels(identity);
 
-    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention, props.deletionMode) } });
+    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention, props.deletionMode, props.resources.limits.memory) } });
 
     const claim = dataClaim(this, { name: 'loki-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
@@ -181,7 +182,10 @@ export class Loki extends Chart {
     return { name: 'Loki', uid: DATASOURCE_UID.loki, type: 'loki', url: this.endpoint.url(), jsonData: { derivedFields } };
   }
 
-  private static renderConfig(retention: string, deletionMode: LokiDeletionMode): LokiConfig {
+  /** Share of the container's memory limit a WAL replay may fill before it flushes: upstream's advice (docs/sources/operations/storage/wal.md). */
+  private static readonly REPLAY_MEMORY_SHARE = 0.75;
+
+  private static renderConfig(retention: string, deletionMode: LokiDeletionMode, memoryLimit: string): LokiConfig {
     const data = Loki.DATA_DIR;
     return {
       // One tenant: everything in the cluster shares one log store, and clients send no X-Scope-OrgID.
@@ -197,6 +201,10 @@ export class Loki extends Chart {
         ring: { kvstore: { store: 'inmemory' } },
         storage: { filesystem: { chunks_directory: `${data}/chunks`, rules_directory: `${data}/rules` } },
       },
+      // Loki's default ceiling (4GB) is above the default 2Gi limit: replaying a large WAL after a crash would
+      // get the pod OOM-killed, again on every restart. Below the limit, the replay flushes chunks instead.
+      // Loki's MB is 2^20 bytes.
+      ingester: { wal: { replay_memory_ceiling: `${Math.floor(size(memoryLimit).toMebibytes() * Loki.REPLAY_MEMORY_SHARE)}MB` } },
       schema_config: {
         // Periods are append-only: a later format gets a new entry from a future date, this one stays.
         // TSDB and v13 are what structured metadata (and so OTLP logs) need; retention needs a 24h period.

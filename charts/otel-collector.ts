@@ -162,19 +162,13 @@ export class OtelCollector extends Chart {
     const labels = recommendedLabels(identity);
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: 'otel-collector', labels }, automountToken: false });
-    // k8s_attributes watches pods (and their namespaces and nodes) cluster-wide, and the owners it names:
-    // ReplicaSets lead to the Deployment, Jobs to the CronJob.
+    // What k8s_attributes watches for the extract list in renderConfig (its README, "Role-based access
+    // control", contrib v0.159.0): pods and namespaces always, ReplicaSets for k8s.deployment.name (a pod's
+    // owner is the ReplicaSet, whose owner names the Deployment). The StatefulSet, DaemonSet and Job names come
+    // from the pod's own owner references and k8s.node.name from its spec: no node, Deployment, StatefulSet,
+    // DaemonSet or Job is read. Extracting node labels, k8s.node.uid or k8s.cronjob.uid would need more.
     const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-otel-collector`, labels } }));
-    clusterRole.allowRead(
-      kplus.ApiResource.PODS,
-      kplus.ApiResource.NAMESPACES,
-      kplus.ApiResource.NODES,
-      kplus.ApiResource.REPLICA_SETS,
-      kplus.ApiResource.DEPLOYMENTS,
-      kplus.ApiResource.STATEFUL_SETS,
-      kplus.ApiResource.DAEMON_SETS,
-      kplus.ApiResource.JOBS,
-    );
+    clusterRole.allowRead(kplus.ApiResource.PODS, kplus.ApiResource.NAMESPACES, kplus.ApiResource.REPLICA_SETS);
     clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${props.namespace}-otel-collector`, labels },
       role: clusterRole,

@@ -4,10 +4,11 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { HubSeal } from './shared/hub.ts';
 import { allowEgress, type NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
-import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackService, startupProbe, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
+import { discoveredResources, type FileSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
+import { addConfigChecksum, allowDiscovery, clusterScoped, dataClaim, hardenedContainer, stackService, startupProbe, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -100,11 +101,13 @@ export class Prometheus extends Chart implements MetricsHub {
   /** The ConfigMap holding the rule file, every contributed rule group in it. */
   public readonly rules: ConfigFiles;
 
+  private readonly seal = new HubSeal('Prometheus');
   private readonly jobs = new Map<string, ScrapeConfig>();
   private readonly ruleGroups = new Map<string, RuleGroup>();
   private readonly targetNames = new Set<string>();
   private targetVolumes = 0;
   private readonly container: kplus.Container;
+  private readonly clusterRole: kplus.ClusterRole;
   private readonly componentLabels: Record<string, string>;
   private readonly props: PrometheusProps;
 
@@ -119,19 +122,9 @@ export class Prometheus extends Chart implements MetricsHub {
       metadata: { name: 'prometheus', labels },
       automountToken: false,
     });
-    // Kubernetes service discovery lists and watches targets cluster-wide; /metrics as a non-resource URL
-    // lets Prometheus scrape the API server's own metrics with the same identity.
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } }));
-    clusterRole.allowRead(
-      kplus.ApiResource.NODES,
-      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }),
-      kplus.ApiResource.SERVICES,
-      kplus.ApiResource.ENDPOINTS,
-      kplus.ApiResource.ENDPOINT_SLICES,
-      kplus.ApiResource.PODS,
-      kplus.ApiResource.INGRESSES,
-    );
-    clusterRole.allowGet(kplus.NonApiResource.of('/metrics'));
+    // Kubernetes service discovery lists and watches targets cluster-wide: the role grants exactly what the
+    // discovery roles of the contributed scrape jobs read (see addScrapeJob), nothing else.
+    const clusterRole = (this.clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } })));
     clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${props.namespace}-prometheus`, labels },
       role: clusterRole,
@@ -145,7 +138,12 @@ export class Prometheus extends Chart implements MetricsHub {
     this.rules = new ConfigFiles(this, 'Rules', {
       name: 'prometheus-rules',
       labels,
-      files: { [Prometheus.RULES_FILE]: (): RuleFile => ({ groups: [...this.ruleGroups.values()] }) },
+      files: {
+        [Prometheus.RULES_FILE]: (): RuleFile => {
+          this.seal.seal(Prometheus.RULES_FILE);
+          return { groups: [...this.ruleGroups.values()] };
+        },
+      },
     });
 
     const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
@@ -199,14 +197,17 @@ export class Prometheus extends Chart implements MetricsHub {
   }
 
   public addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void {
+    this.seal.assertOpen(`scrape job "${job.job_name}"`);
     if (this.jobs.has(job.job_name)) {
       throw new Error(`Prometheus already has a scrape job named "${job.job_name}"`);
     }
     this.jobs.set(job.job_name, job);
     for (const target of targets) target.allowFrom(this.statefulSet);
+    allowDiscovery(this.clusterRole, discoveredResources(job.kubernetes_sd_configs ?? []));
   }
 
   public addRuleGroup(group: RuleGroup): void {
+    this.seal.assertOpen(`rule group "${group.name}"`);
     if (this.ruleGroups.has(group.name)) {
       throw new Error(`Prometheus already has a rule group named "${group.name}"`);
     }
@@ -220,6 +221,7 @@ export class Prometheus extends Chart implements MetricsHub {
    * the pod template.
    */
   public addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig {
+    this.seal.assertOpen(`target groups "${name}"`);
     if (this.targetNames.has(name)) {
       throw new Error(`Prometheus already has target groups named "${name}"`);
     }
@@ -257,17 +259,13 @@ export class Prometheus extends Chart implements MetricsHub {
     };
   }
 
-  /** The scrape jobs contributed so far, in the order they were added. */
-  public get scrapeJobs(): readonly ScrapeConfig[] {
-    return [...this.jobs.values()];
-  }
-
   private exemplarTraceIdDestinations(): ReadonlyArray<{ readonly name: string; readonly datasourceUid: string }> | undefined {
     const uid = this.props.exemplarTraceDataSourceUid;
     return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
   }
 
   private renderConfig(): PrometheusConfig {
+    this.seal.seal('prometheus.yml');
     const p = this.props;
     return {
       global: {
@@ -277,7 +275,7 @@ export class Prometheus extends Chart implements MetricsHub {
         external_labels: { cluster: p.clusterName },
       },
       rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
-      scrape_configs: this.scrapeJobs,
+      scrape_configs: [...this.jobs.values()],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };
   }

@@ -6,8 +6,8 @@ import type { Endpoint } from './shared/endpoint.ts';
 import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
-import { podScrapeJob, type MetricsHub } from './shared/scrape.ts';
-import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
+import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scrape.ts';
+import { allowDiscovery, clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 
@@ -54,24 +54,20 @@ export class Promtail extends Chart {
       metadata: { name: 'promtail', labels },
       automountToken: false,
     });
-    // Discovery watches the pods of this node (pod role) and the node objects (the files job); services,
-    // endpoints and nodes/proxy complete the read-only set upstream's own manifests grant.
+    const scrapeConfigs: PromtailScrapeConfig[] = [podLogsJob()];
+    if (props.nodeLogs.journal) scrapeConfigs.push(journalJob());
+    if (props.nodeLogs.files) scrapeConfigs.push(logFilesJob());
+
+    // Exactly what the discovery of its jobs reads: pods (pod logs), and nodes only for the node files job.
+    // Not nodes/proxy, which upstream's manifests grant: it opens the kubelet's API (exec into any container)
+    // to a root pod on every node, and Promtail never calls it.
     const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-promtail`, labels } }));
-    clusterRole.allowRead(
-      kplus.ApiResource.NODES,
-      kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/proxy' }),
-      kplus.ApiResource.SERVICES,
-      kplus.ApiResource.ENDPOINTS,
-      kplus.ApiResource.PODS,
-    );
+    allowDiscovery(clusterRole, discoveredResources(scrapeConfigs.flatMap((c) => c.kubernetes_sd_configs ?? [])));
     clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata: { name: `${props.namespace}-promtail`, labels },
       role: clusterRole,
     })).addSubjects(serviceAccount);
 
-    const scrapeConfigs: PromtailScrapeConfig[] = [podLogsJob()];
-    if (props.nodeLogs.journal) scrapeConfigs.push(journalJob());
-    if (props.nodeLogs.files) scrapeConfigs.push(logFilesJob());
     this.config = new ConfigFiles(this, 'Config', {
       name: 'promtail-config',
       labels,
@@ -115,7 +111,12 @@ export class Promtail extends Chart {
   }
 }
 
-/** The logs of the node's pods, found through the API (pod role), read from the runtime's files. */
+/**
+ * The logs of the node's pods, found through the API (pod role), read from the runtime's files.
+ *
+ * Labels: `namespace`, `pod`, `container`, `node_name`, `app` and `service_name` (the rules in
+ * shared/node-logs.ts), plus `stream` from the CRI parser.
+ */
 function podLogsJob(): PromtailScrapeConfig {
   return {
     job_name: 'kubernetes-pods',

@@ -33,6 +33,14 @@ const HEALTH_MAPPING: dashboard.ValueMapping = {
     '3': { text: 'Critical', color: 'red', index: 2 },
   },
 };
+/**
+ * Component health: the exporter also reports 2 for an enabled component whose BMC gives no health (see
+ * `COMPONENT_STATE` in redfish.ts), so 2 reads "Warning or not reported".
+ */
+const COMPONENT_HEALTH_MAPPING: dashboard.ValueMapping = {
+  type: dashboard.MappingType.ValueToText,
+  options: { ...HEALTH_MAPPING.options, '2': { text: 'Warning or not reported', color: 'orange', index: 1 } },
+};
 const POWER_MAPPING: dashboard.ValueMapping = {
   type: dashboard.MappingType.ValueToText,
   options: { '1': { text: 'On', color: 'green', index: 0 }, '2': { text: 'Off', color: 'red', index: 1 } },
@@ -79,7 +87,7 @@ function healthMatrix(jobs: string): table.PanelBuilder {
     [`up{${jobs}, ${PICKED}}`, 'BMC reachable', REACHABLE_MAPPING],
     [`redfish_power_state{${PICKED}}`, 'Power', POWER_MAPPING],
     [`redfish_health{${PICKED}}`, 'System', HEALTH_MAPPING],
-    ...COMPONENT_HEALTH.map(([metric, title]) => [`${metric}{${PICKED}}`, title, HEALTH_MAPPING] as const),
+    ...COMPONENT_HEALTH.map(([metric, title]) => [`${metric}{${PICKED}}`, title, COMPONENT_HEALTH_MAPPING] as const),
   ];
   const panel = new table.PanelBuilder()
     .title('Health matrix')
@@ -119,7 +127,7 @@ function refId(index: number): string {
 function failingComponents(): table.PanelBuilder {
   return new table.PanelBuilder()
     .title('Failing components')
-    .description('Processors, memory modules, storage controllers and drives whose health is Warning or Critical. Find them in the BMC web UI by these ids.')
+    .description('Processors, memory modules, storage controllers and drives whose health is Warning (or not reported) or Critical. Find them in the BMC web UI by these ids.')
     .datasource(DATASOURCE)
     .withTarget(query(FAILING_COMPONENTS).instant().format(prometheus.PromQueryFormat.Table))
     .withTransformation({
@@ -130,7 +138,7 @@ function failingComponents(): table.PanelBuilder {
         renameByName: { instance: 'Server', group: 'Group', __name__: 'Metric', Value: 'Health' },
       },
     })
-    .overrideByName('Health', stateCells(HEALTH_MAPPING))
+    .overrideByName('Health', stateCells(COMPONENT_HEALTH_MAPPING))
     .noValue('No failing component')
     .span(24)
     .height(8);

@@ -9,7 +9,7 @@ import { allowEgress } from './shared/network.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
-import { IMAGES } from './versions.ts';
+import { IMAGE_PROCESSES, IMAGES } from './versions.ts';
 
 const load = createRequire(import.meta.url);
 
@@ -126,6 +126,9 @@ export class Redfish extends Chart {
         // exporter's port is unprivileged: the capability is never used.
         capabilities: { drop: [kplus.Capability.ALL], add: [kplus.Capability.NET_BIND_SERVICE] },
       },
+      // The image has no ENTRYPOINT, only a CMD naming the binary, which `args` would replace: the
+      // container names the program itself.
+      command: [...IMAGE_PROCESSES.redfishExporter.cmd],
       args: [`-config.file=${Redfish.CONFIG_DIR}/${Redfish.CONFIG_FILE}`, `-web.listen-address=:${group.port}`],
       ports: [{ name: 'http', number: group.port }],
       // /metrics without ?host= walks no BMC and answers 500, so the probes can only check the socket.
@@ -148,6 +151,28 @@ export class Redfish extends Chart {
     return Endpoint.fromService(service, group.port, { scheme: 'http' });
   }
 }
+
+/**
+ * Every label name the stack itself puts on hardware series and alerts, and why: a server label of the same
+ * name would overwrite it or be overwritten (a target label hides the exporter's own, which Prometheus then
+ * renames `exported_<name>`; an alert's label replaces the series'). Values refuse these as server labels.
+ */
+export const REDFISH_RESERVED_LABELS = {
+  instance: 'the server name, set for each target',
+  job: 'the scrape job, redfish-<group>',
+  bmc: 'the BMC address, set by relabeling',
+  group: 'the exporter group, set by relabeling',
+  server: 'set on every hardware alert',
+  severity: 'set on every hardware alert',
+  alertname: 'the name of every alert',
+  cluster: "Prometheus's external label, which a series label of the same name would hide",
+  system_id: "the exporter's own label",
+  processor_id: "the exporter's own label",
+  memory_id: "the exporter's own label",
+  storage_id: "the exporter's own label",
+  drive_id: "the exporter's own label",
+  version: "the exporter's own label (BIOS version)",
+} as const satisfies Readonly<Record<string, string>>;
 
 /** Matcher of the series of every group's scrape job, for rules and panels. */
 const JOBS = `job=~"${Redfish.JOB_PREFIX}.+"`;
@@ -198,8 +223,14 @@ export function scrapeJob(group: RedfishGroup, exporter: Endpoint, discovery: Fi
   };
 }
 
-/** What a health value means, for annotations (the exporter: 1 OK, 2 Warning, 3 Critical). */
-const HEALTH_STATE = '{{ if eq $value 3.0 }}Critical{{ else }}Warning{{ end }}';
+/**
+ * What a component's health value means, for annotations. The exporter reports 1 OK, 2 Warning, 3 Critical,
+ * and also 2 for a component whose BMC gives no `Status.Health` at all when it is enabled (processors, memory,
+ * storage controllers, HPE drives) or, for a drive, when it predicts the drive's failure (redfish_exporter
+ * v1.5.1, pkg/drivers/redfish/metrics/metrics.go, convertHealthStatus): 2 says no more than "Warning or not
+ * reported".
+ */
+const COMPONENT_STATE = '{{ if eq $value 3.0 }}Critical{{ else }}Warning or not reported{{ end }}';
 
 /** Where an alert happened, the same in every description. */
 const WHERE = 'server {{ $labels.instance }} (group {{ $labels.group }}, BMC {{ $labels.bmc }})';
@@ -215,18 +246,26 @@ function serverAlert(rule: { alert: string; expr: string; for: string; severity:
   };
 }
 
-/** An alert on one kind of component whose health is not OK (one alert per failing component). */
-function componentAlert(alert: string, metric: string, component: string, idLabels: readonly string[]): AlertingRule {
+/**
+ * An alert on one kind of component whose health is not OK (one alert per failing component).
+ *
+ * @param unreported when the exporter reports 2 for a component whose BMC gives no health
+ */
+function componentAlert(alert: string, metric: string, component: string, idLabels: readonly string[], unreported: string): AlertingRule {
   const id = idLabels.map((label) => `{{ $labels.${label} }}`).join('/');
+  const part = `${component.toLowerCase()} ${id}`;
   return serverAlert({
     alert,
     expr: `${metric} > 1`,
     for: '15m',
     severity: 'warning',
-    summary: `${component} ${id} of {{ $labels.instance }} is ${HEALTH_STATE}`,
-    description: `The BMC of ${WHERE} reports ${component.toLowerCase()} ${id} in ${HEALTH_STATE} health. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
+    summary: `${component} ${id} of {{ $labels.instance }} is ${COMPONENT_STATE}`,
+    description: `The BMC of ${WHERE} reports ${part} {{ if eq $value 3.0 }}in Critical health{{ else }}in Warning health, or gives no health for it ${unreported}{{ end }}. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
   });
 }
+
+/** When the exporter reports 2 for a processor, memory module or storage controller without health. */
+const ENABLED_UNREPORTED = 'while it is enabled (the exporter counts both as Warning)';
 
 /**
  * The hardware alerts. A scrape failure is `up == 0` (a failed walk answers 500). `for` spans several
@@ -260,10 +299,11 @@ export function hardwareRules(): RuleGroup {
         summary: '{{ $labels.instance }} reports Warning system health',
         description: `The BMC of ${WHERE} reports system {{ $labels.system_id }} in Warning health. Find the degraded part in the BMC's web UI or event log and plan its repair.`,
       }),
-      componentAlert('RedfishProcessorUnhealthy', 'redfish_processor_health', 'Processor', ['processor_id']),
-      componentAlert('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', ['memory_id']),
-      componentAlert('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', ['storage_id']),
-      componentAlert('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', ['storage_id', 'drive_id']),
+      componentAlert('RedfishProcessorUnhealthy', 'redfish_processor_health', 'Processor', ['processor_id'], ENABLED_UNREPORTED),
+      componentAlert('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', ['memory_id'], ENABLED_UNREPORTED),
+      componentAlert('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', ['storage_id'], ENABLED_UNREPORTED),
+      // A drive with Health OK and FailurePredicted reports 1: no alert can see it (see the README).
+      componentAlert('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', ['storage_id', 'drive_id'], 'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)'),
       serverAlert({
         alert: 'RedfishPowerOff',
         expr: 'redfish_power_state == 2',

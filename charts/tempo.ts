@@ -37,8 +37,9 @@ export interface TempoConfig {
       readonly zipkin: ReceiverEndpoint;
     };
   };
+  readonly memory: { readonly automemlimit_enabled: boolean };
   readonly live_store: {
-    readonly max_block_bytes: number;
+    readonly max_block_bytes?: number;
     readonly max_block_duration: string;
   };
   readonly backend_worker: {
@@ -103,8 +104,12 @@ export interface TempoProps {
   readonly blockRetention: Duration;
   /** How long a block replaced by compaction stays readable (`backend_worker.compaction.compacted_block_retention`). */
   readonly compactedBlockRetention: Duration;
-  /** Size at which the live-store cuts its head block (`live_store.max_block_bytes`). */
-  readonly maxBlockBytes: number;
+  /**
+   * Size at which the live-store cuts its head block (`live_store.max_block_bytes`). Each cut becomes a
+   * backend block of its own, so a small value means many small blocks for the compactor to merge.
+   * @default - Tempo's own, 50 MiB (modules/livestore/config.go)
+   */
+  readonly maxBlockBytes?: number;
   /** Age at which the live-store cuts its head block (`live_store.max_block_duration`). */
   readonly maxBlockDuration: Duration;
   /** Threshold of the query-frontend's search SLO metrics (`query_frontend.search.duration_slo`). */
@@ -287,6 +292,9 @@ export class Tempo extends Chart {
           zipkin: listen(r.zipkin),
         },
       },
+      // Sets the Go runtime's soft memory limit from the container's cgroup limit (at Tempo's default ratio,
+      // 0.8), so the garbage collector works harder before the kernel kills the pod.
+      memory: { automemlimit_enabled: true },
       live_store: { max_block_bytes: p.maxBlockBytes, max_block_duration: goDuration(p.maxBlockDuration) },
       backend_worker: {
         compaction: { block_retention: goDuration(p.blockRetention), compacted_block_retention: goDuration(p.compactedBlockRetention) },

@@ -5,23 +5,58 @@
  *
  * Validation messages name the field path, the value received and what is allowed.
  */
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import * as z from 'zod';
 import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
+import { REDFISH_RESERVED_LABELS } from './redfish.ts';
 import { DEMO_IMAGE } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
 // ---------------------------------------------------------------------------------------------------------
 
+/** How far back Prometheus looks for a sample (its default `--query.lookback-delta`). */
+const LOOKBACK_DELTA = '5m';
+/**
+ * The most `scrapeInterval + scrapeTimeout` may take. Prometheus stamps a sample with the time its scrape
+ * started, and a scrape may end `scrapeTimeout` later: just before the next sample lands, the last one is
+ * that sum old. Past the lookback a series vanishes between scrapes, pending alerts reset and `up == 0`
+ * stops firing; a minute of margin absorbs scheduling jitter and slow rule evaluations.
+ */
+const LOOKBACK_BUDGET = '4m';
+
+/**
+ * Refuses a scrape interval and timeout whose sum reaches past {@link LOOKBACK_BUDGET}, on the interval's path.
+ */
+function checkLookback(ctx: z.core.$RefinementCtx, path: PropertyKey[], where: string, interval: string, timeout: string): void {
+  const total = seconds(interval) + seconds(timeout);
+  if (total > seconds(LOOKBACK_BUDGET)) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      input: interval,
+      message: `is too long with ${where}.scrapeTimeout (${timeout}): scrapeInterval + scrapeTimeout is ${total}s, more than ${LOOKBACK_BUDGET} (Prometheus's ${LOOKBACK_DELTA} lookback less a minute of margin), so series would vanish between scrapes and alerts would reset`,
+    });
+  }
+}
+
 /** Prometheus's duration syntax (`30s`, `15d`, `1h30m`), which every component in the stack accepts. */
 const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 
-/** A Prometheus-style duration, greater than zero. */
+/**
+ * The longest duration every component can hold, in the stack's syntax. Each duration ends up in Go's
+ * `time.Duration` (int64 nanoseconds, about 292 years): Tempo and Grafana parse into it directly, and
+ * Prometheus's and Loki's `model.Duration` (prometheus/common 0.67 and later) is the same type, whose parser
+ * refuses anything longer with "duration out of range". No consumer of any duration field allows more.
+ */
+export const MAX_DURATION = '292y24w3d23h47m16s854ms';
+
+/** A Prometheus-style duration, greater than zero and no longer than {@link MAX_DURATION}. */
 export const duration = () =>
   z.string()
     .regex(DURATION, { error: 'is not a duration like 15d or 36h', abort: true })
-    .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h' });
+    .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h', abort: true })
+    .refine((v) => nanoseconds(v) <= MAX_DURATION_NANOS, { error: `is longer than ${MAX_DURATION}, the longest duration Prometheus, Loki, Tempo and Grafana can represent (Go's time.Duration)`, abort: true });
 
 /** A byte size with a Prometheus unit (`512MB`, `50GB`). */
 export const byteSize = () => z.string().regex(/^[1-9]\d*(B|KB|MB|GB|TB|PB|EB)$/, { error: 'is not a size like 512MB or 50GB (units B, KB, MB, GB, TB, PB, EB)' });
@@ -53,6 +88,36 @@ export const cpuQuantity = () => z.string().regex(/^([1-9]\d*m|\d+(\.\d{1,3})?)$
 export const dnsLabel = () =>
   z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: 'is not a DNS label (lower-case letters, digits and -, starting and ending alphanumeric, at most 63 characters)' });
 
+/**
+ * An IP address in the form the receivers write it: Go's `net.IP.String()`, which is RFC 5952 for IPv6
+ * (lower case, the longest run of zero groups shortened to `::`) and plain dotted IPv4 for an IPv4-mapped
+ * address. A label or a relabel regex only matches that exact text, so any other spelling is refused with
+ * the one to write.
+ */
+const canonicalIp = () =>
+  z.string()
+    .refine((v) => isIP(v) !== 0, { error: 'is not an IP address', abort: true })
+    .superRefine((v, ctx) => checkCanonicalIp(v, ctx));
+
+/** Reports a valid IP address that is not written in its canonical form (see {@link canonicalIp}). */
+function checkCanonicalIp(address: string, ctx: z.core.$RefinementCtx<string>): void {
+  const canonical = canonicalIpText(address);
+  if (canonical !== address) {
+    ctx.addIssue({ code: 'custom', input: address, message: `is not in canonical form: write ${JSON.stringify(canonical)}, as the receivers print it (RFC 5952 for IPv6, an IPv4-mapped address as IPv4)` });
+  }
+}
+
+/** The canonical text of a valid IP address (see {@link canonicalIp}). */
+export function canonicalIpText(address: string): string {
+  if (!isIPv6(address)) return address;
+  // The WHATWG URL serializer writes IPv6 hosts exactly as RFC 5952 does, embedded IPv4 as hex groups.
+  const text = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(text);
+  if (mapped === null) return text;
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
+}
+
 /** A TCP/UDP port number. */
 export const port = () => z.int({ error: 'is not a port number (an integer from 1 to 65535)' }).min(1, { error: 'is not a port number (an integer from 1 to 65535)' }).max(65535, { error: 'is not a port number (an integer from 1 to 65535)' });
 
@@ -61,18 +126,32 @@ export const singleReplica = () =>
   z.int({ error: 'is not a replica count (0 or 1)' }).min(0, { error: 'is not a replica count: use 1, or 0 to stop the workload and keep its data' })
     .max(1, { error: 'is more than 1: the workload keeps its data on a ReadWriteOnce volume that only one pod can mount' });
 
-/** Requests and limits of one container. */
+/** Requests and limits of one container; no request above its limit, which the API server refuses. */
 export const resources = (defaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }) => {
   const pair = (d: { cpu: string; memory: string }) =>
     z.strictObject({ cpu: cpuQuantity().default(d.cpu), memory: quantity().default(d.memory) }).prefault({});
   return z.strictObject({ requests: pair(defaults.requests), limits: pair(defaults.limits) })
+    .superRefine((v, ctx) => {
+      const amounts = { cpu: millicores, memory: bytes };
+      for (const resource of ['cpu', 'memory'] as const) {
+        if (amounts[resource](v.requests[resource]) > amounts[resource](v.limits[resource])) {
+          ctx.addIssue({ code: 'custom', path: ['requests', resource], input: v.requests[resource], message: `is more than limits.${resource} (${v.limits[resource]}): Kubernetes refuses a request above its limit` });
+        }
+      }
+    })
     .prefault({})
-    .describe('Container resources: requests are reserved by the scheduler, limits are the ceiling.');
+    .describe('Container resources: requests are reserved by the scheduler, limits are the ceiling; no request above its limit.');
 };
+
+/** A key of a Secret's data, as Kubernetes validates it (IsConfigMapKey): the file name it is mounted as, too. */
+export const secretDataKey = () =>
+  z.string()
+    .regex(/^[-._a-zA-Z0-9]{1,253}$/, { error: 'is not a Secret key (1 to 253 letters, digits, -, _ and ., like config.yml)', abort: true })
+    .regex(/^(?!\.\.)(?!\.$)/, { error: 'is not a Secret key: it may not be "." or start with ".."' });
 
 /** A reference to a Secret that the operator creates out of band (never rendered into dist/). */
 export const secretKeyRef = (defaults: { name: string; key: string }) =>
-  z.strictObject({ name: dnsLabel().default(defaults.name), key: z.string().min(1).default(defaults.key) }).prefault({});
+  z.strictObject({ name: dnsLabel().default(defaults.name), key: secretDataKey().default(defaults.key) }).prefault({});
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections, one per component.
@@ -93,8 +172,8 @@ const prometheus = z.strictObject({
 const grafana = z.strictObject({
   adminSecret: z.strictObject({
     name: dnsLabel().default('grafana-admin').describe('Secret created out of band holding the admin credentials (see README).'),
-    userKey: z.string().min(1).default('admin-user'),
-    passwordKey: z.string().min(1).default('admin-password'),
+    userKey: secretDataKey().default('admin-user'),
+    passwordKey: secretDataKey().default('admin-password'),
   }).prefault({}),
   secretKeySecret: secretKeyRef({ name: 'grafana-secret-key', key: 'secret-key' })
     .describe('Secret created out of band holding `security.secret_key`, which encrypts the secrets Grafana stores in its database (see README).'),
@@ -109,8 +188,8 @@ const tempo = z.strictObject({
     .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
   compactedBlockRetention: duration().default('1h')
     .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
-  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).default(1_000_000)
-    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x).'),
+  maxBlockBytes: z.int({ error: 'is not a number of bytes (a whole number)' }).min(1, { error: 'must be a positive number of bytes' }).optional()
+    .describe('Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x). Default: Tempo\'s own (50 MiB); a small value cuts many small backend blocks.'),
   maxBlockDuration: duration().default('5m')
     .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
   searchDurationSlo: duration().default('5s')
@@ -182,8 +261,8 @@ const promtail = z.strictObject({
 const syslogFormat = z.enum(['rfc5424', 'rfc3164']);
 
 const syslogDevice = z.strictObject({
-  address: z.string().refine((v) => isIP(v) !== 0, { error: 'is not an IP address' })
-    .describe('Source address the device sends from, as the receiver sees it (IPv6 in its short, lower-case form).'),
+  address: canonicalIp()
+    .describe('Source address the device sends from, as the receiver sees it (IPv6 in its short, lower-case form, RFC 5952).'),
   name: labelValue('a device name').describe('Becomes the `device` label.'),
   site: labelValue('a site name').optional().describe('Becomes the `site` label.'),
   role: labelValue('a role').optional().describe('Becomes the `role` label, e.g. core-switch, firewall.'),
@@ -222,18 +301,19 @@ const syslog = z.strictObject({
   }
 });
 
-/** Labels Sightline sets on every Redfish series; a server label of the same name would overwrite them. */
-const REDFISH_TARGET_LABELS = ['instance', 'job', 'bmc', 'group'];
+const RESERVED_SERVER_LABELS = Object.keys(REDFISH_RESERVED_LABELS);
 
 /**
- * A label name any PromQL query and any Prometheus-era tool accepts unquoted. Prometheus 3 would take UTF-8
- * names, but only quoted in PromQL, and names starting with `__` are dropped after relabeling.
+ * A server label name: one any PromQL query and any Prometheus-era tool accepts unquoted (Prometheus 3 would
+ * take UTF-8 names, but only quoted in PromQL), not starting with `__` (dropped after relabeling), and none
+ * of the labels the stack sets on hardware series and alerts itself, which would overwrite it or be
+ * overwritten. Regexes rather than refinements, so that values.schema.json carries every rule.
  */
 const promLabelName = () =>
   z.string()
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'is not a Prometheus label name (letters, digits and _, not starting with a digit)', abort: true })
-    .refine((v) => !v.startsWith('__'), { error: 'is not a usable label name: names starting with __ are reserved to Prometheus', abort: true })
-    .refine((v) => !REDFISH_TARGET_LABELS.includes(v), { error: `is a label Sightline sets itself (${REDFISH_TARGET_LABELS.join(', ')})` });
+    .regex(/^(?!__)/, { error: 'is not a usable label name: names starting with __ are reserved to Prometheus', abort: true })
+    .regex(new RegExp(`^(?!(${RESERVED_SERVER_LABELS.join('|')})$)`), { error: `is a label Sightline sets itself (${RESERVED_SERVER_LABELS.join(', ')}): choose another name` });
 
 /** A Kubernetes label key (`[prefix/]name`) and value, for node selectors. */
 const k8sLabelKey = () =>
@@ -261,7 +341,11 @@ function isBmcAddress(value: string): boolean {
 const redfishServer = z.strictObject({
   name: labelValue('a server name')
     .describe('Name of the server: the `instance` label of its series and the `server` label of its alerts. Unique across all groups.'),
-  bmc: z.string().refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443' })
+  bmc: z.string().refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443', abort: true })
+    .superRefine((v, ctx) => {
+      // The same BMC written twice must be caught as a duplicate, and `bmc` labels must match across tools.
+      if (isIP(v) !== 0) checkCanonicalIp(v, ctx);
+    })
     .describe('Address of the server\'s BMC: host name, IP address, or http(s) URL (host names and IPs are reached over https).'),
   labels: z.record(promLabelName(), z.string()).default({})
     .describe('Labels of the server\'s series and alerts: rack, site, model, the Kubernetes node it runs, ...'),
@@ -282,15 +366,12 @@ const redfishGroup = z.strictObject({
   port: port().default(9096).describe('Port the exporter listens on; hostNetwork groups sharing nodes need distinct ports.'),
   configSecret: z.strictObject({
     name: dnsLabel().describe('Secret created out of band holding the exporter config file (credentials, TLS verification; see README).'),
-    key: z.string().min(1).default('config.yml').describe('Key of the config file in the Secret.'),
+    key: secretDataKey().default('config.yml').describe('Key of the config file in the Secret.'),
   }),
-  scrapeInterval: duration().default('2m').describe('How often every BMC of the group is walked. Redfish walks are slow.'),
+  scrapeInterval: duration().default('2m').describe(`How often every BMC of the group is walked. Redfish walks are slow. scrapeInterval + scrapeTimeout at most ${LOOKBACK_BUDGET}.`),
   scrapeTimeout: duration().default('90s').describe('How long one walk may take; must be shorter than scrapeInterval.'),
   servers: z.array(redfishServer).min(1, { error: 'is empty: a group needs at least one server' }),
 });
-
-/** How far back Prometheus looks for a sample (its default `--query.lookback-delta`). */
-const LOOKBACK_DELTA = '5m';
 
 const redfish = z.strictObject({
   namespace: dnsLabel().optional()
@@ -306,9 +387,7 @@ const redfish = z.strictObject({
     if (seconds(group.scrapeTimeout) >= seconds(group.scrapeInterval)) {
       ctx.addIssue({ code: 'custom', path: ['groups', g, 'scrapeTimeout'], input: group.scrapeTimeout, message: `is not shorter than redfish.groups[${g}].scrapeInterval (${group.scrapeInterval})` });
     }
-    if (seconds(group.scrapeInterval) > seconds(LOOKBACK_DELTA)) {
-      ctx.addIssue({ code: 'custom', path: ['groups', g, 'scrapeInterval'], input: group.scrapeInterval, message: `is longer than ${LOOKBACK_DELTA}: Prometheus forgets a series not scraped for ${LOOKBACK_DELTA}, so panels and alerts would flicker` });
-    }
+    checkLookback(ctx, ['groups', g, 'scrapeInterval'], `redfish.groups[${g}]`, group.scrapeInterval, group.scrapeTimeout);
     if (group.hostNetwork) {
       const other = hostPorts.get(group.port);
       if (other !== undefined) {
@@ -363,7 +442,8 @@ const repositoryFolder = () =>
  */
 const argocd = z.strictObject({
   repoURL: gitRepositoryUrl().describe('Repository Argo CD pulls the rendered manifests from (spec.source.repoURL); the AppProject allows only this one.'),
-  targetRevision: z.string().min(1).default('HEAD').describe('Branch, tag or commit to sync (spec.source.targetRevision).'),
+  targetRevision: z.string().refine(isGitRevision, { error: 'is not a Git revision: a branch or tag name as git check-ref-format allows it (no spaces, ~, ^, :, ?, *, [, \\, "..", "@{", no component starting with . or ending in .lock), a commit SHA, or HEAD' })
+    .default('HEAD').describe('Branch, tag or commit to sync (spec.source.targetRevision).'),
   path: repositoryFolder().optional()
     .describe('Folder of the rendered stack in that repository (spec.source.path). Default: the output folder of the render, relative to the repository root (dist for `npm run synth`).'),
   destination: z.strictObject({
@@ -451,6 +531,7 @@ export const valuesSchema = z.strictObject({
   if (seconds(v.prometheus.scrapeTimeout) > seconds(v.prometheus.scrapeInterval)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'scrapeTimeout'], input: v.prometheus.scrapeTimeout, message: `is longer than prometheus.scrapeInterval (${v.prometheus.scrapeInterval})` });
   }
+  checkLookback(ctx, ['prometheus', 'scrapeInterval'], 'prometheus', v.prometheus.scrapeInterval, v.prometheus.scrapeTimeout);
   // Size-based retention only protects the volume if it triggers before the volume is full.
   if (bytes(v.prometheus.retentionSize) >= bytes(v.prometheus.storage)) {
     ctx.addIssue({ code: 'custom', path: ['prometheus', 'retentionSize'], input: v.prometheus.retentionSize, message: `must be smaller than prometheus.storage (${v.prometheus.storage}), or the volume fills up before retention deletes anything` });
@@ -517,6 +598,39 @@ export function seconds(d: string): number {
   return total;
 }
 
+/** Nanoseconds in a duration, exactly (durations can exceed what a double holds to the nanosecond). */
+function nanoseconds(d: string): bigint {
+  const units: Record<string, bigint> = { y: 31_536_000_000_000_000n, w: 604_800_000_000_000n, d: 86_400_000_000_000n, h: 3_600_000_000_000n, m: 60_000_000_000n, s: 1_000_000_000n, ms: 1_000_000n };
+  let total = 0n;
+  for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += BigInt(n!) * units[unit!]!;
+  return total;
+}
+
+/** Go's largest time.Duration, in nanoseconds. */
+const MAX_DURATION_NANOS = 2n ** 63n - 1n;
+
+/** Millicores in a validated CPU quantity (`500m`, `2`, `0.5`). */
+export function millicores(cpu: string): number {
+  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Math.round(Number(cpu) * 1000);
+}
+
+/**
+ * Whether `revision` is something Argo CD can resolve in a Git repository: `HEAD`, a commit SHA, or a ref
+ * name as `git check-ref-format --allow-onelevel` accepts it (a branch, a tag, or refs/heads/..., refs/tags/...).
+ *
+ * @see https://git-scm.com/docs/git-check-ref-format
+ */
+export function isGitRevision(revision: string): boolean {
+  if (revision === 'HEAD' || /^[0-9a-f]{7,64}$/.test(revision)) return true;
+  return revision !== '@'
+    // No control characters, space, ~ ^ : ? * [ or backslash anywhere.
+    && !/[\x00-\x20\x7f~^:?*[\\]/.test(revision)
+    && !revision.includes('..') && !revision.includes('@{')
+    && !revision.endsWith('.') && !revision.startsWith('/') && !revision.endsWith('/')
+    // Every /-separated component is non-empty, does not start with a dot and does not end in .lock.
+    && revision.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
+}
+
 /** Bytes in a validated byte size (`8GB`, Prometheus's base-2 units) or quantity (`10Gi`). */
 export function bytes(size: string): number {
   const exponent: Record<string, number> = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4, PB: 5, EB: 6, Mi: 2, Gi: 3, Ti: 4 };
@@ -525,8 +639,16 @@ export function bytes(size: string): number {
   return unit !== undefined && unit in exponent ? Number(n) * 1024 ** exponent[unit]! : NaN;
 }
 
+/** How much of a value a message quotes: enough to recognize it, never a whole junk file. */
+const QUOTE_LIMIT = 200;
+
+/** Cuts `text` to {@link QUOTE_LIMIT} characters, saying how much was left out. */
+export function clip(text: string): string {
+  return text.length <= QUOTE_LIMIT ? text : `${text.slice(0, QUOTE_LIMIT)}... (${text.length - QUOTE_LIMIT} more characters)`;
+}
+
 function show(value: unknown): string {
-  return value === undefined ? 'nothing' : JSON.stringify(value);
+  return value === undefined ? 'nothing' : clip(JSON.stringify(value) ?? String(value));
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -539,7 +661,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeys(issue.path);
-      return issue.keys.map((k) => `${path === '(top level)' ? k : `${path}.${k}`}: unknown key (allowed here: ${allowed.join(', ')})`).join('\n  - ');
+      return issue.keys.map((k) => `${clip(path === '(top level)' ? k : `${path}.${k}`)}: unknown key (allowed here: ${allowed.join(', ')})`).join('\n  - ');
     }
     case 'invalid_type':
       return issue.message.startsWith('is ')

@@ -39,3 +39,84 @@ export const IMAGES = {
  * `localhost/` makes a missing image fail to pull instead of resolving to someone else's image on Docker Hub.
  */
 export const DEMO_IMAGE = { repository: 'localhost/sightline/hello-app', tag: '0.1.0' } as const;
+
+/**
+ * What an image runs when a container gives neither `command` nor `args`: its Dockerfile's `ENTRYPOINT` and
+ * `CMD`, as read in the upstream source of the pinned version. Kubernetes `command` replaces the ENTRYPOINT and
+ * `args` replaces the CMD, so a container on an image without an ENTRYPOINT must set `command`: with `args`
+ * alone the runtime would execute the first flag as the program.
+ */
+export interface ImageProcess {
+  /** The image reference, exactly as rendered. */
+  readonly image: string;
+  /** `ENTRYPOINT`, or `undefined` when the Dockerfile sets none. */
+  readonly entrypoint: readonly string[] | undefined;
+  /** `CMD`, or `undefined` when the Dockerfile sets none. */
+  readonly cmd: readonly string[] | undefined;
+  /** The file these were read from: repository, tag and path. */
+  readonly source: string;
+}
+
+/** {@link ImageProcess} of every pinned image: a new image does not compile without its entry. */
+export const IMAGE_PROCESSES = {
+  prometheus: {
+    image: IMAGES.prometheus,
+    entrypoint: ['/bin/prometheus'],
+    cmd: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus'],
+    source: 'prometheus/prometheus v3.14.0 Dockerfile',
+  },
+  grafana: {
+    image: IMAGES.grafana,
+    // run.sh starts grafana-server with the GF_PATHS_* settings; Sightline passes no arguments.
+    entrypoint: ['/run.sh'],
+    cmd: undefined,
+    source: 'grafana/grafana Dockerfile, read at commit 78515af (the repository is too large to fetch at the v13.2.0 tag here)',
+  },
+  tempo: {
+    image: IMAGES.tempo,
+    entrypoint: ['/tempo'],
+    cmd: undefined,
+    source: 'grafana/tempo v3.0.3 cmd/tempo/Dockerfile',
+  },
+  otelCollector: {
+    image: IMAGES.otelCollector,
+    entrypoint: ['/otelcol-contrib'],
+    cmd: ['--config', '/etc/otelcol-contrib/config.yaml'],
+    source: 'open-telemetry/opentelemetry-collector-releases v0.159.0 distributions/otelcol-contrib/Dockerfile',
+  },
+  loki: {
+    image: IMAGES.loki,
+    entrypoint: ['/usr/bin/loki'],
+    cmd: ['-config.file=/etc/loki/local-config.yaml'],
+    source: 'grafana/loki v3.7.6 cmd/loki/Dockerfile',
+  },
+  promtail: {
+    image: IMAGES.promtail,
+    entrypoint: ['/usr/bin/promtail'],
+    cmd: ['-config.file=/etc/promtail/config.yml'],
+    source: 'grafana/loki v3.6.11 clients/cmd/promtail/Dockerfile',
+  },
+  alloy: {
+    image: IMAGES.alloy,
+    entrypoint: ['/bin/alloy'],
+    cmd: ['run', '/etc/alloy/config.alloy', '--storage.path=/var/lib/alloy/data'],
+    source: 'grafana/alloy v1.18.1 Dockerfile',
+  },
+  redfishExporter: {
+    image: IMAGES.redfishExporter,
+    // Its base image, gportal/golang, could not be read; whatever ENTRYPOINT it might carry, `command`
+    // replaces it, so a container that states its program starts either way.
+    entrypoint: undefined,
+    cmd: ['/opt/app-root/redfish_exporter'],
+    source: 'G-PORTAL/redfish_exporter v1.5.1 Dockerfile',
+  },
+} as const satisfies { readonly [K in keyof typeof IMAGES]: ImageProcess };
+
+/** {@link ImageProcess} of the demo image (services/hello-app/Dockerfile, on the official Node image). */
+export const DEMO_IMAGE_PROCESS: Omit<ImageProcess, 'image'> = {
+  // Its own ENTRYPOINT replaces node:24.21.0-trixie-slim's (docker-entrypoint.sh, CMD ["node"]): node runs as
+  // PID 1 with the OpenTelemetry preload, which overriding CMD or a pod's args cannot drop.
+  entrypoint: ['node', '--import', './services/hello-app/src/register.ts', 'services/hello-app/src/main.ts'],
+  cmd: undefined,
+  source: 'services/hello-app/Dockerfile (ENTRYPOINT)',
+};

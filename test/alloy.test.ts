@@ -44,8 +44,8 @@ describe('logs.agent', () => {
     expect(r.objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'promtail')).toEqual([]);
     expect(r.all('DaemonSet').map((d) => `${d.metadata.namespace}/${d.metadata.name}`)).toEqual([`${AGENTS}/alloy`]);
     expect(container(r.find('Deployment', 'syslog'), 'alloy').image).toMatch(/^docker\.io\/grafana\/alloy:v/);
-    expect(r.stack.prometheus.scrapeJobs.map((j) => j.job_name)).toEqual(expect.arrayContaining(['alloy', 'syslog']));
-    expect(r.stack.prometheus.scrapeJobs.map((j) => j.job_name)).not.toContain('promtail');
+    expect(r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(expect.arrayContaining(['alloy', 'syslog']));
+    expect(r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name)).not.toContain('promtail');
   });
 
   it('fails when logs.agent is not an agent Sightline runs', () => {
@@ -184,9 +184,9 @@ describe('the Alloy DaemonSet', () => {
   });
 
   it('is scraped pod by pod in the agents namespace, on its metrics port', () => {
-    const scrape = r.stack.prometheus.scrapeJobs.find((j) => j.job_name === 'alloy')!;
+    const scrape = r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.find((j: { job_name: string }) => j.job_name === 'alloy');
     const [sd] = scrape.kubernetes_sd_configs!;
-    const selected = Object.fromEntries(sd!.selectors![0]!.label!.split(',').map((kv) => kv.split('=')));
+    const selected = Object.fromEntries(sd!.selectors![0]!.label!.split(',').map((kv: string) => kv.split('=')));
 
     expect(sd).toMatchObject({ role: 'pod', namespaces: { names: [AGENTS] } });
     expect(ds.spec.template.metadata.labels).toMatchObject(selected);
@@ -258,7 +258,7 @@ describe('the syslog receiver on Alloy', () => {
   });
 
   it('is scraped on its metrics port, which the Service does not expose', () => {
-    const scrape = r.stack.prometheus.scrapeJobs.find((j) => j.job_name === 'syslog')!;
+    const scrape = r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.find((j: { job_name: string }) => j.job_name === 'syslog');
 
     expect(relabel(scrape.relabel_configs as any, { __meta_kubernetes_pod_container_port_name: alloy.ports[0].name })).toBeDefined();
     expect(r.find('Service', 'syslog').spec.ports.map((p: any) => p.targetPort)).not.toContain(alloy.ports[0].containerPort);

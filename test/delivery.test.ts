@@ -15,6 +15,7 @@ import {
   annotateForArgoCd,
   clientSideApplyBytes,
   LAST_APPLIED_ANNOTATION,
+  NEVER_DELETED_KINDS,
   SERVER_SIDE_APPLY_ABOVE_BYTES,
   SYNC_OPTIONS_ANNOTATION,
   SYNC_WAVE_ANNOTATION,
@@ -105,6 +106,18 @@ for (const folder of stackFolders) {
         for (const v of (spec.volumes ?? []).filter((v: any) => v.persistentVolumeClaim)) {
           expect(wave(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, ns)!), `claim ${v.persistentVolumeClaim.claimName}`).toBe(wave(w));
         }
+      }
+    });
+
+    it('never lets Argo CD prune or delete a claim (and its volume) or a namespace, whatever the Application prunes', () => {
+      const kept = objects.filter((o) => NEVER_DELETED_KINDS.has(o.kind));
+      expect(kept.map((o) => o.kind)).toEqual(expect.arrayContaining(['Namespace', 'PersistentVolumeClaim']));
+      for (const o of kept) {
+        const options = (o.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',');
+        expect(options, `${o.kind} ${o.metadata.name}`).toEqual(expect.arrayContaining(['Prune=false', 'Delete=false']));
+      }
+      for (const o of objects.filter((x) => !NEVER_DELETED_KINDS.has(x.kind))) {
+        expect(o.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '', `${o.kind} ${o.metadata.name}`).not.toMatch(/Prune=false|Delete=false/);
       }
     });
 
@@ -257,5 +270,16 @@ describe('the delivery annotations', () => {
     const annotations = (c: kplus.ConfigMap) => ApiObject.of(c).toJson().metadata.annotations;
     expect(annotations(big)).toEqual({ [SYNC_WAVE_ANNOTATION]: '1', [SYNC_OPTIONS_ANNOTATION]: 'ServerSideApply=true' });
     expect(annotations(small)).toEqual({ [SYNC_WAVE_ANNOTATION]: '5' });
+  });
+
+  it('combine the options that keep a claim with server-side apply, and with an option a component set', () => {
+    const app = new App();
+    const chart = new Chart(app, 'c', { namespace: 'obs' });
+    const claim = new kplus.PersistentVolumeClaim(chart, 'claim', { metadata: { name: 'data', annotations: { [SYNC_OPTIONS_ANNOTATION]: 'Validate=false' } } });
+    const big = new kplus.PersistentVolumeClaim(chart, 'big', { metadata: { name: 'big', annotations: { note: 'x'.repeat(SERVER_SIDE_APPLY_ABOVE_BYTES) } } });
+    annotateForArgoCd(app);
+    const options = (c: kplus.PersistentVolumeClaim) => ApiObject.of(c).toJson().metadata.annotations[SYNC_OPTIONS_ANNOTATION];
+    expect(options(claim)).toBe('Validate=false,Prune=false,Delete=false');
+    expect(options(big)).toBe('Prune=false,Delete=false,ServerSideApply=true');
   });
 });

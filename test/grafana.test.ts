@@ -35,7 +35,11 @@ describe('Grafana', () => {
   });
 
   it('rejects a datasource whose uid is taken', () => {
-    expect(() => r.stack.grafana.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' }, r.stack.prometheus.endpoint)).toThrow(/already has a datasource/);
+    const fresh = new Grafana(new App(), 'grafana', { namespace: 'test', ...parseValues({}, 'test values').grafana, startupTimeout: Duration.minutes(10) });
+    // The uid check comes first; where the datasource's endpoint lives does not matter to it.
+    const endpoint = { allowFrom: () => {} };
+    fresh.addDataSource(r.stack.prometheus.dataSource, endpoint);
+    expect(() => fresh.addDataSource({ ...r.stack.prometheus.dataSource, name: 'Other' }, endpoint)).toThrow(/already has a datasource/);
   });
 
   it('mounts the provisioning read-only and keeps its database on a claim', () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { PrometheusConfig } from '../charts/prometheus.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
 import { seconds } from '../charts/values.ts';
-import { container, podSpec, render, valueProblems } from './support.ts';
+import { container, environments, podSpec, render, valueProblems } from './support.ts';
 
 const lokiYaml = (r: ReturnType<typeof render>) => r.configFile('loki-config', 'loki.yaml');
 
@@ -74,6 +75,18 @@ describe('Loki', () => {
     expect(loki.livenessProbe.httpGet.port).toBe(3100);
   });
 
+  it('replays its WAL within three quarters of its memory limit, flushing beyond, in every environment', () => {
+    // Loki's default ceiling, 4GB, is above the default 2Gi limit: a large WAL replay would be OOM-killed on
+    // every restart. Loki reads MB as 2^20 bytes.
+    const ceiling = (values: Parameters<typeof render>[0]) => render(values).configFile('loki-config', 'loki.yaml').ingester.wal.replay_memory_ceiling as string;
+    expect(ceiling({})).toBe('1536MB');
+    expect(ceiling({ loki: { resources: { limits: { memory: '8Gi' } } } })).toBe('6144MB');
+    for (const [file, values] of environments()) {
+      const limit = render(values).find('StatefulSet', 'loki').spec.template.spec.containers[0].resources.limits.memory as string;
+      expect(Number(ceiling(values).replace('MB', '')), file).toBeLessThan(Number(limit.replace('Mi', '')));
+    }
+  });
+
   it('states its replicas and resources from values', () => {
     const deployment = render({ loki: { replicas: 0, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '3', memory: '4Gi' } } } }).find('StatefulSet', 'loki');
 
@@ -109,9 +122,10 @@ describe('Loki', () => {
   });
 
   it('is scraped by Prometheus at the address its Service serves', () => {
-    const { stack } = render();
+    const r = render();
+    const { stack } = r;
 
-    const job = stack.prometheus.scrapeJobs.find((j) => j.job_name === 'loki');
+    const job = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'loki');
     expect(job?.static_configs?.[0]?.targets).toEqual([stack.loki.endpoint.hostPort]);
   });
 });

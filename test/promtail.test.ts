@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ValuesInput } from '../charts/values.ts';
+import type { PrometheusConfig } from '../charts/prometheus.ts';
 import { container, podSpec, render, valueProblems, type K8sObject } from './support.ts';
 import { relabel, visible } from './relabel.ts';
 
@@ -47,11 +48,26 @@ describe('the Promtail DaemonSet', () => {
     const positionsDir = promtailYaml(render()).positions.filename.replace(/\/[^/]+$/, '');
     const positions = hostPaths.find((m) => m.mountPath === positionsDir);
 
-    expect(hostPaths.find((m) => m.volume.hostPath.path === '/var/log/pods')).toMatchObject({ mountPath: '/var/log/pods', readOnly: true });
+    // /var/log holds the pod logs and, where the node keeps one, the persistent journal.
+    expect(hostPaths.find((m) => m.volume.hostPath.path === '/var/log')).toMatchObject({ mountPath: '/var/log', readOnly: true, volume: { hostPath: { type: 'Directory' } } });
     expect(hostPaths.filter((m) => m !== positions).every((m) => m.readOnly)).toBe(true);
-    expect(hostPaths.map((m) => m.volume.hostPath.path)).toEqual(expect.arrayContaining(['/var/log/journal', '/run/log/journal', '/etc/machine-id']));
+    expect(hostPaths.map((m) => m.volume.hostPath.path)).toEqual(expect.arrayContaining(['/run/log/journal', '/etc/machine-id']));
     expect(positions).toMatchObject({ readOnly: false, volume: { hostPath: { path: `/var/lib/${AGENTS}/promtail`, type: 'DirectoryOrCreate' } } });
     expect(all.find((m) => m.volume.configMap)?.readOnly).toBe(true);
+  });
+
+  it('never creates /var/log/journal on a node that keeps its journal in memory', () => {
+    // journald keeps the journal on disk from its next start once /var/log/journal exists (Storage=auto), and
+    // a hostPath of type "" lets the runtime create a missing path: only existing paths are required, and
+    // only /run/log/journal, on a tmpfs journald itself recreates at every boot, may be created.
+    for (const values of [{}, { promtail: { nodeLogs: { journal: true, files: true } } }]) {
+      const hostPaths = mounts(daemonSet(render(values))).filter((m) => m.volume.hostPath).map((m) => m.volume.hostPath);
+      expect(hostPaths.map((h) => h.path)).not.toContain('/var/log/journal');
+      for (const h of hostPaths) {
+        expect(h.type, h.path).toBeDefined();
+        if (h.type === 'DirectoryOrCreate') expect(['/run/log/journal', `/var/lib/${AGENTS}/promtail`], h.path).toContain(h.path);
+      }
+    }
   });
 
   it('reads /var/log/*.log instead of the journal when values say so', () => {
@@ -128,14 +144,14 @@ describe('the Promtail DaemonSet', () => {
     expect(container(ds, 'promtail').resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
   });
 
-  it('reads pods, nodes, services and endpoints cluster-wide with a mounted token, and nothing more', () => {
+  it('lists and watches only pods cluster-wide, with a mounted token (the role per source is in rbac.test.ts)', () => {
     const r = render();
     const role = r.find('ClusterRole', `${AGENTS}-promtail`);
     const binding = r.find('ClusterRoleBinding', `${AGENTS}-promtail`);
     const granted = role.rules.flatMap((rule: any) => rule.resources.map((res: string) => `${res}:${[...rule.verbs].sort().join(',')}`));
 
     expect(role.metadata.namespace).toBeUndefined();
-    expect(granted.sort()).toEqual(['endpoints', 'nodes', 'nodes/proxy', 'pods', 'services'].map((res) => `${res}:get,list,watch`).sort());
+    expect(granted.sort()).toEqual(['pods:list,watch']);
     expect(role.rules.every((rule: any) => rule.apiGroups.every((g: string) => g === ''))).toBe(true);
     expect(binding.roleRef.name).toBe(role.metadata.name);
     expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: podSpec(daemonSet(r)).serviceAccountName, namespace: AGENTS }]);
@@ -232,7 +248,7 @@ describe('Promtail wiring', () => {
   it("is scraped pod by pod in the agents namespace, on its metrics port", () => {
     const r = render();
     const ds = daemonSet(r);
-    const scrape = r.stack.prometheus.scrapeJobs.find((j) => j.job_name === 'promtail')!;
+    const scrape = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'promtail')!;
     const [sd] = scrape.kubernetes_sd_configs!;
     const metricsPort = container(ds, 'promtail').ports.find((p: any) => p.containerPort === promtailYaml(r).server.http_listen_port);
 

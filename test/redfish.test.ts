@@ -3,9 +3,9 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { loadValues } from '../cli/targets.ts';
-import { bmcUrl, Redfish } from '../charts/redfish.ts';
+import { bmcUrl, hardwareRules, Redfish, REDFISH_RESERVED_LABELS } from '../charts/redfish.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
-import type { ValuesInput } from '../charts/values.ts';
+import { parseValues, seconds, valuesJsonSchema, type ValuesInput } from '../charts/values.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { hardwareInventory } from './bench/hardware-inventory.ts';
 import { container, HARDWARE_VALUES, podSpec, render, valueProblems, type K8sObject } from './support.ts';
@@ -111,13 +111,13 @@ describe('Redfish exporter groups', () => {
   });
 
   it('scrapes every server through its group\'s Service with the multi-target pattern', () => {
-    const rendered = render(withGroups(group('fra1', { scrapeInterval: '3m', scrapeTimeout: '150s' }), group('ams1', {}, 2, 1)));
+    const rendered = render(withGroups(group('fra1', { scrapeInterval: '2m30s', scrapeTimeout: '90s' }), group('ams1', {}, 2, 1)));
     const jobs = prometheusConfig(rendered).scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'));
     const endpoint = rendered.stack.redfish!.endpoints.get('fra1')!;
 
     expect(jobs.map((j: { job_name: string }) => j.job_name)).toEqual(['redfish-fra1', 'redfish-ams1']);
     const [fra1, ams1] = jobs;
-    expect(fra1).toMatchObject({ scrape_interval: '3m', scrape_timeout: '150s', metrics_path: '/metrics' });
+    expect(fra1).toMatchObject({ scrape_interval: '2m30s', scrape_timeout: '90s', metrics_path: '/metrics' });
     expect(ams1).toMatchObject({ scrape_interval: '2m', scrape_timeout: '90s' });
     expect(discoveredTargets(rendered, fra1)).toEqual([
       { targets: ['https://10.0.0.1'], labels: { instance: 'fra1-s01', rack: 'r1' } },
@@ -206,10 +206,21 @@ describe('Redfish values', () => {
     );
   });
 
-  it('fails when a group\'s scrape interval is longer than Prometheus\'s lookback', () => {
-    expect(valueProblems(withGroups(group('fra1', { scrapeInterval: '10m', scrapeTimeout: '5m' })))).toEqual([
-      'redfish.groups[0].scrapeInterval: "10m" is longer than 5m: Prometheus forgets a series not scraped for 5m, so panels and alerts would flicker',
+  it('fails when a group\'s scrape interval and timeout together reach into Prometheus\'s 5m lookback, less a minute of margin', () => {
+    // A sample is stamped when its walk starts and may land scrapeTimeout later: just before the next one
+    // lands, the last is interval + timeout old, and past 5m the series is gone.
+    expect(valueProblems(withGroups(group('fra1', { scrapeInterval: '3m', scrapeTimeout: '150s' })))).toEqual([
+      'redfish.groups[0].scrapeInterval: "3m" is too long with redfish.groups[0].scrapeTimeout (150s): scrapeInterval + scrapeTimeout is 330s, more than 4m (Prometheus\'s 5m lookback less a minute of margin), so series would vanish between scrapes and alerts would reset',
     ]);
+    expect(valueProblems(withGroups(group('fra1', { scrapeInterval: '10m', scrapeTimeout: '5m' })))).toEqual([
+      'redfish.groups[0].scrapeInterval: "10m" is too long with redfish.groups[0].scrapeTimeout (5m): scrapeInterval + scrapeTimeout is 900s, more than 4m (Prometheus\'s 5m lookback less a minute of margin), so series would vanish between scrapes and alerts would reset',
+    ]);
+    expect(() => parseValues(withGroups(group('fra1', { scrapeInterval: '2m30s', scrapeTimeout: '90s' })))).not.toThrow();
+  });
+
+  it('fails when the example environment\'s slowest group would not fit, and takes it as committed', () => {
+    const groups = loadValues('environments/example-hardware.yaml').redfish.groups;
+    for (const g of groups) expect(seconds(g.scrapeInterval) + seconds(g.scrapeTimeout), g.name).toBeLessThanOrEqual(240);
   });
 
   it('fails when a group\'s node selector is empty', () => {
@@ -224,14 +235,43 @@ describe('Redfish values', () => {
       { name: 's2', bmc: '10.0.0.2', labels: { '2nd_psu': 'yes' } },
       { name: 's3', bmc: '10.0.0.3', labels: { __tenant: 'a' } },
       { name: 's4', bmc: '10.0.0.4', labels: { group: 'other' } },
+      { name: 's5', bmc: '10.0.0.5', labels: { server: 'db-01', cluster: 'blue', system_id: 'x' } },
     ];
+    const reserved = Object.keys(REDFISH_RESERVED_LABELS).join(', ');
 
     expect(valueProblems(withGroups(group('fra1', { servers })))).toEqual([
       'redfish.groups[0].servers[0].labels.rack-id: "rack-id" is not a Prometheus label name (letters, digits and _, not starting with a digit)',
       'redfish.groups[0].servers[1].labels.2nd_psu: "2nd_psu" is not a Prometheus label name (letters, digits and _, not starting with a digit)',
       'redfish.groups[0].servers[2].labels.__tenant: "__tenant" is not a usable label name: names starting with __ are reserved to Prometheus',
-      'redfish.groups[0].servers[3].labels.group: "group" is a label Sightline sets itself (instance, job, bmc, group)',
+      `redfish.groups[0].servers[3].labels.group: "group" is a label Sightline sets itself (${reserved}): choose another name`,
+      `redfish.groups[0].servers[4].labels.server: "server" is a label Sightline sets itself (${reserved}): choose another name`,
+      `redfish.groups[0].servers[4].labels.cluster: "cluster" is a label Sightline sets itself (${reserved}): choose another name`,
+      `redfish.groups[0].servers[4].labels.system_id: "system_id" is a label Sightline sets itself (${reserved}): choose another name`,
     ]);
+  });
+
+  it('reserves, in one list, every label the hardware series and alerts get from anything but the server\'s own labels', () => {
+    const rendered = render(withGroups(group('fra1')));
+    const config = prometheusConfig(rendered);
+    const setByStack = new Set<string>([
+      'instance', 'job', 'alertname',
+      ...Object.keys(config.global.external_labels),
+      ...config.scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'))
+        .flatMap((j: { relabel_configs: Array<{ target_label?: string }> }) => j.relabel_configs.map((r) => r.target_label))
+        .filter((l: string | undefined): l is string => l !== undefined && !l.startsWith('__')),
+      ...hardwareRules().rules.flatMap((r) => Object.keys(r.labels ?? {})),
+      // What the exporter itself labels its series with (pkg/metric/base in redfish_exporter v1.5.1).
+      ...hardwareRules().rules.flatMap((r) => [...r.expr.matchAll(/\b(system_id|processor_id|memory_id|storage_id|drive_id)\b/g)].map((m) => m[1]!)),
+    ]);
+    expect(Object.keys(REDFISH_RESERVED_LABELS)).toEqual(expect.arrayContaining([...setByStack]));
+  });
+
+  it('publishes the reserved names in values.schema.json, so an editor flags them too', () => {
+    const schema = JSON.stringify(valuesJsonSchema());
+    for (const name of Object.keys(REDFISH_RESERVED_LABELS)) expect(schema).toContain(name);
+    const pattern = new RegExp(JSON.parse(schema.match(/"(\^\(\?!\(instance[^"]*)"/)![0]));
+    expect(pattern.test('server')).toBe(false);
+    expect(pattern.test('rack')).toBe(true);
   });
 
   it('fails when two hostNetwork groups would listen on the same port', () => {

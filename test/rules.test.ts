@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import type { AlertingRule, RuleFile } from '../charts/shared/scrape.ts';
+import { hardwareRules } from '../charts/redfish.ts';
 import { HARDWARE_VALUES, render } from './support.ts';
 
 /** The rule file as Prometheus reads it: the text of the rendered ConfigMap. */
@@ -35,6 +36,15 @@ describe('hardware alerts', () => {
       'RedfishPowerOff',
     ]);
     expect(alerts.find((a) => a.alert === 'RedfishBmcUnreachable')!.for).toBe('10m');
+  });
+
+  it('says "Warning or not reported" where the exporter\'s 2 means either, and plain Warning for the system, where it does not', () => {
+    const rules = Object.fromEntries(hardwareRules().rules.map((r) => ['alert' in r ? r.alert : r.record, r]));
+    for (const alert of ['RedfishProcessorUnhealthy', 'RedfishMemoryUnhealthy', 'RedfishStorageUnhealthy', 'RedfishDriveUnhealthy']) {
+      expect((rules[alert] as AlertingRule).annotations?.summary, alert).toContain('Warning or not reported');
+    }
+    // A system without health reports 1, so its 2 is a real Warning.
+    expect((rules.RedfishSystemHealthWarning as AlertingRule).annotations?.summary).not.toContain('not reported');
   });
 
   it('names the server and its group in every alert, with a summary and a description', () => {
@@ -99,6 +109,14 @@ const S2 = server('fra1-s02', '10.0.0.2');
 const S3 = server('fra1-s03', 'idrac-s03.mgmt');
 const SYSTEM = { system_id: 'System.Embedded.1' };
 
+/**
+ * Why the exporter reports 2 (redfish_exporter v1.5.1, convertHealthStatus): Warning, or no health at all for
+ * an enabled processor, memory module or storage controller; for a drive, no health with a failure predicted
+ * (or an enabled drive behind an HPE Smart Array).
+ */
+const ENABLED_UNREPORTED = 'while it is enabled (the exporter counts both as Warning)';
+const DRIVE_UNREPORTED = 'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)';
+
 const CASES: readonly AlertCase[] = [
   {
     alert: 'RedfishBmcUnreachable', metric: 'up', forMinutes: 10, severity: 'warning', exporterLabels: {}, healthyValue: 1,
@@ -127,7 +145,7 @@ const CASES: readonly AlertCase[] = [
   componentCase('RedfishProcessorUnhealthy', 'redfish_processor_health', 'Processor', { processor_id: 'CPU.Socket.2' }, 'CPU.Socket.2'),
   componentCase('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', { memory_id: 'DIMM.Socket.A4' }, 'DIMM.Socket.A4'),
   componentCase('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', { storage_id: 'RAID.Integrated.1-1' }, 'RAID.Integrated.1-1'),
-  componentCase('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', { storage_id: 'RAID.Integrated.1-1', drive_id: 'Disk.Bay.3' }, 'RAID.Integrated.1-1/Disk.Bay.3'),
+  componentCase('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', { storage_id: 'RAID.Integrated.1-1', drive_id: 'Disk.Bay.3' }, 'RAID.Integrated.1-1/Disk.Bay.3', DRIVE_UNREPORTED),
   {
     alert: 'RedfishPowerOff', metric: 'redfish_power_state', forMinutes: 10, severity: 'warning', exporterLabels: SYSTEM, healthyValue: 1,
     failing: [{
@@ -138,16 +156,19 @@ const CASES: readonly AlertCase[] = [
   },
 ];
 
-/** A component alert: server 2 in Warning, server 3 in Critical, so both renderings of the state are seen. */
-function componentCase(alert: string, metric: string, component: string, exporterLabels: Record<string, string>, id: string): AlertCase {
-  const failing = (name: string, bmc: string, state: 'Warning' | 'Critical') => ({
-    value: state === 'Warning' ? 2 : 3,
-    summary: `${component} ${id} of ${name} is ${state}`,
-    description: `The BMC of server ${name} (group fra1, BMC ${bmc}) reports ${component.toLowerCase()} ${id} in ${state} health. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
+/**
+ * A component alert: server 2 at 2, server 3 at 3, so both renderings of the state are seen. The exporter
+ * reports 2 for Warning and for a component whose BMC gives no health, so the text says both.
+ */
+function componentCase(alert: string, metric: string, component: string, exporterLabels: Record<string, string>, id: string, unreported = ENABLED_UNREPORTED): AlertCase {
+  const failing = (name: string, bmc: string, value: 2 | 3) => ({
+    value,
+    summary: `${component} ${id} of ${name} is ${value === 2 ? 'Warning or not reported' : 'Critical'}`,
+    description: `The BMC of server ${name} (group fra1, BMC ${bmc}) reports ${component.toLowerCase()} ${id} ${value === 2 ? `in Warning health, or gives no health for it ${unreported}` : 'in Critical health'}. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
   });
   return {
     alert, metric, forMinutes: 15, severity: 'warning', exporterLabels, healthyValue: 1,
-    failing: [failing('fra1-s02', '10.0.0.2', 'Warning'), failing('fra1-s03', 'idrac-s03.mgmt', 'Critical')],
+    failing: [failing('fra1-s02', '10.0.0.2', 2), failing('fra1-s03', 'idrac-s03.mgmt', 3)],
   };
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PrometheusConfig } from '../charts/prometheus.ts';
 import { container, podSpec, render, valueProblems } from './support.ts';
 import { relabel, visible } from './relabel.ts';
 
@@ -105,7 +106,7 @@ describe('the syslog receiver', () => {
   it('is scraped pod by pod, and its Service does not expose metrics to the network', () => {
     const r = render({ syslog: { serviceType: 'LoadBalancer' } });
     const deployment = r.find('Deployment', 'syslog');
-    const scrape = r.stack.prometheus.scrapeJobs.find((j) => j.job_name === 'syslog')!;
+    const scrape = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'syslog')!;
     const [sd] = scrape.kubernetes_sd_configs!;
     const metricsPort = receiverYaml(r).server.http_listen_port;
 

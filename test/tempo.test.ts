@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
-import { container, podSpec, render } from './support.ts';
+import { container, environments, podSpec, render } from './support.ts';
 
 /** Top-level blocks of Tempo 2.x that Tempo 3 refuses to start with. */
 const REMOVED_IN_TEMPO_3 = ['ingester', 'ingester_client', 'compactor', 'metrics_generator_client'];
@@ -28,9 +28,23 @@ describe('Tempo', () => {
 
   it('keeps the seed deployment defaults when values say nothing', () => {
     const defaults = render().configFile('tempo-config', 'tempo.yaml');
-    expect(defaults.live_store).toEqual({ max_block_bytes: 1_000_000, max_block_duration: '5m' });
+    // No max_block_bytes: Tempo's own default (50 MiB), not a development-sized 1 MB that cuts a backend block per MB.
+    expect(defaults.live_store).toEqual({ max_block_duration: '5m' });
     expect(defaults.backend_worker.compaction).toEqual({ block_retention: '24h', compacted_block_retention: '1h' });
     expect(defaults.query_frontend.search.duration_slo).toBe('5s');
+  });
+
+  it('cuts blocks at Tempo\'s own size in every environment, unless values set one', () => {
+    for (const [file, values] of environments()) {
+      expect(render(values).configFile('tempo-config', 'tempo.yaml').live_store.max_block_bytes, file).toBeUndefined();
+    }
+    expect(render({ tempo: { maxBlockBytes: 1_000_000 } }).configFile('tempo-config', 'tempo.yaml').live_store.max_block_bytes).toBe(1_000_000);
+  });
+
+  it('lets the Go runtime size its heap from the container\'s memory limit', () => {
+    // memory.automemlimit_enabled (Tempo 3.0.3, cmd/tempo/app/config.go) sets GOMEMLIMIT from the cgroup
+    // limit at start; without it the garbage collector ignores the limit until the kernel kills the pod.
+    expect(config.memory).toEqual({ automemlimit_enabled: true });
   });
 
   it('binds every receiver to 0.0.0.0 on a port its Service exposes', () => {

@@ -54,6 +54,15 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the Argo CD repository key is spelt as cdk8s spells it', yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n', message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,' },
   { why: 'the Argo CD path climbs out of the repository', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n', message: 'argocd.path: "../dist" is not a folder relative to the repository root' },
   { why: 'Argo CD pruning is prose', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n', message: 'argocd.automated.prune: "yes please" is not a boolean' },
+  // Accepted before, broken at deploy or run time.
+  { why: 'a duration is beyond what Go and Prometheus can represent', yaml: 'prometheus:\n  retention: 1000y\n', message: 'prometheus.retention: "1000y" is longer than 292y24w3d23h47m16s854ms' },
+  { why: 'a request is above its limit', yaml: 'grafana:\n  resources:\n    requests: { memory: 1Gi }\n    limits: { memory: 512Mi }\n', message: 'grafana.resources.requests.memory: "1Gi" is more than limits.memory (512Mi)' },
+  { why: 'a Secret key has a space', yaml: 'grafana:\n  adminSecret:\n    userKey: admin user\n', message: 'grafana.adminSecret.userKey: "admin user" is not a Secret key' },
+  { why: 'a Secret key is a path', yaml: redfish('name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, configSecret: { name: redfish-fra1, key: creds/config.yml }, servers: [{ name: s1, bmc: 10.0.0.1 }]'), message: 'redfish.groups[0].configSecret.key: "creds/config.yml" is not a Secret key' },
+  { why: 'the Argo CD revision is not a Git ref', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  targetRevision: release 1.0\n', message: 'argocd.targetRevision: "release 1.0" is not a Git revision' },
+  { why: 'a device address is IPv6 in a form the receiver never reports', yaml: 'syslog:\n  devices:\n    - { address: "2001:DB8:0:0:0:0:0:1", name: sw1 }\n', message: 'syslog.devices[0].address: "2001:DB8:0:0:0:0:0:1" is not in canonical form: write "2001:db8::1"' },
+  { why: 'a server label is one the alerts set', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { server: db-01 } }]`), message: 'redfish.groups[0].servers[0].labels.server: "server" is a label Sightline sets itself' },
+  { why: 'a BMC walk and its timeout reach into the 5m lookback', yaml: redfish(`${FRA1}, scrapeInterval: 3m, scrapeTimeout: 150s, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].scrapeInterval: "3m" is too long with redfish.groups[0].scrapeTimeout (150s)' },
 ];
 
 describe('a values file', () => {
@@ -64,6 +73,22 @@ describe('a values file', () => {
 
     expect(() => loadValues(file)).toThrow(ValuesError);
     expect(() => loadValues(file)).toThrow(message);
+  });
+
+  it('fails on a 5 MB junk file with a short message, quoting only the start of what it read', () => {
+    const file = valuesFile(dir, 'x'.repeat(5 * 1024 * 1024));
+
+    const error = (() => {
+      try {
+        loadValues(file);
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('a 5 MB junk file was accepted');
+    })();
+    // 200 characters of the quoted value, its opening quote included.
+    expect(error.message).toMatch(/\(top level\): "x{199}\.\.\. \(\d+ more characters\) is not a mapping/);
+    expect(error.message.length).toBeLessThan(1000);
   });
 });
 

@@ -41,13 +41,14 @@ export interface GrafanaHub {
    * Provisions a datasource, and allows Grafana's pods into `endpoint` (the one its URL names), so the
    * provider's network policy admits Grafana's queries.
    *
-   * @throws if one with the same uid or name exists
+   * @throws if one with the same uid or name exists, or the hub has already rendered
    */
   addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *
-   * @throws if it has no uid usable as a name (a DNS label of at most 40 characters), or one with the same uid exists
+   * @throws if it has no uid usable as a name (a DNS label of at most 40 characters), one with the same uid
+   *   exists, or the hub has already rendered
    */
   addDashboard(dashboard: Dashboard): void;
 }

@@ -76,6 +76,23 @@ export function clientSideApplyBytes(manifest: Manifest): number {
 export const SERVER_SIDE_APPLY_ABOVE_BYTES = ANNOTATIONS_BYTES_LIMIT / 2;
 
 /**
+ * Kinds Argo CD must never delete, whatever the Application's prune setting: a PersistentVolumeClaim takes its
+ * volume (Prometheus's TSDB, Loki's logs, Tempo's traces, Grafana's database) with it under the usual
+ * `Delete` reclaim policy, and a Namespace everything in it. Renaming one in code, or moving it to another
+ * namespace, would otherwise delete the old one on the next sync; this way the old object stays, shown as
+ * needing pruning, until someone deletes it by hand.
+ */
+export const NEVER_DELETED_KINDS: ReadonlySet<string> = new Set(['PersistentVolumeClaim', 'Namespace']);
+/**
+ * The sync options that keep an object: `Prune=false` (not pruned when it leaves the folder) and
+ * `Delete=false` (left in place when the Application itself is deleted).
+ *
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/#no-prune-resources
+ * @see https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/#no-resource-deletion
+ */
+export const NEVER_DELETE_OPTIONS: readonly string[] = ['Prune=false', 'Delete=false'];
+
+/**
  * Makes every chart depend on each chart that creates a Namespace. cdk8s numbers files in dependency order,
  * and `kubectl apply -f dir` reads files in name order, so one apply creates every namespace before anything
  * in it, whichever components exist.
@@ -88,8 +105,9 @@ export function namespacesFirst(app: App): void {
 }
 
 /**
- * Annotates every object of `app` for Argo CD: its sync wave by kind, and server-side apply where its size
- * needs it. A wave or sync option a component set itself is kept. Call it once every chart is complete (hubs
+ * Annotates every object of `app` for Argo CD: its sync wave by kind, the options that keep claims and
+ * namespaces ({@link NEVER_DELETED_KINDS}), and server-side apply where its size needs it. A wave or sync
+ * option a component set itself is kept; options are one comma-separated annotation. Call it once every chart is complete (hubs
  * filled): sizes are measured on the final objects.
  *
  * @returns every object as rendered before these annotations, for what is derived from the whole stack
@@ -101,12 +119,14 @@ export function annotateForArgoCd(app: App): Manifest[] {
     const own = manifest.metadata.annotations ?? {};
     const wave = own[SYNC_WAVE_ANNOTATION] ?? String(syncWave(object.kind));
     object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, wave);
-    // Measured as rendered, wave included.
-    const annotations = { ...own, [SYNC_WAVE_ANNOTATION]: wave };
+    const options = (own[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+    if (NEVER_DELETED_KINDS.has(object.kind)) options.push(...NEVER_DELETE_OPTIONS.filter((o) => !options.includes(o)));
+    // Measured as rendered, wave and options included.
+    const annotations = { ...own, [SYNC_WAVE_ANNOTATION]: wave, ...(options.length > 0 && { [SYNC_OPTIONS_ANNOTATION]: options.join(',') }) };
     if (clientSideApplyBytes({ ...manifest, metadata: { ...manifest.metadata, annotations } }) > SERVER_SIDE_APPLY_ABOVE_BYTES) {
-      const options = own[SYNC_OPTIONS_ANNOTATION];
-      object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, options ? `${options},ServerSideApply=true` : 'ServerSideApply=true');
+      options.push('ServerSideApply=true');
     }
+    if (options.length > 0) object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, options.join(','));
     return manifest;
   });
 }

@@ -116,18 +116,23 @@ export function journalRules(): RelabelConfig[] {
   ];
 }
 
-/** The host paths a node agent reads, mounted read-only at the same path. */
+/**
+ * The host paths a node agent reads, mounted read-only at the same path. None is ever created on the node where
+ * it would change the node's behaviour: a missing `/var/log/journal` must stay missing, since journald keeps the
+ * journal on disk as soon as that directory exists (Storage=auto).
+ */
 export function hostLogPaths(nodeLogs: NodeLogSources): Array<{ name: string; path: string; type: kplus.HostPathVolumeType }> {
-  const paths = nodeLogs.files
-    // /var/log holds the pod logs and the persistent journal too.
+  const paths = nodeLogs.files || nodeLogs.journal
+    // /var/log holds the pod logs, the log files, and the persistent journal where the node keeps one: one
+    // mount of a directory every Linux node has covers a journal that may or may not be there.
     ? [{ name: 'var-log', path: '/var/log', type: kplus.HostPathVolumeType.DIRECTORY }]
     : [{ name: 'pod-logs', path: POD_LOGS_DIR, type: kplus.HostPathVolumeType.DIRECTORY }];
   if (nodeLogs.journal) {
-    // The journal is persistent (/var/log/journal) or volatile (/run/log/journal) depending on the host;
-    // the reader needs the machine id to find the current one.
-    if (!nodeLogs.files) paths.push({ name: 'journal', path: '/var/log/journal', type: kplus.HostPathVolumeType.DEFAULT });
+    // A node without a persistent journal keeps it here, in memory; creating the directory where it is
+    // missing changes nothing (journald creates it itself at every boot, on a tmpfs). The reader needs the
+    // machine id to find the current journal.
     paths.push(
-      { name: 'run-journal', path: '/run/log/journal', type: kplus.HostPathVolumeType.DEFAULT },
+      { name: 'run-journal', path: '/run/log/journal', type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE },
       { name: 'machine-id', path: '/etc/machine-id', type: kplus.HostPathVolumeType.FILE },
     );
   }

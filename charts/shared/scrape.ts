@@ -36,6 +36,33 @@ export interface KubernetesSdConfig {
   readonly selectors?: ReadonlyArray<{ readonly role: KubernetesSdConfig['role']; readonly label?: string; readonly field?: string }>;
 }
 
+/** A Kubernetes resource type: its API group (`''` for the core group) and plural name. */
+export interface KubernetesResource {
+  readonly apiGroup: string;
+  readonly resource: string;
+}
+
+/**
+ * What each Kubernetes discovery role lists and watches: Prometheus's discovery/kubernetes (v3.14.0), which
+ * Promtail's discovery is built on, without `attach_metadata` (which would add nodes, namespaces,
+ * ReplicaSets or Jobs; Sightline sets none).
+ */
+const DISCOVERY_RESOURCES: Readonly<Record<KubernetesSdConfig['role'], readonly KubernetesResource[]>> = {
+  node: [{ apiGroup: '', resource: 'nodes' }],
+  pod: [{ apiGroup: '', resource: 'pods' }],
+  service: [{ apiGroup: '', resource: 'services' }],
+  endpoints: [{ apiGroup: '', resource: 'endpoints' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
+  endpointslice: [{ apiGroup: 'discovery.k8s.io', resource: 'endpointslices' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
+  ingress: [{ apiGroup: 'networking.k8s.io', resource: 'ingresses' }],
+};
+
+/** The resources `configs` discover, each once, in the order first needed. */
+export function discoveredResources(configs: readonly KubernetesSdConfig[]): KubernetesResource[] {
+  const seen = new Map<string, KubernetesResource>();
+  for (const resource of configs.flatMap((c) => DISCOVERY_RESOURCES[c.role])) seen.set(`${resource.apiGroup}/${resource.resource}`, resource);
+  return [...seen.values()];
+}
+
 /** `<scrape_config>`: one scrape job. */
 export interface ScrapeConfig {
   readonly job_name: string;
@@ -96,16 +123,16 @@ export interface MetricsHub {
    * Adds a scrape job, and allows the hub's pods into `targets` (the endpoints or pod ports the job scrapes),
    * so their network policies admit the scrapes.
    *
-   * @throws if a job with the same `job_name` exists
+   * @throws if a job with the same `job_name` exists, or the hub has already rendered
    */
   addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void;
-  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists */
+  /** Adds a rule group (alerts or recording rules). @throws if a group with the same `name` exists, or the hub has already rendered */
   addRuleGroup(group: RuleGroup): void;
   /**
    * Publishes target groups for file-based discovery, for inventories too large to inline in prometheus.yml,
    * and returns the `file_sd_configs` entry of the scrape job that reads them.
    *
-   * @throws if targets of the same `name` exist
+   * @throws if targets of the same `name` exist, or the hub has already rendered
    */
   addTargetGroups(name: string, groups: readonly StaticConfig[]): FileSdConfig;
 }

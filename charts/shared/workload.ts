@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { ComponentIdentity } from './labels.ts';
+import type { KubernetesResource } from './scrape.ts';
 import { recommendedLabels, selectorLabels } from './labels.ts';
 import { SYNC_OPTIONS_ANNOTATION } from './delivery.ts';
 import { recordServicePods } from './network.ts';
@@ -115,6 +116,23 @@ export function clusterScoped<T extends Construct>(construct: T): T {
   ApiObject.of(construct).addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   return construct;
 }
+
+/**
+ * Lets `role` list and watch what Kubernetes service discovery reads, and nothing more: discovery runs
+ * informers, which never `get` a single object. Resources the role already has are skipped.
+ */
+export function allowDiscovery(role: kplus.ClusterRole, resources: readonly KubernetesResource[]): void {
+  const granted = grantedDiscovery.get(role) ?? new Set<string>();
+  grantedDiscovery.set(role, granted);
+  for (const { apiGroup, resource } of resources) {
+    const key = `${apiGroup}/${resource}`;
+    if (granted.has(key)) continue;
+    granted.add(key);
+    role.allow(['list', 'watch'], kplus.ApiResource.custom({ apiGroup, resourceType: resource }));
+  }
+}
+
+const grantedDiscovery = new WeakMap<kplus.ClusterRole, Set<string>>();
 
 /**
  * Pod security context for a workload whose volumes must be writable by the image's user: `fsGroup` makes
