@@ -19,6 +19,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { parseArgs } from 'node:util';
 import { App, Duration } from 'cdk8s';
 import * as YAML from 'yaml';
+import { Alertmanager } from './charts/alertmanager.ts';
 import type { ArgoCd } from './charts/argocd.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
@@ -42,6 +43,7 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly agentsNamespace: StackNamespace;
   readonly prometheus: Prometheus;
+  readonly alertmanager: Alertmanager;
   readonly grafana: Grafana;
   readonly loki: Loki;
   readonly promtail: Promtail;
@@ -62,6 +64,12 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   const app = new App({ outdir, recordConstructMetadata: false });
   const namespace = new StackNamespace(app, 'namespace', { name: values.namespace, podSecurity: 'restricted' });
 
+  // Before Prometheus, which sends it alerts; it monitors Alertmanager in return (below).
+  const alertmanager = new Alertmanager(app, 'alertmanager', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.alertmanager,
+  });
   const prometheus = new Prometheus(app, 'prometheus', {
     namespace: namespace.name,
     clusterName: values.clusterName,
@@ -69,7 +77,10 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.prometheus,
     // Tempo is always rendered, so exemplars link to its traces.
     exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
+    alertmanagers: alertmanager.endpoint,
   });
+  prometheus.addScrapeJob(alertmanager.scrapeJob);
+  prometheus.addRuleGroup(alertmanager.rules);
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
     storageClassName: values.storageClassName,
@@ -77,6 +88,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.grafana,
   });
   grafana.addDataSource(prometheus.dataSource);
+  grafana.addDataSource(alertmanager.dataSource);
 
   const loki = new Loki(app, 'loki', {
     namespace: namespace.name,
@@ -142,7 +154,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
 
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish, objects };
+  return { app, namespace, agentsNamespace, prometheus, alertmanager, grafana, loki, promtail, syslog, tempo, otelCollector, helloApp, redfish, objects };
 }
 
 /**

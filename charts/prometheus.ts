@@ -5,7 +5,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { FileSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
+import type { FileSdConfig, KubernetesSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -18,11 +18,21 @@ export interface PrometheusConfig {
     readonly external_labels?: Readonly<Record<string, string>>;
   };
   readonly rule_files: readonly string[];
+  readonly alerting?: { readonly alertmanagers: readonly AlertmanagerConfig[] };
   readonly scrape_configs: readonly ScrapeConfig[];
   readonly storage: {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
     readonly exemplars?: { readonly max_exemplars: number };
   };
+}
+
+/** `<alertmanager_config>`: where Prometheus sends alerts, found by service discovery. */
+export interface AlertmanagerConfig {
+  readonly api_version: 'v2';
+  readonly scheme: 'http' | 'https';
+  readonly path_prefix?: string;
+  readonly kubernetes_sd_configs: readonly KubernetesSdConfig[];
+  readonly relabel_configs: readonly RelabelConfig[];
 }
 
 /** Properties of {@link Prometheus}. */
@@ -58,6 +68,15 @@ export interface PrometheusProps {
    * @see https://grafana.com/docs/grafana/latest/datasources/prometheus/configure/#exemplars
    */
   readonly exemplarTraceDataSourceUid?: string;
+  /**
+   * Alertmanager's HTTP API. Prometheus sends every alert to each ready pod behind that Service, never through
+   * the Service's virtual IP: the Alertmanagers of a cluster deduplicate among themselves, and one that missed
+   * an alert could not.
+   *
+   * @default - alerts are evaluated, and sent nowhere
+   * @see https://prometheus.io/docs/alerting/latest/alertmanager/#high-availability
+   */
+  readonly alertmanagers?: Endpoint;
 }
 
 /** Exemplar labels that hold a trace id: Tempo's metrics-generator writes `traceID`, OpenTelemetry SDKs `trace_id`. */
@@ -267,10 +286,35 @@ export class Prometheus extends Chart implements MetricsHub {
         external_labels: { cluster: p.clusterName },
       },
       rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
+      alerting: p.alertmanagers && { alertmanagers: [alertmanagerDiscovery(p.alertmanagers)] },
       scrape_configs: this.scrapeJobs,
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };
   }
+}
+
+/**
+ * Every ready pod behind the Alertmanager Service, by the endpoint slices of that Service. Kubernetes discovery
+ * rather than DNS: Prometheus already watches endpoint slices with the read access it has, it sees a pod leave
+ * as soon as it stops being ready (DNS answers are cached, and the gossip Service lists pods before they are
+ * ready), and the same discovery is how kube-prometheus wires its Prometheus to its Alertmanagers.
+ */
+export function alertmanagerDiscovery(alertmanager: Endpoint): AlertmanagerConfig {
+  return {
+    api_version: 'v2',
+    scheme: alertmanager.scheme === 'https' ? 'https' : 'http',
+    path_prefix: alertmanager.path === '' ? undefined : alertmanager.path,
+    kubernetes_sd_configs: [{
+      role: 'endpointslice',
+      namespaces: { names: [alertmanager.namespace] },
+      selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${alertmanager.serviceName}` }],
+    }],
+    relabel_configs: [
+      // Slices list container ports; Sightline's Services forward each port to the same number in the pod.
+      { source_labels: ['__meta_kubernetes_endpointslice_port'], action: 'keep', regex: String(alertmanager.port) },
+      { source_labels: ['__meta_kubernetes_endpointslice_endpoint_conditions_ready'], action: 'keep', regex: 'true' },
+    ],
+  };
 }
 
 /**

@@ -8,6 +8,8 @@
 export const IMAGES = {
   /** @see https://github.com/prometheus/prometheus/releases/tag/v3.14.0 */
   prometheus: 'docker.io/prom/prometheus:v3.14.0',
+  /** @see https://github.com/prometheus/alertmanager/releases/tag/v0.35.0 */
+  alertmanager: 'docker.io/prom/alertmanager:v0.35.0',
   /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
   grafana: 'docker.io/grafana/grafana:13.2.0',
   /** @see https://github.com/grafana/tempo/releases/tag/v3.0.3 */
