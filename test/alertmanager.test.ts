@@ -3,23 +3,8 @@ import * as YAML from 'yaml';
 import type { AlertmanagerConfig } from '../charts/alertmanager.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
-import type { ValuesInput } from '../charts/values.ts';
-import { inhibits, receiversOf } from './routing.ts';
+import { inhibits, receiversOf, ROUTED_VALUES } from './routing.ts';
 import { container, podSpec, render, valueProblems } from './support.ts';
-
-/** Receivers of every kind, routed by severity: what a production profile looks like. */
-export const ROUTED_VALUES: ValuesInput = {
-  alertmanager: {
-    replicas: 3,
-    route: { receiver: 'team-mail', severities: { critical: ['pager', 'team-chat'], warning: ['team-chat'], info: ['tickets'] } },
-    receivers: [
-      { name: 'pager', pagerduty: { routingKeySecret: { name: 'am-pagerduty', key: 'routing-key' } } },
-      { name: 'team-chat', slack: { channel: '#alerts', urlSecret: { name: 'am-slack', key: 'url' } } },
-      { name: 'team-mail', email: { to: 'team@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', username: 'am', passwordSecret: { name: 'am-smtp', key: 'password' } } },
-      { name: 'tickets', webhook: { urlSecret: { name: 'am-webhook', key: 'url' } } },
-    ],
-  },
-};
 
 describe('Alertmanager in the dev default', () => {
   const r = render();

@@ -6,6 +6,7 @@
  * @see https://github.com/prometheus/alertmanager/blob/v0.35.0/dispatch/route.go (Route.Match)
  */
 import type { AlertmanagerInhibitRule, AlertmanagerRoute } from '../charts/alertmanager.ts';
+import type { ValuesInput } from '../charts/values.ts';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -37,3 +38,17 @@ export function inhibits(rules: readonly AlertmanagerInhibitRule[], source: Labe
   return rules.some((rule) =>
     matches(rule.source_matchers, source) && matches(rule.target_matchers, target) && rule.equal.every((l) => (source[l] ?? '') === (target[l] ?? '')));
 }
+
+/** Receivers of every kind, routed by severity: what a production profile looks like. */
+export const ROUTED_VALUES: ValuesInput = {
+  alertmanager: {
+    replicas: 3,
+    route: { receiver: 'team-mail', severities: { critical: ['pager', 'team-chat'], warning: ['team-chat'], info: ['tickets'] } },
+    receivers: [
+      { name: 'pager', pagerduty: { routingKeySecret: { name: 'am-pagerduty', key: 'routing-key' } } },
+      { name: 'team-chat', slack: { channel: '#alerts', urlSecret: { name: 'am-slack', key: 'url' } } },
+      { name: 'team-mail', email: { to: 'team@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', username: 'am', passwordSecret: { name: 'am-smtp', key: 'password' } } },
+      { name: 'tickets', webhook: { urlSecret: { name: 'am-webhook', key: 'url' } } },
+    ],
+  },
+};
