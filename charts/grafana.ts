@@ -6,7 +6,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub } from './shared/scrape.ts';
 import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -147,6 +147,21 @@ export class Grafana extends Chart implements GrafanaHub {
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
     props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    // Stopped on purpose (replicas 0), Grafana is not down.
+    if (props.replicas > 0) {
+      props.metrics?.addRuleGroup({
+        name: 'grafana',
+        rules: [alertingRule({
+          alert: 'GrafanaDown',
+          // `up` of the scrape job: Grafana serves /metrics on its UI port, so a failed scrape is a failed UI.
+          expr: 'up{job="grafana"} == 0',
+          for: '5m',
+          severity: 'critical',
+          summary: 'Grafana is down',
+          description: 'Grafana has not answered on {{ $labels.instance }} for 5 minutes: nobody can see dashboards, logs or traces, which an incident needs. Check the grafana pod (kubectl get pods, kubectl logs deploy/grafana): a failing database migration, a full volume, a missing grafana-admin Secret (CreateContainerConfigError) or an OOM kill.',
+        })],
+      });
+    }
   }
 
   public addDataSource(dataSource: GrafanaDataSource): void {

@@ -5,7 +5,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { FileSdConfig, KubernetesSdConfig, MetricsHub, RelabelConfig, RuleFile, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
+import { alertingRule, type AlertingRule, type FileSdConfig, type KubernetesSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
 import { addConfigChecksum, clusterScoped, dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -206,6 +206,9 @@ export class Prometheus extends Chart implements MetricsHub {
 
     this.addScrapeJob({ job_name: 'prometheus', static_configs: [{ targets: [this.endpoint.hostPort] }] });
     this.addScrapeJob(annotatedPodsJob());
+    this.addScrapeJob(kubeletVolumesJob(props.namespace));
+    this.addRuleGroup(prometheusRules(props.alertmanagers !== undefined));
+    this.addRuleGroup(volumeRules(props.namespace));
   }
 
   public addScrapeJob(job: ScrapeConfig): void {
@@ -344,5 +347,134 @@ function annotatedPodsJob(): ScrapeConfig {
     job_name: 'kubernetes-pods',
     kubernetes_sd_configs: [{ role: 'pod' }],
     relabel_configs: relabel,
+  };
+}
+
+/** The service-account files every pod with a mounted token has. */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The volume statistics of the kubelet on every node, for the alerts on the stack's volumes filling up.
+ * Scraped straight from each kubelet's /metrics with Prometheus's service-account token, which the kubelet
+ * authorizes as `get nodes/metrics` (the ClusterRole grants it): going through the API server's node proxy
+ * would need `nodes/proxy`, which also opens the kubelet's exec and attach API. Kubelet serving certificates
+ * are self-signed on most clusters (kubeadm without serverTLSBootstrap), so the certificate is not verified,
+ * as in kube-prometheus; the token goes only to node addresses the API server lists. Only the two series of
+ * the stack's own claims are kept: a kubelet exposes thousands of others.
+ *
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/#kubelet-authorization
+ */
+function kubeletVolumesJob(namespace: string): ScrapeConfig {
+  return {
+    job_name: 'kubelet',
+    scheme: 'https',
+    authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` },
+    tls_config: { ca_file: `${SERVICE_ACCOUNT_DIR}/ca.crt`, insecure_skip_verify: true },
+    kubernetes_sd_configs: [{ role: 'node' }],
+    relabel_configs: [{ source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' }],
+    metric_relabel_configs: [
+      { source_labels: ['__name__'], action: 'keep', regex: 'kubelet_volume_stats_(available|capacity)_bytes' },
+      { source_labels: ['namespace'], action: 'keep', regex: namespace },
+    ],
+  };
+}
+
+/** An alert of Prometheus's own groups, by position: they are many and alike. */
+function rule(alert: string, expr: string, forDuration: string | undefined, severity: 'warning' | 'critical', summary: string, description: string): AlertingRule {
+  return alertingRule({ alert, expr, for: forDuration, severity, summary, description });
+}
+
+/**
+ * Alerts on Prometheus itself. Metrics (Prometheus v3.14.0, module v0.314.0): `up` (the scrape loop),
+ * `prometheus_rule_evaluation_failures_total` (rules/group.go), `prometheus_notifications_errors_total`,
+ * `prometheus_notifications_dropped_total`, `prometheus_notifications_alertmanagers_discovered`
+ * (notifier/metric.go), `prometheus_tsdb_compactions_failed_total` (tsdb/db.go),
+ * `prometheus_tsdb_wal_corruptions_total` (tsdb/head.go). A full volume is the volume alerts' job.
+ */
+export function prometheusRules(sendsAlerts: boolean): RuleGroup {
+  const self = 'job="prometheus"';
+  const rules: AlertingRule[] = [
+    rule(
+      'PrometheusTargetDown',
+      // BMC walks (labelled bmc) have an alert of their own per server.
+      'up{bmc=""} == 0',
+      '10m',
+      'warning',
+      'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',
+      'Every scrape of {{ $labels.instance }} (job {{ $labels.job }}) has failed for 10 minutes: its metrics are missing and its own alerts cannot fire. Open the target on Prometheus\'s /targets page for the error; a refused connection means the pod is down or not ready (kubectl get pods), a timeout or 403 points at the network or RBAC.',
+    ),
+    rule(
+      'PrometheusRuleEvaluationFailures',
+      `sum by (job, instance, rule_group) (rate(prometheus_rule_evaluation_failures_total{${self}}[5m])) > 0`,
+      '15m',
+      'critical',
+      'Prometheus fails to evaluate rule group {{ $labels.rule_group }}',
+      'Rules of group {{ $labels.rule_group }} have failed to evaluate for 15 minutes: their alerts cannot fire. The Prometheus log and the /rules page name the rule and the error (usually a query that matches series with conflicting labels, or a query timeout); fix the rule in the component that contributes it.',
+    ),
+    rule(
+      'PrometheusTsdbCompactionsFailing',
+      `increase(prometheus_tsdb_compactions_failed_total{${self}}[3h]) > 0`,
+      '15m',
+      'warning',
+      'Prometheus {{ $labels.instance }} fails to compact its TSDB',
+      'Prometheus has failed to compact blocks in the last 3 hours: the head block grows, memory and WAL replay time with it, and retention cannot delete old data. The Prometheus log says why; a full volume is the usual cause (see the volume alerts), a corrupt block is the other (move it out of /prometheus and restart).',
+    ),
+    rule(
+      'PrometheusTsdbWalCorrupted',
+      `increase(prometheus_tsdb_wal_corruptions_total{${self}}[3h]) > 0`,
+      undefined,
+      'warning',
+      'Prometheus {{ $labels.instance }} found a corrupt WAL',
+      'Prometheus found a corrupt write-ahead log in the last 3 hours and repaired it by dropping what followed the corruption: some recent samples are lost. It usually follows an unclean stop (an OOM kill, a node lost); check the pod\'s restarts and memory limit, and the health of the volume.',
+    ),
+  ];
+  if (sendsAlerts) {
+    rules.push(
+      rule(
+        'PrometheusAlertmanagerNotFound',
+        `prometheus_notifications_alertmanagers_discovered{${self}} < 1`,
+        '10m',
+        'critical',
+        'Prometheus {{ $labels.instance }} has no Alertmanager to send alerts to',
+        'Prometheus has discovered no ready Alertmanager for 10 minutes: every alert, this one included, goes nowhere. Check that the alertmanager pods run and are ready (kubectl get statefulset alertmanager) and that Prometheus may list endpoint slices in their namespace.',
+      ),
+      rule(
+        'PrometheusNotificationErrors',
+        `sum by (job, instance, alertmanager) (rate(prometheus_notifications_errors_total{${self}}[5m])) > 0`,
+        '15m',
+        'warning',
+        'Prometheus fails to send alerts to {{ $labels.alertmanager }}',
+        'Sending alerts from Prometheus to the Alertmanager at {{ $labels.alertmanager }} has failed for 15 minutes. The other Alertmanagers of the cluster still get them; check that pod (kubectl logs, readiness) and the network between the two.',
+      ),
+      rule(
+        'PrometheusDroppingAlerts',
+        `sum by (job, instance) (rate(prometheus_notifications_dropped_total{${self}}[5m])) > 0`,
+        '5m',
+        'critical',
+        'Prometheus {{ $labels.instance }} drops alerts',
+        'Prometheus has dropped alerts for 5 minutes because no Alertmanager took them: nobody is notified of anything. Check the alertmanager pods and their logs now, and the Prometheus log for the send errors.',
+      ),
+    );
+  }
+  return { name: 'prometheus', rules };
+}
+
+/**
+ * The stack's volumes filling up, from the kubelet's volume statistics (`kubelet_volume_stats_available_bytes`
+ * and `kubelet_volume_stats_capacity_bytes`, labelled namespace and persistentvolumeclaim: kubernetes
+ * pkg/kubelet/metrics/metrics.go and collectors/volume_stats.go, v1.36.3).
+ */
+export function volumeRules(namespace: string): RuleGroup {
+  const free = `kubelet_volume_stats_available_bytes{job="kubelet", namespace="${namespace}"} / kubelet_volume_stats_capacity_bytes{job="kubelet", namespace="${namespace}"}`;
+  const what = 'Volume {{ $labels.persistentvolumeclaim }} in {{ $labels.namespace }}';
+  const act = 'Lower the retention of the component that writes it, or grow the claim (with a StorageClass that allows expansion: raise the storage value and apply; otherwise migrate to a larger claim).';
+  return {
+    name: 'volumes',
+    rules: [
+      rule('VolumeFillingUp', `${free} < 0.15`, '15m', 'warning', `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has had less than 15% of its space free for 15 minutes. ${act}`),
+      rule('VolumeAlmostFull', `${free} < 0.05`, '5m', 'critical', `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has less than 5% of its space free: the component that writes it will fail to write within hours and may lose data. ${act}`),
+    ],
   };
 }

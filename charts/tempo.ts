@@ -5,7 +5,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, stackDeployment, stackService, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -230,6 +230,7 @@ export class Tempo extends Chart {
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
 
     props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource);
   }
 
@@ -329,4 +330,45 @@ function goDuration(d: Duration): string {
     millis -= n * size;
   }
   return parts.join('') || '0s';
+}
+
+/**
+ * Alerts on Tempo. Metrics (Tempo 3.0.3): `tempo_discarded_spans_total` with `reason`
+ * (modules/overrides/discarded_spans.go), `tempo_live_store_local_failed_flushes_total` and
+ * `tempo_live_store_failed_completions_total` (modules/livestore), and the metrics-generator's remote write,
+ * registered without prefix by Prometheus's remote storage (v0.311.3, storage/remote/queue_manager.go):
+ * `prometheus_remote_storage_samples_failed_total` and `prometheus_remote_storage_samples_retried_total`.
+ */
+export function tempoRules(job: string): RuleGroup {
+  const self = `job="${job}"`;
+  const rate = (metric: string) => `sum by (job, instance) (rate(${metric}{${self}}[5m]))`;
+  return {
+    name: 'tempo',
+    rules: [
+      alertingRule({
+        alert: 'TempoDiscardingSpans',
+        expr: `sum by (job, instance, reason) (rate(tempo_discarded_spans_total{${self}}[5m])) > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Tempo discards spans: {{ $labels.reason }}',
+        description: 'Tempo has refused spans for 15 minutes with reason {{ $labels.reason }}: those traces are incomplete. rate_limited and live_traces_exceeded mean more traffic than the limits allow (raise them or sample in the collector); trace_too_large means one application writes huge traces.',
+      }),
+      alertingRule({
+        alert: 'TempoFlushesFailing',
+        expr: `${rate('tempo_live_store_local_failed_flushes_total')} + ${rate('tempo_live_store_failed_completions_total')} > 0`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'Tempo {{ $labels.instance }} fails to write trace blocks',
+        description: 'Tempo\'s live-store has failed to complete or flush trace blocks to its volume for 10 minutes: recent traces pile up in memory and in the WAL and are lost if the pod restarts. The Tempo log names the error; a full volume (see the volume alerts) is the usual cause.',
+      }),
+      alertingRule({
+        alert: 'TempoGeneratorRemoteWriteFailing',
+        expr: `${rate('prometheus_remote_storage_samples_failed_total')} + ${rate('prometheus_remote_storage_samples_retried_total')} > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Tempo {{ $labels.instance }} fails to write span metrics to Prometheus',
+        description: 'The metrics-generator has failed to remote-write span metrics and the service graph to Prometheus for 15 minutes: request rates, latencies and the service map in Grafana have gaps. Check that Prometheus is up and accepts remote write (its log shows rejected samples, e.g. out of order), and the Tempo log for the HTTP status.',
+      }),
+    ],
+  };
 }
