@@ -89,6 +89,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   });
   grafana.addDataSource(prometheus.dataSource);
   grafana.addDataSource(alertmanager.dataSource);
+  grafana.addDashboard(prometheus.dashboard);
+  grafana.addDashboard(alertmanager.dashboard);
 
   const loki = new Loki(app, 'loki', {
     namespace: namespace.name,
@@ -118,6 +120,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     logs: loki.otlpEndpoint,
     metricsOtlp: prometheus.otlpEndpoint,
     metrics: prometheus,
+    grafana,
   });
 
   const { enabled: demo, image, ...helloAppValues } = values.helloApp;
@@ -127,6 +130,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
         ...helloAppValues,
         image: `${image.repository}:${image.tag}`,
         otlpEndpoint: otelCollector.otlpHttpEndpoint,
+        grafana,
       })
     : undefined;
 
@@ -140,6 +144,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     push: loki.pushEndpoint,
     metrics: prometheus,
+    grafana,
     ...promtailValues,
   });
   const syslog = new Syslog(app, 'syslog', {
@@ -147,6 +152,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     push: loki.pushEndpoint,
     metrics: prometheus,
+    grafana,
     ...values.syslog,
   });
 

@@ -1,4 +1,6 @@
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
+import { componentDashboard, memoryPanel, upPanel } from './component-dashboard.ts';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
@@ -260,6 +262,30 @@ export class Alertmanager extends Chart {
       url: this.endpoint.url(),
       jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
     };
+  }
+
+  /** The Alertmanager dashboard (for Grafana, which is created after Alertmanager). */
+  public get dashboard(): Dashboard {
+    const job = 'job="alertmanager"';
+    return componentDashboard({
+      uid: 'sightline-alertmanager',
+      title: 'Alertmanager',
+      description: 'Health, notifications, failures and cluster state of the stack\'s Alertmanagers.',
+      health: [
+        upPanel('alertmanager', 'Alertmanager'),
+        { title: 'Cluster members', description: 'Peers each pod sees in the gossip cluster (absent with one pod).', unit: 'short', queries: [{ expr: `alertmanager_cluster_members{${job}}`, legend: '{{pod}}' }] },
+      ],
+      throughput: [
+        { title: 'Alerts', description: 'Alerts each pod holds, by state (active, suppressed, unprocessed).', unit: 'short', queries: [{ expr: `sum by (pod, state) (alertmanager_alerts{${job}})`, legend: '{{pod}} {{state}}' }] },
+        { title: 'Notifications', description: 'Notifications attempted per second, by integration.', unit: 'short', queries: [{ expr: `sum by (integration) (rate(alertmanager_notifications_total{${job}}[5m]))`, legend: '{{integration}}' }] },
+      ],
+      errors: [
+        { title: 'Failed notifications', description: 'Notifications that failed per second, by integration and reason: alerts that may reach nobody.', unit: 'short', queries: [{ expr: `sum by (integration, reason) (rate(alertmanager_notifications_failed_total{${job}}[5m]))`, legend: '{{integration}} {{reason}}' }] },
+      ],
+      saturation: [
+        memoryPanel('alertmanager', 'Alertmanager'),
+      ],
+    });
   }
 
   /** Prometheus's scrape job of every pod (not the Service, whose pods would answer in turn). */

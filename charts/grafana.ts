@@ -2,6 +2,7 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
@@ -147,6 +148,18 @@ export class Grafana extends Chart implements GrafanaHub {
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
     props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] });
+    this.addDashboard(componentDashboard({
+      uid: 'sightline-grafana',
+      title: 'Grafana',
+      description: 'Health, requests, failures and saturation of Grafana itself.',
+      health: [upPanel('grafana', 'Grafana')],
+      throughput: [{ title: 'Requests', description: 'HTTP requests per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))', legend: '{{handler}}' }] }],
+      errors: [{ title: 'Server errors', description: 'Requests answered with a 5xx status per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana", status_code=~"5.."}[5m]))', legend: '{{handler}}' }] }],
+      saturation: [
+        volumePanel('grafana-data'),
+        memoryPanel('grafana', 'Grafana'),
+      ],
+    }));
     // Stopped on purpose (replicas 0), Grafana is not down.
     if (props.replicas > 0) {
       props.metrics?.addRuleGroup({
@@ -209,8 +222,8 @@ export class Grafana extends Chart implements GrafanaHub {
   private renderDashboardProviders(): DashboardProvisioning {
     return {
       apiVersion: 1,
-      // No provider without a dashboard: Grafana would log a missing folder on every scan.
-      providers: this.dashboards.size === 0 ? [] : [{
+      // Never empty: Grafana provisions its own dashboard, so the folder the provider scans always exists.
+      providers: [{
         name: 'sightline',
         orgId: 1,
         folder: 'Sightline',

@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
@@ -143,6 +144,25 @@ export class Loki extends Chart {
     props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] });
     props.metrics?.addRuleGroup(lokiRules('loki'));
     props.grafana?.addDataSource(this.dataSource);
+    props.grafana?.addDashboard(componentDashboard({
+      uid: 'sightline-loki',
+      title: 'Loki',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Loki.',
+      health: [upPanel('loki', 'Loki')],
+      throughput: [
+        { title: 'Lines received', description: 'Log lines pushed to Loki per second (Promtail, the syslog receiver, OTLP).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(loki_distributor_lines_received_total{job="loki"}[5m]))', legend: '{{instance}}' }] },
+        { title: 'Requests', description: 'HTTP requests per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki"}[5m]))', legend: '{{route}}' }] },
+      ],
+      errors: [
+        { title: 'Server errors', description: 'Requests answered with a 5xx status per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki", status_code=~"5.."}[5m]))', legend: '{{route}}' }] },
+        { title: 'Discarded lines', description: 'Log lines Loki refused per second, by reason: they are lost.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(loki_discarded_samples_total{job="loki"}[5m]))', legend: '{{reason}}' }] },
+      ],
+      saturation: [
+        { title: 'Streams in memory', description: 'Streams the ingester holds in memory: memory grows with them.', unit: 'short', queries: [{ expr: 'sum by (instance) (loki_ingester_memory_streams{job="loki"})', legend: '{{instance}}' }] },
+        volumePanel('loki-data'),
+        memoryPanel('loki', 'Loki'),
+      ],
+    }));
   }
 
   /**

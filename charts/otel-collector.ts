@@ -1,7 +1,9 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, upPanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
@@ -123,6 +125,8 @@ export interface OtelCollectorProps {
   readonly metricsOtlp?: Endpoint;
   /** Where the collector contributes the scrape job of its internal metrics. @default - not scraped */
   readonly metrics?: MetricsHub;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /**
@@ -234,6 +238,7 @@ export class OtelCollector extends Chart {
       ],
     });
     props.metrics?.addRuleGroup(otelCollectorRules('otel-collector'));
+    props.grafana?.addDashboard(otelCollectorDashboard('otel-collector'));
   }
 
   private renderConfig(): OtelCollectorConfig {
@@ -359,4 +364,24 @@ export function otelCollectorRules(job: string): RuleGroup {
       }),
     ],
   };
+}
+
+/** The collector's dashboard: per signal, what it accepts, refuses, fails to send, and how full its queues are. */
+function otelCollectorDashboard(job: string) {
+  const bySignal = (prefix: string, by: string) => SIGNALS.map(([suffix, words]) => ({ expr: `sum by (${by}) (rate(${prefix}${suffix}{job="${job}"}[5m]))`, legend: `{{${by}}} ${words}` }));
+  return componentDashboard({
+    uid: 'sightline-otel-collector',
+    title: 'OpenTelemetry Collector',
+    description: 'Health, throughput, failures and saturation of the OTLP gateway.',
+    health: [upPanel(job, 'collector', '{{pod}}')],
+    throughput: [{ title: 'Accepted', description: 'Items applications sent that the collector accepted, per second.', unit: 'short', queries: bySignal('otelcol_receiver_accepted_', 'pod') }],
+    errors: [
+      { title: 'Refused', description: 'Items the receivers refused per second (the memory limiter pushing back).', unit: 'short', queries: bySignal('otelcol_receiver_refused_', 'pod') },
+      { title: 'Failed to send', description: 'Items an exporter failed to deliver after retries, per second: lost.', unit: 'short', queries: bySignal('otelcol_exporter_send_failed_', 'exporter') },
+    ],
+    saturation: [
+      { title: 'Sending queues', description: 'How full each exporter\'s sending queue is; at 100% new data is dropped.', unit: 'percentunit', queries: [{ expr: `max by (exporter) (otelcol_exporter_queue_size{job="${job}"} / otelcol_exporter_queue_capacity{job="${job}"})`, legend: '{{exporter}}' }] },
+      { title: 'Memory', description: 'Resident memory of each collector; the memory limiter refuses data at 80% of the container limit.', unit: 'bytes', queries: [{ expr: `otelcol_process_memory_rss{job="${job}"}`, legend: '{{pod}}' }] },
+    ],
+  });
 }

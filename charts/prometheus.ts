@@ -1,4 +1,6 @@
 import { Chart, Duration } from 'cdk8s';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
@@ -267,6 +269,32 @@ export class Prometheus extends Chart implements MetricsHub {
         exemplarTraceIdDestinations: this.exemplarTraceIdDestinations(),
       },
     };
+  }
+
+  /** The Prometheus dashboard (for Grafana, which is created after Prometheus). */
+  public get dashboard(): Dashboard {
+    return componentDashboard({
+      uid: 'sightline-prometheus',
+      title: 'Prometheus',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Prometheus.',
+      health: [
+        upPanel('prometheus', 'Prometheus'),
+        { title: 'Targets down', description: 'Scrape targets of every job whose last scrape failed.', unit: 'short', queries: [{ expr: 'count by (job) (up == 0)', legend: '{{job}}' }] },
+      ],
+      throughput: [
+        { title: 'Samples appended', description: 'Samples written to the TSDB per second (scrapes, remote write, OTLP).', unit: 'short', queries: [{ expr: 'rate(prometheus_tsdb_head_samples_appended_total{job="prometheus"}[5m])', legend: '{{type}}' }] },
+        { title: 'Alerts sent', description: 'Alerts sent to each Alertmanager per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_sent_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+      ],
+      errors: [
+        { title: 'Rule evaluation failures', description: 'Failed rule evaluations per second, by rule group.', unit: 'short', queries: [{ expr: 'sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{job="prometheus"}[5m]))', legend: '{{rule_group}}' }] },
+        { title: 'Alert notification errors', description: 'Alerts that failed to reach an Alertmanager, per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_errors_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+      ],
+      saturation: [
+        { title: 'Head series', description: 'Series in the in-memory head block: memory grows with it.', unit: 'short', queries: [{ expr: 'prometheus_tsdb_head_series{job="prometheus"}', legend: '{{instance}}' }] },
+        volumePanel('prometheus-data'),
+        memoryPanel('prometheus', 'Prometheus'),
+      ],
+    });
   }
 
   /** The scrape jobs contributed so far, in the order they were added. */

@@ -2,9 +2,10 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, promtailRules, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { clusterScoped, containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
@@ -31,6 +32,8 @@ export interface PromtailProps {
   readonly resources: ContainerResourceValues;
   /** Where Promtail contributes the scrape job of its pods. @default - Promtail is not scraped */
   readonly metrics?: MetricsHub;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /**
@@ -140,6 +143,7 @@ export class Promtail extends Chart {
       portName: PROMTAIL_METRICS_PORT_NAME,
     }));
     props.metrics?.addRuleGroup(promtailRules({ group: 'promtail', job: 'promtail', alertPrefix: 'Promtail', what: 'The Promtail agent' }));
+    props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-promtail', title: 'Promtail', job: 'promtail', what: 'the Promtail node agents' }));
   }
 }
 

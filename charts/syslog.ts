@@ -2,9 +2,10 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, promtailRules, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
@@ -57,6 +58,8 @@ export interface SyslogProps {
   readonly resources: ContainerResourceValues;
   /** Where the receiver contributes its scrape job. @default - the receiver is not scraped */
   readonly metrics?: MetricsHub;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /**
@@ -159,6 +162,7 @@ export class Syslog extends Chart {
       portName: PROMTAIL_METRICS_PORT_NAME,
     }));
     props.metrics?.addRuleGroup(promtailRules({ group: 'syslog', job: 'syslog', alertPrefix: 'SyslogReceiver', what: 'The syslog receiver' }));
+    props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-syslog', title: 'Syslog receiver', job: 'syslog', what: 'the syslog receiver' }));
   }
 }
 

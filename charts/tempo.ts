@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
@@ -232,6 +233,27 @@ export class Tempo extends Chart {
     props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] });
     props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource);
+    props.grafana?.addDashboard(componentDashboard({
+      uid: 'sightline-tempo',
+      title: 'Tempo',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Tempo.',
+      health: [upPanel('tempo', 'Tempo')],
+      throughput: [
+        { title: 'Spans received', description: 'Spans received per second (from the collector).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(tempo_distributor_spans_received_total{job="tempo"}[5m]))', legend: '{{instance}}' }] },
+      ],
+      errors: [
+        { title: 'Discarded spans', description: 'Spans Tempo refused per second, by reason: those traces are incomplete.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(tempo_discarded_spans_total{job="tempo"}[5m]))', legend: '{{reason}}' }] },
+        { title: 'Span metrics not written', description: 'Span-metric samples the metrics-generator failed to write to Prometheus, or had to retry, per second.', unit: 'short', queries: [
+          { expr: 'sum(rate(prometheus_remote_storage_samples_failed_total{job="tempo"}[5m]))', legend: 'failed' },
+          { expr: 'sum(rate(prometheus_remote_storage_samples_retried_total{job="tempo"}[5m]))', legend: 'retried' },
+        ] },
+      ],
+      saturation: [
+        { title: 'Live traces', description: 'Traces the live-store holds in memory.', unit: 'short', queries: [{ expr: 'sum by (instance) (tempo_live_store_live_traces{job="tempo"})', legend: '{{instance}}' }] },
+        volumePanel('tempo-data'),
+        memoryPanel('tempo', 'Tempo'),
+      ],
+    }));
   }
 
   /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */

@@ -9,6 +9,8 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Endpoint } from './endpoint.ts';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { componentDashboard, memoryPanel, upPanel } from '../component-dashboard.ts';
 import { alertingRule, type KubernetesSdConfig, type RelabelConfig, type RuleGroup } from './scrape.ts';
 
 /** `promtail.yaml`. */
@@ -134,4 +136,21 @@ export function promtailRules(props: { readonly group: string; readonly job: str
       }),
     ],
   };
+}
+
+/** The dashboard of a Promtail that pushes to Loki: what it sends, drops and fails to push, and its memory. */
+export function promtailDashboard(props: { readonly uid: string; readonly title: string; readonly job: string; readonly what: string }): Dashboard {
+  const job = `job="${props.job}"`;
+  return componentDashboard({
+    uid: props.uid,
+    title: props.title,
+    description: `Health, throughput, failures and saturation of ${props.what}.`,
+    health: [upPanel(props.job, props.title, '{{pod}}')],
+    throughput: [{ title: 'Lines sent', description: 'Log lines pushed to Loki per second.', unit: 'short', queries: [{ expr: `sum by (pod) (rate(promtail_sent_entries_total{${job}}[5m]))`, legend: '{{pod}}' }] }],
+    errors: [
+      { title: 'Lines dropped', description: 'Log lines given up on per second, by reason: they never reach Loki.', unit: 'short', queries: [{ expr: `sum by (pod, reason) (rate(promtail_dropped_entries_total{${job}}[5m]))`, legend: '{{pod}} {{reason}}' }] },
+      { title: 'Failed pushes', description: 'Pushes to Loki that did not succeed per second, by HTTP status (-1: no connection).', unit: 'reqps', queries: [{ expr: `sum by (status_code) (rate(promtail_request_duration_seconds_count{${job}, status_code!~"2.."}[5m]))`, legend: '{{status_code}}' }] },
+    ],
+    saturation: [memoryPanel(props.job, props.title, '{{pod}}')],
+  });
 }
