@@ -121,11 +121,12 @@ export interface AlertmanagerProps {
 export const NOBODY = 'nobody';
 
 /**
- * Labels that identify what an alert is about: a server (hardware), or a scrape target (job, instance) in a
- * namespace, in one cluster. A critical alert silences the warnings about the same thing: the disk of a
- * server that reports Critical health need not page twice.
+ * Labels that identify what an alert is about: a server (hardware), a scrape target (job, instance), a pod or
+ * a volume claim, in a namespace of one cluster. A critical alert silences the warnings about the same thing:
+ * the disk of a server that reports Critical health need not page twice, but a full claim does not hide a
+ * filling one next to it.
  */
-export const TARGET_LABELS = ['cluster', 'namespace', 'server', 'job', 'instance'] as const;
+export const TARGET_LABELS = ['cluster', 'namespace', 'server', 'job', 'instance', 'pod', 'persistentvolumeclaim'] as const;
 
 /**
  * Alertmanager: routes the alerts Prometheus sends to receivers (webhook, Slack, e-mail, PagerDuty), groups

@@ -375,7 +375,7 @@ const alertmanager = z.strictObject({
     .min(1, { error: 'is not a replica count: alerts need at least 1 Alertmanager' })
     .default(1)
     .describe('Pods of the StatefulSet. More than 1 forms a gossip cluster that shares silences and notification logs, so each alert is still notified once; 3 survive a lost pod during a node drain.'),
-  storage: quantity().default('1Gi').describe('Size of each pod\'s PersistentVolumeClaim at /alertmanager (silences and the notification log).'),
+  storage: quantity().default('1Gi').describe('Size of each pod\'s PersistentVolumeClaim at /alertmanager (silences and the notification log). A StatefulSet\'s claim template cannot change: to grow it later, resize each claim, then recreate the StatefulSet with kubectl delete --cascade=orphan.'),
   resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
   route: z.strictObject({
     receiver: receiverRef().default(ALERTMANAGER_NOBODY).describe('Receiver of alerts no severity route takes.'),

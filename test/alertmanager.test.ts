@@ -32,7 +32,7 @@ describe('Alertmanager in the dev default', () => {
     const config: AlertmanagerConfig = r.configFile('alertmanager-config', 'alertmanager.yml');
     expect(config.receivers).toEqual([{ name: 'nobody' }]);
     expect(config.route).toMatchObject({ receiver: 'nobody', group_by: ['alertname', 'cluster', 'namespace', 'server'] });
-    expect(config.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['cluster', 'namespace', 'server', 'job', 'instance'] }]);
+    expect(config.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['cluster', 'namespace', 'server', 'job', 'instance', 'pod', 'persistentvolumeclaim'] }]);
   });
 
   it('has Prometheus send alerts to every ready pod behind its Service, found by discovery', () => {
@@ -192,6 +192,12 @@ describe('Alertmanager inhibition', () => {
 
   it('mutes the warnings about a server that has a critical alert', () => {
     expect(inhibits(rules, server('s1', 'RedfishSystemHealthCritical', 'critical'), server('s1', 'RedfishDriveUnhealthy', 'warning'))).toBe(true);
+  });
+
+  it('leaves a filling volume alone when another claim on the same node is almost full', () => {
+    const claim = (name: string, alertname: string, severity: string) => ({ alertname, severity, job: 'kubelet', instance: '10.0.0.21:10250', namespace: 'sightline', persistentvolumeclaim: name, cluster: 'dev' });
+    expect(inhibits(rules, claim('prometheus-data', 'VolumeAlmostFull', 'critical'), claim('loki-data', 'VolumeFillingUp', 'warning'))).toBe(false);
+    expect(inhibits(rules, claim('loki-data', 'VolumeAlmostFull', 'critical'), claim('loki-data', 'VolumeFillingUp', 'warning'))).toBe(true);
   });
 
   it('leaves the warnings about other servers, and other criticals, alone', () => {
