@@ -8,7 +8,7 @@ import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts'
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { podScrapeJob, type AlertingRule, type RuleGroup, type ScrapeConfig } from './shared/scrape.ts';
-import { externalSecret, hardenedContainer, podSecurity, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, externalSecret, hardenedContainer, podSecurity, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -171,8 +171,8 @@ export class Alertmanager extends Chart {
     this.identity = { name, component: 'alerting', version: imageVersion(IMAGES.alertmanager) };
     const labels = recommendedLabels(this.identity);
 
-    // The peers find each other before they are ready (a pod settles the gossip before it reports ready), so the
-    // headless Service publishes pods that are not ready yet.
+    // Each pod resolves its peers' names as it starts, before it serves HTTP and so before it is ready: the
+    // headless Service publishes pods that are not ready yet, or starting peers would not find each other.
     const headless = new kplus.Service(this, 'ClusterService', {
       metadata: { name: `${name}-cluster`, labels },
       clusterIP: 'None',
@@ -209,10 +209,10 @@ export class Alertmanager extends Chart {
     // recommended labels.
     ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
     ApiObject.of(headless).addJsonPatch(JsonPatch.remove('/spec/selector/cdk8s.io~1metadata.addr'));
-    this.statefulSet.podMetadata.addAnnotation('checksum/config', this.config.checksum);
+    this.statefulSet.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, this.config.checksum);
     if (props.replicas > 1) {
-      // Peers on one node fall together: prefer a node each.
-      // Selected by the recommended labels: the pods do not carry kplus's own.
+      // Peers on one node fall together: prefer a node each. The peers are selected by the recommended
+      // labels, since the pods do not carry kplus's own.
       const peers = kplus.Pods.select(this, 'Peers', { labels: selectorLabels(this.identity) });
       this.statefulSet.scheduling.separate(peers, { topology: kplus.Topology.HOSTNAME, weight: 100 });
     }
