@@ -52,6 +52,8 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'the Argo CD repository key is spelt as cdk8s spells it', yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n', message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,' },
   { why: 'the Argo CD path climbs out of the repository', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n', message: 'argocd.path: "../dist" is not a folder relative to the repository root' },
   { why: 'Argo CD pruning is prose', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n', message: 'argocd.automated.prune: "yes please" is not a boolean' },
+  { why: 'an alert route names a receiver that does not exist', yaml: 'alertmanager:\n  route:\n    severities:\n      critical: [pager]\n', message: 'alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (nobody)' },
+  { why: 'a notifier secret is written into the values', yaml: 'alertmanager:\n  receivers:\n    - name: chat\n      slack: { url: "https://hooks.slack.com/services/T/B/x" }\n', message: 'alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)' },
   {
     why: 'Argo CD has no path and the output folder is outside the repository',
     yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n',
