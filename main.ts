@@ -7,6 +7,7 @@
 import './cli/require-node.mjs';
 import { createRequire } from 'node:module';
 import { App, Duration } from 'cdk8s';
+import { Alertmanager } from './charts/alertmanager.ts';
 import type { ArgoCd } from './charts/argocd.ts';
 import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
@@ -36,6 +37,7 @@ export interface Stack {
   readonly namespace: StackNamespace;
   readonly agentsNamespace: StackNamespace;
   readonly prometheus: Prometheus;
+  readonly alertmanager: Alertmanager;
   readonly grafana: Grafana;
   readonly loki: Loki;
   /** The node agent with `logs.agent: promtail` (the default). */
@@ -59,6 +61,12 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   const app = new App({ outdir, recordConstructMetadata: false });
   const namespace = new StackNamespace(app, 'namespace', { name: values.namespace, podSecurity: 'restricted' });
 
+  // Before Prometheus, which sends it alerts; it monitors Alertmanager in return (below).
+  const alertmanager = new Alertmanager(app, 'alertmanager', {
+    namespace: namespace.name,
+    storageClassName: values.storageClassName,
+    ...values.alertmanager,
+  });
   const prometheus = new Prometheus(app, 'prometheus', {
     namespace: namespace.name,
     clusterName: values.clusterName,
@@ -67,7 +75,10 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     startupTimeout: duration(values.prometheus.startupTimeout),
     // Tempo is always rendered, so exemplars link to its traces.
     exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
+    alertmanagers: alertmanager.endpoint,
   });
+  prometheus.addScrapeJob(alertmanager.scrapeJob, alertmanager.endpoint);
+  prometheus.addRuleGroup(alertmanager.rules);
   const grafana = new Grafana(app, 'grafana', {
     namespace: namespace.name,
     storageClassName: values.storageClassName,
@@ -76,6 +87,9 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     startupTimeout: duration(values.grafana.startupTimeout),
   });
   grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
+  grafana.addDataSource(alertmanager.dataSource, alertmanager.endpoint);
+  grafana.addDashboard(prometheus.dashboard);
+  grafana.addDashboard(alertmanager.dashboard);
   // The one consumer from outside the stack that reaches Grafana: the ingress controller.
   grafana.endpoint.allowFrom({ namespaces: { [NAMESPACE_NAME_LABEL]: values.networkPolicy.ingressNamespace } });
 
@@ -107,6 +121,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     logs: loki.otlpEndpoint,
     metricsOtlp: prometheus.otlpEndpoint,
     metrics: prometheus,
+    grafana,
   });
   // Applications anywhere in the cluster (or in the namespaces the values name) send OTLP to the gateway.
   for (const endpoint of [otelCollector.otlpGrpcEndpoint, otelCollector.otlpHttpEndpoint]) {
@@ -120,6 +135,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
         ...helloAppValues,
         image: `${image.repository}:${image.tag}`,
         otlpEndpoint: otelCollector.otlpHttpEndpoint,
+        grafana,
       })
     : undefined;
 
@@ -138,6 +154,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     push: loki.pushEndpoint,
     metrics: prometheus,
     nodeLogs,
+    grafana,
     placement: rolloutNodeLabel === undefined ? undefined : { nodeLabel: rolloutNodeLabel, value: other, onLabelled: a === other },
   });
   const promtail = runs('promtail') ? new Promtail(app, 'promtail', { ...nodeAgent('promtail'), resources: promtailResources }) : undefined;
@@ -148,6 +165,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     push: loki.pushEndpoint,
     metrics: prometheus,
     agent,
+    grafana,
     ...values.syslog,
   });
 
@@ -176,7 +194,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   applyNetworkPolicies(app, { enabled: networkPolicies, egress: egress.enabled ? egress : undefined });
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };
+  return { app, namespace, agentsNamespace, prometheus, alertmanager, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };
 }
 
 /**

@@ -2,13 +2,14 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub } from './shared/scrape.ts';
 import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, startupProbe, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -162,6 +163,33 @@ export class Grafana extends Chart implements GrafanaHub {
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
     props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    this.addDashboard(componentDashboard({
+      uid: 'sightline-grafana',
+      title: 'Grafana',
+      description: 'Health, requests, failures and saturation of Grafana itself.',
+      health: [upPanel('grafana', 'Grafana')],
+      throughput: [{ title: 'Requests', description: 'HTTP requests per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))', legend: '{{handler}}' }] }],
+      errors: [{ title: 'Server errors', description: 'Requests answered with a 5xx status per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana", status_code=~"5.."}[5m]))', legend: '{{handler}}' }] }],
+      saturation: [
+        volumePanel('grafana-data'),
+        memoryPanel('grafana', 'Grafana'),
+      ],
+    }));
+    // Stopped on purpose (replicas 0), Grafana is not down.
+    if (props.replicas > 0) {
+      props.metrics?.addRuleGroup({
+        name: 'grafana',
+        rules: [alertingRule({
+          alert: 'GrafanaDown',
+          // `up` of the scrape job: Grafana serves /metrics on its UI port, so a failed scrape is a failed UI.
+          expr: 'up{job="grafana"} == 0',
+          for: '5m',
+          severity: 'critical',
+          summary: 'Grafana is down',
+          description: 'Grafana has not answered on {{ $labels.instance }} for 5 minutes: nobody can see dashboards, logs or traces, which an incident needs. Check the grafana pod (kubectl get pods, kubectl logs deploy/grafana): a failing database migration, a full volume, a missing grafana-admin Secret (CreateContainerConfigError) or an OOM kill.',
+        })],
+      });
+    }
   }
 
   public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void {
@@ -203,8 +231,8 @@ export class Grafana extends Chart implements GrafanaHub {
     this.seal.seal('dashboards.yaml');
     return {
       apiVersion: 1,
-      // No provider without a dashboard: Grafana would log a missing folder on every scan.
-      providers: this.dashboards.size === 0 ? [] : [{
+      // Never empty: Grafana provisions its own dashboard, so the folder the provider scans always exists.
+      providers: [{
         name: 'sightline',
         orgId: 1,
         folder: 'Sightline',

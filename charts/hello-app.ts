@@ -1,6 +1,8 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard } from './component-dashboard.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
@@ -17,6 +19,8 @@ export interface HelloAppProps {
   readonly resources: ContainerResourceValues;
   /** The collector's OTLP/HTTP endpoint, where both roles send traces, metrics and logs. */
   readonly otlpEndpoint: Endpoint;
+  /** Where the demo's RED dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /** One role of the demo: the same image started as the frontend or the backend. */
@@ -59,6 +63,7 @@ export class HelloApp extends Chart {
     super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
     this.backendEndpoint = this.role(props, { role: 'backend', serviceName: 'hello-backend' });
     this.endpoint = this.role(props, { role: 'frontend', serviceName: 'hello-app' }, this.backendEndpoint);
+    props.grafana?.addDashboard(redDashboard([this.endpoint.serviceName, this.backendEndpoint.serviceName]));
   }
 
   private role(props: HelloAppProps, role: Role, backend?: Endpoint): Endpoint {
@@ -103,4 +108,23 @@ export class HelloApp extends Chart {
     const service = stackService(this, `${role.role}-service`, { name: role.serviceName, identity, ports: [{ name: 'http', port: HelloApp.PORT }] });
     return Endpoint.fromService(service, HelloApp.PORT, { scheme: 'http' });
   }
+}
+
+/**
+ * Rate, errors and duration of the demo's services, from the span metrics Tempo's metrics-generator writes
+ * (`traces_spanmetrics_calls_total`, `traces_spanmetrics_latency_bucket`, labelled `service`, `span_kind` and
+ * `status_code`): the server spans, i.e. the requests each service answers.
+ */
+function redDashboard(services: readonly string[]) {
+  const server = `service=~"${services.join('|')}", span_kind="SPAN_KIND_SERVER"`;
+  const quantile = (q: number) => ({ expr: `histogram_quantile(${q}, sum by (le, service) (rate(traces_spanmetrics_latency_bucket{${server}}[5m])))`, legend: `{{service}} p${q * 100}` });
+  return componentDashboard({
+    uid: 'sightline-demo-red',
+    title: 'Demo services (RED)',
+    description: 'Requests, errors and duration of hello-app and hello-backend, from their traces.',
+    health: [{ title: 'Services seen', description: 'Whether each demo service sent server spans in the last 5 minutes.', unit: 'short', queries: [{ expr: `count by (service) (traces_spanmetrics_calls_total{${server}})`, legend: '{{service}}' }] }],
+    throughput: [{ title: 'Rate', description: 'Requests each service answers per second.', unit: 'reqps', queries: [{ expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`, legend: '{{service}}' }] }],
+    errors: [{ title: 'Errors', description: 'Share of requests whose server span ended in error.', unit: 'percentunit', queries: [{ expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}, status_code="STATUS_CODE_ERROR"}[5m])) / sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`, legend: '{{service}}' }] }],
+    saturation: [{ title: 'Duration', description: 'Request duration quantiles of each service: latency grows as it saturates.', unit: 's', queries: [quantile(0.5), quantile(0.95), quantile(0.99)] }],
+  });
 }

@@ -1,11 +1,12 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, size, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -164,7 +165,27 @@ export class Loki extends Chart {
     this.otlpEndpoint = this.endpoint.withPath('/otlp');
 
     props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    props.metrics?.addRuleGroup(lokiRules('loki'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
+    props.grafana?.addDashboard(componentDashboard({
+      uid: 'sightline-loki',
+      title: 'Loki',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Loki.',
+      health: [upPanel('loki', 'Loki')],
+      throughput: [
+        { title: 'Lines received', description: 'Log lines pushed to Loki per second (Promtail, the syslog receiver, OTLP).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(loki_distributor_lines_received_total{job="loki"}[5m]))', legend: '{{instance}}' }] },
+        { title: 'Requests', description: 'HTTP requests per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki"}[5m]))', legend: '{{route}}' }] },
+      ],
+      errors: [
+        { title: 'Server errors', description: 'Requests answered with a 5xx status per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki", status_code=~"5.."}[5m]))', legend: '{{route}}' }] },
+        { title: 'Discarded lines', description: 'Log lines Loki refused per second, by reason: they are lost.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(loki_discarded_samples_total{job="loki"}[5m]))', legend: '{{reason}}' }] },
+      ],
+      saturation: [
+        { title: 'Streams in memory', description: 'Streams the ingester holds in memory: memory grows with them.', unit: 'short', queries: [{ expr: 'sum by (instance) (loki_ingester_memory_streams{job="loki"})', legend: '{{instance}}' }] },
+        volumePanel('loki-data'),
+        memoryPanel('loki', 'Loki'),
+      ],
+    }));
   }
 
   /**
@@ -222,3 +243,33 @@ export class Loki extends Chart {
 
 /** A trace id in a log line, JSON (`"trace_id":"4bf9..."`) or logfmt (`trace_id=4bf9...`); group 1 is the id. */
 export const TRACE_ID_IN_LINE = '(?:"trace_id"\\s*:\\s*"|\\btrace_id=)(\\w+)';
+
+/**
+ * Alerts on Loki. Metrics (Loki 3.7.6): `loki_request_duration_seconds` with `route` and `status_code` (dskit
+ * server/metrics.go, namespace `loki` from pkg/util/constants), `loki_discarded_samples_total` with `reason`
+ * (pkg/validation/validate.go).
+ */
+export function lokiRules(job: string): RuleGroup {
+  const requests = (matchers: string) => `sum by (job, instance, route) (rate(loki_request_duration_seconds_count{job="${job}"${matchers}}[5m]))`;
+  return {
+    name: 'loki',
+    rules: [
+      alertingRule({
+        alert: 'LokiRequestErrors',
+        expr: `${requests(', status_code=~"5.."')} / ${requests('')} > 0.05`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Loki fails {{ $value | humanizePercentage }} of {{ $labels.route }} requests',
+        description: 'More than 5% of the requests to Loki\'s {{ $labels.route }} endpoint have failed with a server error for 15 minutes: pushes are retried and may be dropped by the agents, queries fail in Grafana. The Loki log names the error; a full volume, memory pressure (OOM kills) and a compactor stuck on a corrupt index are the usual causes.',
+      }),
+      alertingRule({
+        alert: 'LokiDiscardingSamples',
+        expr: `sum by (job, instance, reason) (rate(loki_discarded_samples_total{job="${job}"}[5m])) > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Loki discards log lines: {{ $labels.reason }}',
+        description: 'Loki has refused log lines for 15 minutes with reason {{ $labels.reason }}: they are lost. rate_limited and per_stream_rate_limit mean a sender exceeds the ingestion limits (find it in the agents\' logs, or raise the limit); line_too_long and greater_than_max_sample_age point at one application or a clock; stream_limit at labels with too many values.',
+      }),
+    ],
+  };
+}

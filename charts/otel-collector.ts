@@ -1,11 +1,13 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, upPanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { podPort } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -124,6 +126,8 @@ export interface OtelCollectorProps {
   readonly metricsOtlp?: Endpoint;
   /** Where the collector contributes the scrape job of its internal metrics. @default - not scraped */
   readonly metrics?: MetricsHub;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /**
@@ -229,6 +233,8 @@ export class OtelCollector extends Chart {
         { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
       ],
     }, podPort(this.deployment, { port: OtelCollector.METRICS_PORT, protocol: 'TCP' }));
+    props.metrics?.addRuleGroup(otelCollectorRules('otel-collector'));
+    props.grafana?.addDashboard(otelCollectorDashboard('otel-collector'));
   }
 
   private renderConfig(): OtelCollectorConfig {
@@ -296,4 +302,82 @@ export class OtelCollector extends Chart {
       },
     };
   }
+}
+
+/** The telemetry signals a collector counter exists for, as the suffix of its name and in words. */
+const SIGNALS = [['spans', 'spans'], ['metric_points', 'metric points'], ['log_records', 'log records']] as const;
+
+/**
+ * The rate of one collector counter over every signal, labelled `signal`: one series per signal, since a
+ * pipeline that never saw a signal has no series for it (a sum across signals would then be empty).
+ */
+function perSignal(prefix: string, job: string, by: string): string {
+  const rates = SIGNALS.map(([suffix, words]) => `label_replace(rate(${prefix}${suffix}{job="${job}"}[5m]), "signal", "${words}", "", "")`);
+  return `sum by (${by}, signal) (${rates.join(' or ')})`;
+}
+
+/**
+ * Alerts on the OpenTelemetry Collector. Metrics (collector v0.159.0, named as its Prometheus reader exposes
+ * them with `without_type_suffix`: no `_total`): `otelcol_receiver_refused_<signal>` (receiver/receiverhelper
+ * metadata.yaml), `otelcol_exporter_send_failed_<signal>`, `otelcol_exporter_enqueue_failed_<signal>`,
+ * `otelcol_exporter_queue_size` and `otelcol_exporter_queue_capacity` (exporter/exporterhelper metadata.yaml).
+ */
+export function otelCollectorRules(job: string): RuleGroup {
+  return {
+    name: 'otel-collector',
+    rules: [
+      alertingRule({
+        alert: 'OtelCollectorRefusingData',
+        expr: `${perSignal('otelcol_receiver_refused_', job, 'namespace, pod, receiver')} > 0`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'Collector {{ $labels.pod }} refuses {{ $labels.signal }}',
+        description: 'The collector pod {{ $labels.pod }} has refused {{ $labels.signal }} from applications on receiver {{ $labels.receiver }} for 10 minutes, almost always its memory limiter protecting it: senders retry and then drop data. Give the collector more replicas or memory (otelCollector.replicas, resources.limits.memory), or find the sender whose volume jumped.',
+      }),
+      alertingRule({
+        alert: 'OtelCollectorSendFailing',
+        expr: `${perSignal('otelcol_exporter_send_failed_', job, 'namespace, pod, exporter')} > 0`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'Collector {{ $labels.pod }} fails to send {{ $labels.signal }} through {{ $labels.exporter }}',
+        description: 'The collector pod {{ $labels.pod }} has failed to deliver {{ $labels.signal }} through exporter {{ $labels.exporter }} for 10 minutes, after retries: that data is lost. Check the backend it sends to (Tempo, Loki or Prometheus: is it up, does its log show rejected writes?) and the collector log for the error.',
+      }),
+      alertingRule({
+        alert: 'OtelCollectorQueueFull',
+        expr: `max by (namespace, pod, exporter) (otelcol_exporter_queue_size{job="${job}"} / otelcol_exporter_queue_capacity{job="${job}"}) > 0.8`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'Collector {{ $labels.pod }}: the {{ $labels.exporter }} queue is {{ $value | humanizePercentage }} full',
+        description: 'The sending queue of exporter {{ $labels.exporter }} on collector pod {{ $labels.pod }} has been over 80% full for 10 minutes: the backend takes data more slowly than applications send it, and once the queue is full new data is dropped. Check the backend\'s health and latency, or add collector replicas.',
+      }),
+      alertingRule({
+        alert: 'OtelCollectorDroppingData',
+        expr: `${perSignal('otelcol_exporter_enqueue_failed_', job, 'namespace, pod, exporter')} > 0`,
+        for: '5m',
+        severity: 'warning',
+        summary: 'Collector {{ $labels.pod }} drops {{ $labels.signal }}: the {{ $labels.exporter }} queue is full',
+        description: 'Collector pod {{ $labels.pod }} has dropped {{ $labels.signal }} for 5 minutes because the sending queue of exporter {{ $labels.exporter }} is full: that data is lost. The backend is down or too slow; see OtelCollectorSendFailing and the backend\'s own alerts.',
+      }),
+    ],
+  };
+}
+
+/** The collector's dashboard: per signal, what it accepts, refuses, fails to send, and how full its queues are. */
+function otelCollectorDashboard(job: string) {
+  const bySignal = (prefix: string, by: string) => SIGNALS.map(([suffix, words]) => ({ expr: `sum by (${by}) (rate(${prefix}${suffix}{job="${job}"}[5m]))`, legend: `{{${by}}} ${words}` }));
+  return componentDashboard({
+    uid: 'sightline-otel-collector',
+    title: 'OpenTelemetry Collector',
+    description: 'Health, throughput, failures and saturation of the OTLP gateway.',
+    health: [upPanel(job, 'collector', '{{pod}}')],
+    throughput: [{ title: 'Accepted', description: 'Items applications sent that the collector accepted, per second.', unit: 'short', queries: bySignal('otelcol_receiver_accepted_', 'pod') }],
+    errors: [
+      { title: 'Refused', description: 'Items the receivers refused per second (the memory limiter pushing back).', unit: 'short', queries: bySignal('otelcol_receiver_refused_', 'pod') },
+      { title: 'Failed to send', description: 'Items an exporter failed to deliver after retries, per second: lost.', unit: 'short', queries: bySignal('otelcol_exporter_send_failed_', 'exporter') },
+    ],
+    saturation: [
+      { title: 'Sending queues', description: 'How full each exporter\'s sending queue is; at 100% new data is dropped.', unit: 'percentunit', queries: [{ expr: `max by (exporter) (otelcol_exporter_queue_size{job="${job}"} / otelcol_exporter_queue_capacity{job="${job}"})`, legend: '{{exporter}}' }] },
+      { title: 'Memory', description: 'Resident memory of each collector; the memory limiter refuses data at 80% of the container limit.', unit: 'bytes', queries: [{ expr: `otelcol_process_memory_rss{job="${job}"}`, legend: '{{pod}}' }] },
+    ],
+  });
 }

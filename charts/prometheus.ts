@@ -1,4 +1,6 @@
 import { Chart, Duration } from 'cdk8s';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
@@ -7,7 +9,7 @@ import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import { allowEgress, type NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { discoveredResources, type FileSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
+import { alertingRule, discoveredResources, type AlertingRule, type FileSdConfig, type KubernetesSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
 import { addConfigChecksum, allowDiscovery, clusterScoped, dataClaim, hardenedContainer, stackService, startupProbe, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -20,11 +22,21 @@ export interface PrometheusConfig {
     readonly external_labels?: Readonly<Record<string, string>>;
   };
   readonly rule_files: readonly string[];
+  readonly alerting?: { readonly alertmanagers: readonly AlertmanagerConfig[] };
   readonly scrape_configs: readonly ScrapeConfig[];
   readonly storage: {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
     readonly exemplars?: { readonly max_exemplars: number };
   };
+}
+
+/** `<alertmanager_config>`: where Prometheus sends alerts, found by service discovery. */
+export interface AlertmanagerConfig {
+  readonly api_version: 'v2';
+  readonly scheme: 'http' | 'https';
+  readonly path_prefix?: string;
+  readonly kubernetes_sd_configs: readonly KubernetesSdConfig[];
+  readonly relabel_configs: readonly RelabelConfig[];
 }
 
 /** Properties of {@link Prometheus}. */
@@ -62,6 +74,15 @@ export interface PrometheusProps {
    * @see https://grafana.com/docs/grafana/latest/datasources/prometheus/configure/#exemplars
    */
   readonly exemplarTraceDataSourceUid?: string;
+  /**
+   * Alertmanager's HTTP API. Prometheus sends every alert to each ready pod behind that Service, never through
+   * the Service's virtual IP: the Alertmanagers of a cluster deduplicate among themselves, and one that missed
+   * an alert could not.
+   *
+   * @default - alerts are evaluated, and sent nowhere
+   * @see https://prometheus.io/docs/alerting/latest/alertmanager/#high-availability
+   */
+  readonly alertmanagers?: Endpoint;
 }
 
 /** Exemplar labels that hold a trace id: Tempo's metrics-generator writes `traceID`, OpenTelemetry SDKs `trace_id`. */
@@ -194,6 +215,18 @@ export class Prometheus extends Chart implements MetricsHub {
     // The annotated pods may be anywhere, on any port: with egress restricted, Prometheus may still reach
     // every pod (each pod's own ingress policy decides).
     allowEgress(this.statefulSet, { namespaces: {} });
+    // Alerts go to every Alertmanager pod its endpoint's Service selects, found by the same kind of discovery
+    // as the scrape jobs', so the role grants what that discovery reads too.
+    if (props.alertmanagers) {
+      props.alertmanagers.allowFrom(this.statefulSet);
+      allowDiscovery(this.clusterRole, discoveredResources(alertmanagerDiscovery(props.alertmanagers).kubernetes_sd_configs ?? []));
+    }
+    this.addScrapeJob(kubeletVolumesJob(props.namespace));
+    // The kubelet serves /metrics to a token allowed `get nodes/metrics`; nodes/proxy (also the kubelet's exec
+    // and attach API) is never granted.
+    this.clusterRole.allowGet(kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }));
+    this.addRuleGroup(prometheusRules(props.alertmanagers !== undefined));
+    this.addRuleGroup(volumeRules(props.namespace));
   }
 
   public addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void {
@@ -259,6 +292,32 @@ export class Prometheus extends Chart implements MetricsHub {
     };
   }
 
+  /** The Prometheus dashboard (for Grafana, which is created after Prometheus). */
+  public get dashboard(): Dashboard {
+    return componentDashboard({
+      uid: 'sightline-prometheus',
+      title: 'Prometheus',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Prometheus.',
+      health: [
+        upPanel('prometheus', 'Prometheus'),
+        { title: 'Targets down', description: 'Scrape targets of every job whose last scrape failed.', unit: 'short', queries: [{ expr: 'count by (job) (up == 0)', legend: '{{job}}' }] },
+      ],
+      throughput: [
+        { title: 'Samples appended', description: 'Samples written to the TSDB per second (scrapes, remote write, OTLP).', unit: 'short', queries: [{ expr: 'rate(prometheus_tsdb_head_samples_appended_total{job="prometheus"}[5m])', legend: '{{type}}' }] },
+        { title: 'Alerts sent', description: 'Alerts sent to each Alertmanager per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_sent_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+      ],
+      errors: [
+        { title: 'Rule evaluation failures', description: 'Failed rule evaluations per second, by rule group.', unit: 'short', queries: [{ expr: 'sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{job="prometheus"}[5m]))', legend: '{{rule_group}}' }] },
+        { title: 'Alert notification errors', description: 'Alerts that failed to reach an Alertmanager, per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_errors_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+      ],
+      saturation: [
+        { title: 'Head series', description: 'Series in the in-memory head block: memory grows with it.', unit: 'short', queries: [{ expr: 'prometheus_tsdb_head_series{job="prometheus"}', legend: '{{instance}}' }] },
+        volumePanel('prometheus-data'),
+        memoryPanel('prometheus', 'Prometheus'),
+      ],
+    });
+  }
+
   private exemplarTraceIdDestinations(): ReadonlyArray<{ readonly name: string; readonly datasourceUid: string }> | undefined {
     const uid = this.props.exemplarTraceDataSourceUid;
     return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
@@ -275,10 +334,35 @@ export class Prometheus extends Chart implements MetricsHub {
         external_labels: { cluster: p.clusterName },
       },
       rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
+      alerting: p.alertmanagers && { alertmanagers: [alertmanagerDiscovery(p.alertmanagers)] },
       scrape_configs: [...this.jobs.values()],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
     };
   }
+}
+
+/**
+ * Every ready pod behind the Alertmanager Service, by the endpoint slices of that Service. Kubernetes discovery
+ * rather than DNS: Prometheus already watches endpoint slices with the read access it has, it sees a pod leave
+ * as soon as it stops being ready (DNS answers are cached, and the gossip Service lists pods before they are
+ * ready), and the same discovery is how kube-prometheus wires its Prometheus to its Alertmanagers.
+ */
+export function alertmanagerDiscovery(alertmanager: Endpoint): AlertmanagerConfig {
+  return {
+    api_version: 'v2',
+    scheme: alertmanager.scheme === 'https' ? 'https' : 'http',
+    path_prefix: alertmanager.path === '' ? undefined : alertmanager.path,
+    kubernetes_sd_configs: [{
+      role: 'endpointslice',
+      namespaces: { names: [alertmanager.namespace] },
+      selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${alertmanager.serviceName}` }],
+    }],
+    relabel_configs: [
+      // Slices list container ports; Sightline's Services forward each port to the same number in the pod.
+      { source_labels: ['__meta_kubernetes_endpointslice_port'], action: 'keep', regex: String(alertmanager.port) },
+      { source_labels: ['__meta_kubernetes_endpointslice_endpoint_conditions_ready'], action: 'keep', regex: 'true' },
+    ],
+  };
 }
 
 /**
@@ -308,5 +392,134 @@ function annotatedPodsJob(): ScrapeConfig {
     job_name: 'kubernetes-pods',
     kubernetes_sd_configs: [{ role: 'pod' }],
     relabel_configs: relabel,
+  };
+}
+
+/** The service-account files every pod with a mounted token has. */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The volume statistics of the kubelet on every node, for the alerts on the stack's volumes filling up.
+ * Scraped straight from each kubelet's /metrics with Prometheus's service-account token, which the kubelet
+ * authorizes as `get nodes/metrics` (the ClusterRole grants it): going through the API server's node proxy
+ * would need `nodes/proxy`, which also opens the kubelet's exec and attach API. Kubelet serving certificates
+ * are self-signed on most clusters (kubeadm without serverTLSBootstrap), so the certificate is not verified,
+ * as in kube-prometheus; the token goes only to node addresses the API server lists. Only the two series of
+ * the stack's own claims are kept: a kubelet exposes thousands of others.
+ *
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/kubelet-authn-authz/#kubelet-authorization
+ */
+function kubeletVolumesJob(namespace: string): ScrapeConfig {
+  return {
+    job_name: 'kubelet',
+    scheme: 'https',
+    authorization: { credentials_file: `${SERVICE_ACCOUNT_DIR}/token` },
+    tls_config: { ca_file: `${SERVICE_ACCOUNT_DIR}/ca.crt`, insecure_skip_verify: true },
+    kubernetes_sd_configs: [{ role: 'node' }],
+    relabel_configs: [{ source_labels: ['__meta_kubernetes_node_name'], target_label: 'node' }],
+    metric_relabel_configs: [
+      { source_labels: ['__name__'], action: 'keep', regex: 'kubelet_volume_stats_(available|capacity)_bytes' },
+      { source_labels: ['namespace'], action: 'keep', regex: namespace },
+    ],
+  };
+}
+
+/** An alert of Prometheus's own groups, by position: they are many and alike. */
+function rule(alert: string, expr: string, forDuration: string | undefined, severity: 'warning' | 'critical', summary: string, description: string): AlertingRule {
+  return alertingRule({ alert, expr, for: forDuration, severity, summary, description });
+}
+
+/**
+ * Alerts on Prometheus itself. Metrics (Prometheus v3.14.0, module v0.314.0): `up` (the scrape loop),
+ * `prometheus_rule_evaluation_failures_total` (rules/group.go), `prometheus_notifications_errors_total`,
+ * `prometheus_notifications_dropped_total`, `prometheus_notifications_alertmanagers_discovered`
+ * (notifier/metric.go), `prometheus_tsdb_compactions_failed_total` (tsdb/db.go),
+ * `prometheus_tsdb_wal_corruptions_total` (tsdb/head.go). A full volume is the volume alerts' job.
+ */
+export function prometheusRules(sendsAlerts: boolean): RuleGroup {
+  const self = 'job="prometheus"';
+  const rules: AlertingRule[] = [
+    rule(
+      'PrometheusTargetDown',
+      // BMC walks (labelled bmc) have an alert of their own per server.
+      'up{bmc=""} == 0',
+      '10m',
+      'warning',
+      'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',
+      'Every scrape of {{ $labels.instance }} (job {{ $labels.job }}) has failed for 10 minutes: its metrics are missing and its own alerts cannot fire. Open the target on Prometheus\'s /targets page for the error; a refused connection means the pod is down or not ready (kubectl get pods), a timeout or 403 points at the network or RBAC.',
+    ),
+    rule(
+      'PrometheusRuleEvaluationFailures',
+      `sum by (job, instance, rule_group) (rate(prometheus_rule_evaluation_failures_total{${self}}[5m])) > 0`,
+      '15m',
+      'critical',
+      'Prometheus fails to evaluate rule group {{ $labels.rule_group }}',
+      'Rules of group {{ $labels.rule_group }} have failed to evaluate for 15 minutes: their alerts cannot fire. The Prometheus log and the /rules page name the rule and the error (usually a query that matches series with conflicting labels, or a query timeout); fix the rule in the component that contributes it.',
+    ),
+    rule(
+      'PrometheusTsdbCompactionsFailing',
+      `increase(prometheus_tsdb_compactions_failed_total{${self}}[3h]) > 0`,
+      '15m',
+      'warning',
+      'Prometheus {{ $labels.instance }} fails to compact its TSDB',
+      'Prometheus has failed to compact blocks in the last 3 hours: the head block grows, memory and WAL replay time with it, and retention cannot delete old data. The Prometheus log says why; a full volume is the usual cause (see the volume alerts), a corrupt block is the other (move it out of /prometheus and restart).',
+    ),
+    rule(
+      'PrometheusTsdbWalCorrupted',
+      `increase(prometheus_tsdb_wal_corruptions_total{${self}}[3h]) > 0`,
+      undefined,
+      'warning',
+      'Prometheus {{ $labels.instance }} found a corrupt WAL',
+      'Prometheus found a corrupt write-ahead log in the last 3 hours and repaired it by dropping what followed the corruption: some recent samples are lost. It usually follows an unclean stop (an OOM kill, a node lost); check the pod\'s restarts and memory limit, and the health of the volume.',
+    ),
+  ];
+  if (sendsAlerts) {
+    rules.push(
+      rule(
+        'PrometheusAlertmanagerNotFound',
+        `prometheus_notifications_alertmanagers_discovered{${self}} < 1`,
+        '10m',
+        'critical',
+        'Prometheus {{ $labels.instance }} has no Alertmanager to send alerts to',
+        'Prometheus has discovered no ready Alertmanager for 10 minutes: every alert, this one included, goes nowhere. Check that the alertmanager pods run and are ready (kubectl get statefulset alertmanager) and that Prometheus may list endpoint slices in their namespace.',
+      ),
+      rule(
+        'PrometheusNotificationErrors',
+        `sum by (job, instance, alertmanager) (rate(prometheus_notifications_errors_total{${self}}[5m])) > 0`,
+        '15m',
+        'warning',
+        'Prometheus fails to send alerts to {{ $labels.alertmanager }}',
+        'Sending alerts from Prometheus to the Alertmanager at {{ $labels.alertmanager }} has failed for 15 minutes. The other Alertmanagers of the cluster still get them; check that pod (kubectl logs, readiness) and the network between the two.',
+      ),
+      rule(
+        'PrometheusDroppingAlerts',
+        `sum by (job, instance) (rate(prometheus_notifications_dropped_total{${self}}[5m])) > 0`,
+        '5m',
+        'critical',
+        'Prometheus {{ $labels.instance }} drops alerts',
+        'Prometheus has dropped alerts for 5 minutes because no Alertmanager took them: nobody is notified of anything. Check the alertmanager pods and their logs now, and the Prometheus log for the send errors.',
+      ),
+    );
+  }
+  return { name: 'prometheus', rules };
+}
+
+/**
+ * The stack's volumes filling up, from the kubelet's volume statistics (`kubelet_volume_stats_available_bytes`
+ * and `kubelet_volume_stats_capacity_bytes`, labelled namespace and persistentvolumeclaim: kubernetes
+ * pkg/kubelet/metrics/metrics.go and collectors/volume_stats.go, v1.36.3).
+ */
+export function volumeRules(namespace: string): RuleGroup {
+  const free = `kubelet_volume_stats_available_bytes{job="kubelet", namespace="${namespace}"} / kubelet_volume_stats_capacity_bytes{job="kubelet", namespace="${namespace}"}`;
+  const what = 'Volume {{ $labels.persistentvolumeclaim }} in {{ $labels.namespace }}';
+  const act = 'Lower the retention of the component that writes it, or grow the claim (with a StorageClass that allows expansion: raise the storage value and apply; otherwise migrate to a larger claim).';
+  return {
+    name: 'volumes',
+    rules: [
+      rule('VolumeFillingUp', `${free} < 0.15`, '15m', 'warning', `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has had less than 15% of its space free for 15 minutes. ${act}`),
+      rule('VolumeAlmostFull', `${free} < 0.05`, '5m', 'critical', `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has less than 5% of its space free: the component that writes it will fail to write within hours and may lose data. ${act}`),
+    ],
   };
 }

@@ -2,10 +2,11 @@ import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scrape.ts';
 import { allowDiscovery, clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
@@ -27,6 +28,8 @@ export interface PromtailProps {
   readonly metrics?: MetricsHub;
   /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
   readonly placement?: AgentPlacement;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /**
@@ -108,6 +111,8 @@ export class Promtail extends Chart {
       selector: selectorLabels(identity),
       portName: PROMTAIL_METRICS_PORT_NAME,
     }), podPort(this.daemonSet, { port: PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
+    props.metrics?.addRuleGroup(promtailRules({ group: 'promtail', job: 'promtail', alertPrefix: 'Promtail', what: 'The Promtail agent' }));
+    props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-promtail', title: 'Promtail', job: 'promtail', what: 'the Promtail node agents' }));
   }
 }
 

@@ -94,6 +94,7 @@ export class Redfish extends Chart {
     }
     this.endpoints = endpoints;
     props.metrics.addRuleGroup(hardwareRules());
+    props.metrics.addRuleGroup(exporterRules());
     // The Grafana foundation SDK loads some 230 modules (about 150 ms, a third of a synth). Loaded here on
     // first use rather than imported, only a stack that monitors hardware pays for it.
     const { serverHardwareDashboard } = load('./redfish-dashboard.ts') as typeof import('./redfish-dashboard.ts');
@@ -313,5 +314,25 @@ export function hardwareRules(): RuleGroup {
         description: `The BMC of ${WHERE} reports system {{ $labels.system_id }} powered off for 10 minutes. If no maintenance is planned, read the BMC's event log for why it went down, then power it on from the BMC.`,
       }),
     ],
+  };
+}
+
+/**
+ * Alerts on the exporters themselves. A down exporter and an unreachable BMC both fail the scrape (`up`), so an
+ * exporter group is taken for down when not one of its BMCs can be read.
+ */
+export function exporterRules(): RuleGroup {
+  return {
+    name: 'redfish-exporters',
+    rules: [{
+      alert: 'RedfishExporterGroupDown',
+      expr: `count by (job, group) (up{${JOBS}} == 0) == count by (job, group) (up{${JOBS}})`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'No BMC of group {{ $labels.group }} can be read',
+        description: 'Every server of exporter group {{ $labels.group }} has failed its hardware scrape for 10 minutes: the exporters or the way to the management network are down, not the servers. Check the {{ $labels.job }} pods (kubectl get ds {{ $labels.job }} in the hardware namespace: are they scheduled on the labelled nodes, ready?), their log, and whether the credentials of the group\'s Secret were rotated.',
+      },
+    }],
   };
 }

@@ -1,12 +1,14 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { alloyRules } from './alloy.ts';
 import { ALLOY_CONFIG_FILE, ALLOY_HTTP_PORT, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent } from './shared/alloy.ts';
 import { renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
+import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { allowIngress, podPort, podsOf } from './shared/network.ts';
@@ -70,6 +72,8 @@ export interface SyslogProps {
   readonly metrics?: MetricsHub;
   /** The program receiving: Promtail, or Grafana Alloy (`logs.agent`). Same Service, listeners and labels. @default 'promtail' */
   readonly agent?: LogAgent;
+  /** Where the component's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
 }
 
 /** The log agents Sightline can run: Promtail (end of life, the default) or its successor Grafana Alloy. */
@@ -198,6 +202,13 @@ export class Syslog extends Chart {
       selector: selectorLabels(identity),
       portName: agent === 'alloy' ? ALLOY_METRICS_PORT_NAME : PROMTAIL_METRICS_PORT_NAME,
     }), podPort(this.deployment, { port: agent === 'alloy' ? ALLOY_HTTP_PORT : PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
+    // The alerts and dashboard follow the program that receives: each emits its own metrics.
+    if (agent === 'alloy') {
+      props.metrics?.addRuleGroup({ ...alloyRules('syslog'), name: 'syslog' });
+    } else {
+      props.metrics?.addRuleGroup(promtailRules({ group: 'syslog', job: 'syslog', alertPrefix: 'SyslogReceiver', what: 'The syslog receiver' }));
+      props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-syslog', title: 'Syslog receiver', job: 'syslog', what: 'the syslog receiver' }));
+    }
   }
 }
 

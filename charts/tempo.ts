@@ -1,11 +1,12 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import type { MetricsHub } from './shared/scrape.ts';
+import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, stackService, storeStatefulSet, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -236,7 +237,29 @@ export class Tempo extends Chart {
 
     props.remoteWrite.allowFrom(this.statefulSet);
     props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
+    props.grafana?.addDashboard(componentDashboard({
+      uid: 'sightline-tempo',
+      title: 'Tempo',
+      description: 'Health, ingestion, failures and saturation of the stack\'s Tempo.',
+      health: [upPanel('tempo', 'Tempo')],
+      throughput: [
+        { title: 'Spans received', description: 'Spans received per second (from the collector).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(tempo_distributor_spans_received_total{job="tempo"}[5m]))', legend: '{{instance}}' }] },
+      ],
+      errors: [
+        { title: 'Discarded spans', description: 'Spans Tempo refused per second, by reason: those traces are incomplete.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(tempo_discarded_spans_total{job="tempo"}[5m]))', legend: '{{reason}}' }] },
+        { title: 'Span metrics not written', description: 'Span-metric samples the metrics-generator failed to write to Prometheus, or had to retry, per second.', unit: 'short', queries: [
+          { expr: 'sum(rate(prometheus_remote_storage_samples_failed_total{job="tempo"}[5m]))', legend: 'failed' },
+          { expr: 'sum(rate(prometheus_remote_storage_samples_retried_total{job="tempo"}[5m]))', legend: 'retried' },
+        ] },
+      ],
+      saturation: [
+        { title: 'Live traces', description: 'Traces the live-store holds in memory.', unit: 'short', queries: [{ expr: 'sum by (instance) (tempo_live_store_live_traces{job="tempo"})', legend: '{{instance}}' }] },
+        volumePanel('tempo-data'),
+        memoryPanel('tempo', 'Tempo'),
+      ],
+    }));
   }
 
   /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */
@@ -338,4 +361,45 @@ function goDuration(d: Duration): string {
     millis -= n * size;
   }
   return parts.join('') || '0s';
+}
+
+/**
+ * Alerts on Tempo. Metrics (Tempo 3.0.3): `tempo_discarded_spans_total` with `reason`
+ * (modules/overrides/discarded_spans.go), `tempo_live_store_local_failed_flushes_total` and
+ * `tempo_live_store_failed_completions_total` (modules/livestore), and the metrics-generator's remote write,
+ * registered without prefix by Prometheus's remote storage (v0.311.3, storage/remote/queue_manager.go):
+ * `prometheus_remote_storage_samples_failed_total` and `prometheus_remote_storage_samples_retried_total`.
+ */
+export function tempoRules(job: string): RuleGroup {
+  const self = `job="${job}"`;
+  const rate = (metric: string) => `sum by (job, instance) (rate(${metric}{${self}}[5m]))`;
+  return {
+    name: 'tempo',
+    rules: [
+      alertingRule({
+        alert: 'TempoDiscardingSpans',
+        expr: `sum by (job, instance, reason) (rate(tempo_discarded_spans_total{${self}}[5m])) > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Tempo discards spans: {{ $labels.reason }}',
+        description: 'Tempo has refused spans for 15 minutes with reason {{ $labels.reason }}: those traces are incomplete. rate_limited and live_traces_exceeded mean more traffic than the limits allow (raise them or sample in the collector); trace_too_large means one application writes huge traces.',
+      }),
+      alertingRule({
+        alert: 'TempoFlushesFailing',
+        expr: `${rate('tempo_live_store_local_failed_flushes_total')} + ${rate('tempo_live_store_failed_completions_total')} > 0`,
+        for: '10m',
+        severity: 'warning',
+        summary: 'Tempo {{ $labels.instance }} fails to write trace blocks',
+        description: 'Tempo\'s live-store has failed to complete or flush trace blocks to its volume for 10 minutes: recent traces pile up in memory and in the WAL and are lost if the pod restarts. The Tempo log names the error; a full volume (see the volume alerts) is the usual cause.',
+      }),
+      alertingRule({
+        alert: 'TempoGeneratorRemoteWriteFailing',
+        expr: `${rate('prometheus_remote_storage_samples_failed_total')} + ${rate('prometheus_remote_storage_samples_retried_total')} > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'Tempo {{ $labels.instance }} fails to write span metrics to Prometheus',
+        description: 'The metrics-generator has failed to remote-write span metrics and the service graph to Prometheus for 15 minutes: request rates, latencies and the service map in Grafana have gaps. Check that Prometheus is up and accepts remote write (its log shows rejected samples, e.g. out of order), and the Tempo log for the HTTP status.',
+      }),
+    ],
+  };
 }

@@ -8,6 +8,8 @@
 export const IMAGES = {
   /** @see https://github.com/prometheus/prometheus/releases/tag/v3.14.0 */
   prometheus: 'docker.io/prom/prometheus:v3.14.0',
+  /** @see https://github.com/prometheus/alertmanager/releases/tag/v0.35.0 */
+  alertmanager: 'docker.io/prom/alertmanager:v0.35.0',
   /** @see https://github.com/grafana/grafana/releases/tag/v13.2.0 */
   grafana: 'docker.io/grafana/grafana:13.2.0',
   /** @see https://github.com/grafana/tempo/releases/tag/v3.0.3 */
@@ -64,6 +66,12 @@ export const IMAGE_PROCESSES = {
     entrypoint: ['/bin/prometheus'],
     cmd: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus'],
     source: 'prometheus/prometheus v3.14.0 Dockerfile',
+  },
+  alertmanager: {
+    image: IMAGES.alertmanager,
+    entrypoint: ['/bin/alertmanager'],
+    cmd: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager'],
+    source: 'prometheus/alertmanager v0.35.0 Dockerfile',
   },
   grafana: {
     image: IMAGES.grafana,

@@ -98,8 +98,11 @@ describe('Grafana dashboard hub', () => {
     expect(checksum('Hosts, renamed')).not.toBe(checksum('Hosts'));
   });
 
-  it('provisions no dashboard provider while there is no dashboard', () => {
-    expect(render().configFile('grafana-dashboard-providers', 'dashboards.yaml')).toEqual({ apiVersion: 1, providers: [] });
+  it('provisions its own dashboard, so the provider of the dashboard folder always exists', () => {
+    const r = render();
+    const { providers } = r.configFile('grafana-dashboard-providers', 'dashboards.yaml');
+    expect(providers).toHaveLength(1);
+    expect(r.find('ConfigMap', 'grafana-dashboard-sightline-grafana').data).toBeDefined();
   });
 
   it('rejects a second dashboard with the same uid', () => {

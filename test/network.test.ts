@@ -39,10 +39,13 @@ function requiredFlows(objects: readonly K8sObject[]): Flow[] {
       for (const [address, svcName, svcNamespace, port] of text.matchAll(/([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)/g)) {
         const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === svcName && o.metadata.namespace === svcNamespace);
         if (!service) throw new Error(`${address} names no rendered Service`);
-        const servicePort = service.spec.ports.find((p: any) => p.port === Number(port));
+        // A port the Service serves over TCP and UDP (Alertmanager's gossip) is used over both.
+        const servicePorts = service.spec.ports.filter((p: any) => p.port === Number(port));
         const providers = workloads.filter((w) => w.metadata.namespace === svcNamespace && selects({ matchLabels: service.spec.selector }, w.spec.template.metadata.labels));
         for (const provider of providers) {
-          flows.push({ why: `${name(consumer)} → ${address}`, source: podOf(consumer), destination: podOf(provider), port: { port: servicePort.targetPort, protocol: servicePort.protocol ?? 'TCP' } });
+          for (const servicePort of servicePorts) {
+            flows.push({ why: `${name(consumer)} → ${address}`, source: podOf(consumer), destination: podOf(provider), port: { port: servicePort.targetPort, protocol: servicePort.protocol ?? 'TCP' } });
+          }
         }
       }
       // Pods Prometheus discovers in one namespace by label, keeping one named port (podScrapeJob).

@@ -64,9 +64,26 @@ describe('Prometheus', () => {
     expect(podSpec(deployment).serviceAccountName).toBe('prometheus');
     expect(podSpec(deployment).automountServiceAccountToken).toBe(true);
     const role = r.find('ClusterRole', 'sightline-prometheus');
-    expect(new Set(role.rules.flatMap((rule: any) => rule.verbs))).toEqual(new Set(['list', 'watch']));
+    // Read verbs only: list and watch for discovery, get for the kubelets' /metrics.
+    expect(new Set(role.rules.flatMap((rule: any) => rule.verbs))).toEqual(new Set(['list', 'watch', 'get']));
     const binding = r.find('ClusterRoleBinding', 'sightline-prometheus');
     expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'prometheus', namespace: 'sightline' })]);
+  });
+
+  it('scrapes each kubelet for the volume statistics of the stack\'s own claims, with nodes/metrics and not nodes/proxy', () => {
+    const kubelet = config.scrape_configs.find((j: any) => j.job_name === 'kubelet');
+    const rules = r.find('ClusterRole', 'sightline-prometheus').rules;
+    const allowed = (resource: string, verb: string) => rules.some((rule: any) => rule.resources?.includes(resource) && rule.verbs.includes(verb));
+
+    expect(kubelet).toMatchObject({ scheme: 'https', kubernetes_sd_configs: [{ role: 'node' }], authorization: { credentials_file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } });
+    expect(kubelet.metric_relabel_configs).toEqual([
+      { source_labels: ['__name__'], action: 'keep', regex: 'kubelet_volume_stats_(available|capacity)_bytes' },
+      { source_labels: ['namespace'], action: 'keep', regex: 'sightline' },
+    ]);
+    expect(allowed('nodes/metrics', 'get')).toBe(true);
+    expect(allowed('nodes', 'list')).toBe(true);
+    expect(rules.some((rule: any) => rule.resources?.includes('nodes/proxy'))).toBe(false);
+    expect(podSpec(deployment).automountServiceAccountToken).toBe(true);
   });
 
   it('rolls its pod when prometheus.yml changes', () => {
@@ -98,11 +115,21 @@ describe('Prometheus rule hub', () => {
 
     expect(config.rule_files).toEqual([`${mount.mountPath}/rules.yaml`]);
     expect(mount.readOnly).toBe(true);
-    expect(YAML.parse(find('ConfigMap', 'prometheus-rules').data['rules.yaml'])).toEqual({ groups: [example] });
+    expect(YAML.parse(find('ConfigMap', 'prometheus-rules').data['rules.yaml']).groups.filter((g: RuleGroup) => g.name === example.name)).toEqual([example]);
   });
 
-  it('renders an empty rule file when no component contributes rules', () => {
-    expect(render().configFile('prometheus-rules', 'rules.yaml')).toEqual({ groups: [] });
+  it('renders only its own alerts (on itself and on the volumes of its namespace) when no component contributes rules', () => {
+    const { groups } = YAML.parse(withRules().find('ConfigMap', 'prometheus-rules').data['rules.yaml']);
+    expect(groups.map((g: RuleGroup) => g.name)).toEqual(['prometheus', 'volumes']);
+    expect(groups[1].rules[0].expr).toContain('namespace="test"');
+  });
+
+  it('alerts on sending alerts only when it has Alertmanagers to send them to', () => {
+    const alertNames = (file: string) => YAML.parse(file).groups[0].rules.map((rule: { alert: string }) => rule.alert);
+    const bare = alertNames(withRules().find('ConfigMap', 'prometheus-rules').data['rules.yaml']);
+    const sending = alertNames(render().find('ConfigMap', 'prometheus-rules').data['rules.yaml']);
+    expect(bare).not.toContain('PrometheusNotificationErrors');
+    expect(sending).toEqual(expect.arrayContaining(['PrometheusAlertmanagerNotFound', 'PrometheusNotificationErrors', 'PrometheusDroppingAlerts']));
   });
 
   it('rolls its pod when a rule changes', () => {

@@ -17,10 +17,18 @@ function rules(role: K8sObject): string[] {
 const roleOf = (values: ValuesInput, name: string) => rules(render(values).find('ClusterRole', name));
 
 describe('the ClusterRoles', () => {
-  it('let Prometheus list and watch pods only: every Kubernetes discovery in its jobs uses the pod role', () => {
+  it('let Prometheus read exactly what its discovery and the kubelet scrape use', () => {
     // kubernetes-pods, otel-collector, promtail and syslog discover pods (Prometheus's pod role reads nothing
-    // else without attach_metadata); informers never `get`. No job scrapes the API server's /metrics.
-    expect(roleOf({}, 'sightline-prometheus')).toEqual(['/pods: list,watch']);
+    // else without attach_metadata); the kubelet job discovers nodes and scrapes each kubelet's /metrics
+    // (nodes/metrics, get); Alertmanager is found through the endpoint slices of its Service (the endpointslice
+    // role also reads services and pods). Informers never `get`; nothing grants nodes/proxy.
+    expect(roleOf({}, 'sightline-prometheus')).toEqual([
+      '/nodes/metrics: get',
+      '/nodes: list,watch',
+      '/pods: list,watch',
+      '/services: list,watch',
+      'discovery.k8s.io/endpointslices: list,watch',
+    ]);
   });
 
   it('let Promtail list and watch pods, and nodes only when it ships the node files', () => {

@@ -182,8 +182,8 @@ describe('Redfish exporter groups', () => {
     expect(rendered.stack.redfish).toBeUndefined();
     expect(exporters(rendered)).toEqual([]);
     expect(rendered.objects.filter((o) => o.metadata.namespace === 'sightline-hardware')).toEqual([]);
-    expect(rendered.objects.filter((o) => o.metadata.name.startsWith('grafana-dashboard-sightline'))).toEqual([]);
-    expect(rendered.configFile('prometheus-rules', 'rules.yaml')).toEqual({ groups: [] });
+    expect(rendered.objects.filter((o) => o.metadata.name === `grafana-dashboard-${Redfish.DASHBOARD_UID}`)).toEqual([]);
+    expect(rendered.configFile('prometheus-rules', 'rules.yaml').groups.map((g: { name: string }) => g.name).filter((n: string) => n.startsWith('redfish'))).toEqual([]);
   });
 
   it('renders the example hardware environment', () => {

@@ -215,7 +215,7 @@ describe.runIf(promtoolFound || process.env.CI)('hardware alerts under promtool'
 
     const result = promtool('check', 'rules', 'rules.yaml');
 
-    expect(result.stdout + result.stderr).toContain(`SUCCESS: ${CASES.length} rules found`);
+    expect(result.stdout + result.stderr).toContain(`SUCCESS: ${(YAML.parse(renderedRuleFile()) as RuleFile).groups.flatMap((g) => g.rules).length} rules found`);
     expect(result.status).toBe(0);
   });
 
@@ -240,6 +240,7 @@ if (!promtoolFound && !process.env.CI) {
   });
 }
 
+/** The alerts of the hardware group (the stack's self-monitoring groups have their own tests). */
 function alertNames(): string[] {
-  return (YAML.parse(renderedRuleFile()) as RuleFile).groups.flatMap((g) => g.rules).flatMap((r) => ('alert' in r ? [r.alert] : []));
+  return (YAML.parse(renderedRuleFile()) as RuleFile).groups.filter((g) => g.name === 'redfish').flatMap((g) => g.rules).flatMap((r) => ('alert' in r ? [r.alert] : []));
 }

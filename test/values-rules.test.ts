@@ -27,6 +27,16 @@ const BASE: ValuesInput = {
   argocd: { repoURL: 'https://git.example.com/x.git' },
   syslog: { devices: [{ address: '10.0.0.9', name: 'sw1' }] },
   redfish: { groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 's1', bmc: '10.0.0.1' }] }] },
+  // One receiver with every integration, so each of their fields exists.
+  alertmanager: {
+    receivers: [{
+      name: 'all',
+      webhook: { urlSecret: { name: 'am-webhook', key: 'url' } },
+      slack: { urlSecret: { name: 'am-slack', key: 'url' } },
+      email: { to: 'a@example.com', from: 'b@example.com', smarthost: 'smtp.example.com:587', username: 'am', passwordSecret: { name: 'am-smtp', key: 'password' } },
+      pagerduty: { routingKeySecret: { name: 'am-pd', key: 'key' } },
+    }],
+  },
 };
 
 /** BASE with one field set, by path. */

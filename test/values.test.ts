@@ -63,6 +63,8 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   { why: 'a device address is IPv6 in a form the receiver never reports', yaml: 'syslog:\n  devices:\n    - { address: "2001:DB8:0:0:0:0:0:1", name: sw1 }\n', message: 'syslog.devices[0].address: "2001:DB8:0:0:0:0:0:1" is not in canonical form: write "2001:db8::1"' },
   { why: 'a server label is one the alerts set', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { server: db-01 } }]`), message: 'redfish.groups[0].servers[0].labels.server: "server" is a label Sightline sets itself' },
   { why: 'a BMC walk and its timeout reach into the 5m lookback', yaml: redfish(`${FRA1}, scrapeInterval: 3m, scrapeTimeout: 150s, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].scrapeInterval: "3m" is too long with redfish.groups[0].scrapeTimeout (150s)' },
+  { why: 'an alert route names a receiver that does not exist', yaml: 'alertmanager:\n  route:\n    severities:\n      critical: [pager]\n', message: 'alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (nobody)' },
+  { why: 'a notifier secret is written into the values', yaml: 'alertmanager:\n  receivers:\n    - name: chat\n      slack: { url: "https://hooks.slack.com/services/T/B/x" }\n', message: 'alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)' },
 ];
 
 describe('a values file', () => {

@@ -10,6 +10,7 @@ export const DATASOURCE_UID = {
   prometheus: 'sightline-prometheus',
   loki: 'sightline-loki',
   tempo: 'sightline-tempo',
+  alertmanager: 'sightline-alertmanager',
 } as const;
 
 /**

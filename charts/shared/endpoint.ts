@@ -6,8 +6,11 @@ import { allowIngress, servicePodsOf, type NetworkTarget, type PodGroup, type Po
 /** The cluster DNS domain every Service name resolves under. */
 const CLUSTER_DOMAIN = 'cluster.local';
 
-/** How a client talks to an endpoint. `grpc` endpoints are addressed as `host:port`, without a URL. */
-export type EndpointScheme = 'http' | 'https' | 'grpc';
+/**
+ * How a client talks to an endpoint. `grpc` and `tcp` (a protocol of the component's own, such as
+ * Alertmanager's gossip) endpoints are addressed as `host:port`, without a URL.
+ */
+export type EndpointScheme = 'http' | 'https' | 'grpc' | 'tcp';
 
 /**
  * A network endpoint a component publishes from its own Service, for other components to consume as a prop.
@@ -95,10 +98,18 @@ export class Endpoint implements NetworkTarget {
     return `${this.host}:${this.port}`;
   }
 
+  /**
+   * `host:port` of one pod behind a headless Service (`<pod>.<service>.<namespace>.svc...`): the stable name
+   * each StatefulSet pod gets, for peers that must address every pod rather than any of them.
+   */
+  public podHostPort(podName: string): string {
+    return `${podName}.${this.hostPort}`;
+  }
+
   /** The URL of `subPath` below the endpoint's path, e.g. `url('/api/v1/push')`. */
   public url(subPath = ''): string {
-    if (this.scheme === 'grpc') {
-      throw new Error(`${this.hostPort} is a gRPC endpoint: use hostPort, it has no URL`);
+    if (this.scheme === 'grpc' || this.scheme === 'tcp') {
+      throw new Error(`${this.hostPort} is a ${this.scheme === 'grpc' ? 'gRPC' : 'TCP'} endpoint: use hostPort, it has no URL`);
     }
     return `${this.scheme}://${this.hostPort}${this.path}${subPath}`;
   }

@@ -8,8 +8,10 @@
  */
 import * as kplus from 'cdk8s-plus-28';
 import type { Endpoint } from './endpoint.ts';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { componentDashboard, memoryPanel, upPanel } from '../component-dashboard.ts';
 import { agentReadiness } from './node-logs.ts';
-import type { KubernetesSdConfig, RelabelConfig } from './scrape.ts';
+import { alertingRule, type KubernetesSdConfig, type RelabelConfig, type RuleGroup } from './scrape.ts';
 
 /** `promtail.yaml`. */
 export interface PromtailConfig {
@@ -95,4 +97,54 @@ export function promtailContainer(): Pick<kplus.ContainerProps, 'name' | 'args' 
 /** Mounts the ConfigMap holding `promtail.yaml` where {@link promtailContainer} reads it. */
 export function mountPromtailConfig(container: kplus.Container, volume: kplus.Volume): void {
   container.mount(CONFIG_DIR, volume, { readOnly: true });
+}
+
+/**
+ * Alerts on a Promtail that pushes to Loki (the node agents, the syslog receiver). Metrics (Promtail 3.6.11,
+ * clients/pkg/promtail/client/client.go): `promtail_dropped_entries_total` with `reason`, and
+ * `promtail_request_duration_seconds` with `status_code` (the HTTP status of each push).
+ *
+ * @param props.alertPrefix starts every alert name, e.g. `Promtail`
+ * @param props.what how the description names the pods, e.g. `The Promtail agent`
+ */
+export function promtailRules(props: { readonly group: string; readonly job: string; readonly alertPrefix: string; readonly what: string }): RuleGroup {
+  const job = `job="${props.job}"`;
+  return {
+    name: props.group,
+    rules: [
+      alertingRule({
+        alert: `${props.alertPrefix}DroppingEntries`,
+        expr: `sum by (namespace, pod, reason) (rate(promtail_dropped_entries_total{${job}}[5m])) > 0`,
+        for: '5m',
+        severity: 'warning',
+        summary: `${props.what} {{ $labels.pod }} drops log lines: {{ $labels.reason }}`,
+        description: `${props.what} {{ $labels.pod }} in {{ $labels.namespace }} has dropped log lines for 5 minutes (reason {{ $labels.reason }}): they never reach Loki. rate_limited and stream_limited are Loki's limits (see LokiDiscardingSamples); ingester_error means Loki failed every retry (see LokiRequestErrors).`,
+      }),
+      alertingRule({
+        alert: `${props.alertPrefix}PushFailing`,
+        expr: `sum by (namespace, pod, status_code) (rate(promtail_request_duration_seconds_count{${job}, status_code!~"2.."}[5m])) > 0`,
+        for: '15m',
+        severity: 'warning',
+        summary: `${props.what} {{ $labels.pod }} fails to push to Loki (status {{ $labels.status_code }})`,
+        description: `${props.what} {{ $labels.pod }} in {{ $labels.namespace }} has had pushes to Loki fail with status {{ $labels.status_code }} for 15 minutes; it retries, then drops the batch. 429 is Loki's rate limit, 5xx a failing Loki, a negative status a connection error (is Loki up, does a NetworkPolicy block it?).`,
+      }),
+    ],
+  };
+}
+
+/** The dashboard of a Promtail that pushes to Loki: what it sends, drops and fails to push, and its memory. */
+export function promtailDashboard(props: { readonly uid: string; readonly title: string; readonly job: string; readonly what: string }): Dashboard {
+  const job = `job="${props.job}"`;
+  return componentDashboard({
+    uid: props.uid,
+    title: props.title,
+    description: `Health, throughput, failures and saturation of ${props.what}.`,
+    health: [upPanel(props.job, props.title, '{{pod}}')],
+    throughput: [{ title: 'Lines sent', description: 'Log lines pushed to Loki per second.', unit: 'short', queries: [{ expr: `sum by (pod) (rate(promtail_sent_entries_total{${job}}[5m]))`, legend: '{{pod}}' }] }],
+    errors: [
+      { title: 'Lines dropped', description: 'Log lines given up on per second, by reason: they never reach Loki.', unit: 'short', queries: [{ expr: `sum by (pod, reason) (rate(promtail_dropped_entries_total{${job}}[5m]))`, legend: '{{pod}} {{reason}}' }] },
+      { title: 'Failed pushes', description: 'Pushes to Loki that did not succeed per second, by HTTP status (-1: no connection).', unit: 'reqps', queries: [{ expr: `sum by (status_code) (rate(promtail_request_duration_seconds_count{${job}, status_code!~"2.."}[5m]))`, legend: '{{status_code}}' }] },
+    ],
+    saturation: [memoryPanel(props.job, props.title, '{{pod}}')],
+  });
 }

@@ -70,6 +70,9 @@ export interface ScrapeConfig {
   readonly scrape_timeout?: string;
   readonly metrics_path?: string;
   readonly scheme?: 'http' | 'https';
+  /** Credentials sent with every scrape, read from a file (the pod's service-account token). */
+  readonly authorization?: { readonly credentials_file: string };
+  readonly tls_config?: { readonly ca_file?: string; readonly insecure_skip_verify?: boolean };
   readonly params?: Readonly<Record<string, readonly string[]>>;
   readonly honor_labels?: boolean;
   readonly static_configs?: readonly StaticConfig[];
@@ -91,6 +94,22 @@ export interface AlertingRule {
   readonly for?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An alerting rule worded for the on-call engineer: a `severity` label for routing, a summary that names
+ * what is wrong, and a description of the impact and the first steps.
+ */
+export function alertingRule(props: {
+  readonly alert: string;
+  readonly expr: string;
+  /** How long the condition must hold. @default - fires on the first evaluation */
+  readonly for?: string;
+  readonly severity: 'warning' | 'critical';
+  readonly summary: string;
+  readonly description: string;
+}): AlertingRule {
+  return { alert: props.alert, expr: props.expr, for: props.for, labels: { severity: props.severity }, annotations: { summary: props.summary, description: props.description } };
 }
 
 /** A recording rule of a rule file. @see https://prometheus.io/docs/prometheus/3.14/configuration/recording_rules/ */
