@@ -194,7 +194,23 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   applyNetworkPolicies(app, { enabled: networkPolicies, egress: egress.enabled ? egress : undefined });
   namespacesFirst(app);
   const objects = annotateForArgoCd(app);
-  return { app, namespace, agentsNamespace, prometheus, alertmanager, grafana, loki, promtail, alloy, syslog, tempo, otelCollector, helloApp, redfish, objects };
+  return {
+    app,
+    namespace,
+    agentsNamespace,
+    prometheus,
+    alertmanager,
+    grafana,
+    loki,
+    promtail,
+    alloy,
+    syslog,
+    tempo,
+    otelCollector,
+    helloApp,
+    redfish,
+    objects,
+  };
 }
 
 /**

@@ -9,7 +9,14 @@ import { Endpoint } from './shared/endpoint.ts';
 import { allowIngress, podsOf, recordServicePods } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { podScrapeJob, type AlertingRule, type RuleGroup, type ScrapeConfig } from './shared/scrape.ts';
-import { CONFIG_CHECKSUM_ANNOTATION, externalSecret, hardenedContainer, podSecurity, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import {
+  CONFIG_CHECKSUM_ANNOTATION,
+  externalSecret,
+  hardenedContainer,
+  podSecurity,
+  stackService,
+  type ContainerResourceValues,
+} from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,7 +86,13 @@ export interface AlertmanagerReceiver {
   /** A Slack incoming webhook whose URL is in a Secret. @default - none */
   readonly slack?: { readonly urlSecret: SecretKey; readonly channel?: string };
   /** Mail through an SMTP smarthost, authenticated when a user and password Secret are given. @default - none */
-  readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string; readonly username?: string; readonly passwordSecret?: SecretKey };
+  readonly email?: {
+    readonly to: string;
+    readonly from: string;
+    readonly smarthost: string;
+    readonly username?: string;
+    readonly passwordSecret?: SecretKey;
+  };
   /** A PagerDuty service (Events API v2) whose integration key is in a Secret. @default - none */
   readonly pagerduty?: { readonly routingKeySecret: SecretKey };
 }
@@ -220,11 +233,15 @@ export class Alertmanager extends Chart {
       }
       // Peers on one node (or zone) fall together: spread them, as every replicated workload of the stack is,
       // preferring rather than refusing to schedule.
-      const spread = (topologyKey: string) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selectorLabels(this.identity) } });
-      ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-        spread('kubernetes.io/hostname'),
-        spread('topology.kubernetes.io/zone'),
-      ]));
+      const spread = (topologyKey: string) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selectorLabels(this.identity) },
+      });
+      ApiObject.of(this.statefulSet).addJsonPatch(
+        JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [spread('kubernetes.io/hostname'), spread('topology.kubernetes.io/zone')]),
+      );
     }
 
     const container = this.statefulSet.addContainer({
@@ -245,10 +262,22 @@ export class Alertmanager extends Chart {
         { name: 'gossip-tcp', number: Alertmanager.CLUSTER_PORT },
         { name: 'gossip-udp', number: Alertmanager.CLUSTER_PORT, protocol: kplus.Protocol.UDP },
       ],
-      liveness: kplus.Probe.fromHttpGet('/-/healthy', { port: Alertmanager.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 6 }),
-      readiness: kplus.Probe.fromHttpGet('/-/ready', { port: Alertmanager.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
+      liveness: kplus.Probe.fromHttpGet('/-/healthy', {
+        port: Alertmanager.PORT,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 6,
+      }),
+      readiness: kplus.Probe.fromHttpGet('/-/ready', {
+        port: Alertmanager.PORT,
+        periodSeconds: Duration.seconds(5),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 3,
+      }),
     });
-    container.mount(Alertmanager.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Alertmanager.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), {
+      readOnly: true,
+    });
     this.mountReceiverSecrets(container, props.receivers);
     this.addDataVolume(props);
 
@@ -281,21 +310,44 @@ export class Alertmanager extends Chart {
     return componentDashboard({
       uid: 'sightline-alertmanager',
       title: 'Alertmanager',
-      description: 'Health, notifications, failures and cluster state of the stack\'s Alertmanagers.',
+      description: "Health, notifications, failures and cluster state of the stack's Alertmanagers.",
       health: [
         upPanel('alertmanager', 'Alertmanager'),
-        { title: 'Cluster members', description: 'Peers each pod sees in the gossip cluster (absent with one pod).', unit: 'short', queries: [{ expr: `alertmanager_cluster_members{${job}}`, legend: '{{pod}}' }] },
+        {
+          title: 'Cluster members',
+          description: 'Peers each pod sees in the gossip cluster (absent with one pod).',
+          unit: 'short',
+          queries: [{ expr: `alertmanager_cluster_members{${job}}`, legend: '{{pod}}' }],
+        },
       ],
       throughput: [
-        { title: 'Alerts', description: 'Alerts each pod holds, by state (active, suppressed, unprocessed).', unit: 'short', queries: [{ expr: `sum by (pod, state) (alertmanager_alerts{${job}})`, legend: '{{pod}} {{state}}' }] },
-        { title: 'Notifications', description: 'Notifications attempted per second, by integration.', unit: 'short', queries: [{ expr: `sum by (integration) (rate(alertmanager_notifications_total{${job}}[5m]))`, legend: '{{integration}}' }] },
+        {
+          title: 'Alerts',
+          description: 'Alerts each pod holds, by state (active, suppressed, unprocessed).',
+          unit: 'short',
+          queries: [{ expr: `sum by (pod, state) (alertmanager_alerts{${job}})`, legend: '{{pod}} {{state}}' }],
+        },
+        {
+          title: 'Notifications',
+          description: 'Notifications attempted per second, by integration.',
+          unit: 'short',
+          queries: [{ expr: `sum by (integration) (rate(alertmanager_notifications_total{${job}}[5m]))`, legend: '{{integration}}' }],
+        },
       ],
       errors: [
-        { title: 'Failed notifications', description: 'Notifications that failed per second, by integration and reason: alerts that may reach nobody.', unit: 'short', queries: [{ expr: `sum by (integration, reason) (rate(alertmanager_notifications_failed_total{${job}}[5m]))`, legend: '{{integration}} {{reason}}' }] },
+        {
+          title: 'Failed notifications',
+          description: 'Notifications that failed per second, by integration and reason: alerts that may reach nobody.',
+          unit: 'short',
+          queries: [
+            {
+              expr: `sum by (integration, reason) (rate(alertmanager_notifications_failed_total{${job}}[5m]))`,
+              legend: '{{integration}} {{reason}}',
+            },
+          ],
+        },
       ],
-      saturation: [
-        memoryPanel('alertmanager', 'Alertmanager'),
-      ],
+      saturation: [memoryPanel('alertmanager', 'Alertmanager')],
     });
   }
 
@@ -311,16 +363,19 @@ export class Alertmanager extends Chart {
    */
   public get rules(): RuleGroup {
     const job = `job="${Alertmanager.NAME}"`;
-    const rules: AlertingRule[] = [{
-      alert: 'AlertmanagerNotificationsFailing',
-      expr: `sum by (namespace, pod, integration) (rate(alertmanager_notifications_failed_total{${job}}[5m])) > 0`,
-      for: '10m',
-      labels: { severity: 'critical' },
-      annotations: {
-        summary: 'Alertmanager {{ $labels.pod }} fails to send {{ $labels.integration }} notifications',
-        description: 'Alertmanager pod {{ $labels.pod }} in {{ $labels.namespace }} has failed to deliver notifications through {{ $labels.integration }} for 10 minutes: alerts may reach nobody. Read the pod\'s log for the receiver and the error (an expired token or webhook URL in the receiver\'s Secret, an SMTP server refusing mail, no egress to the service), fix the Secret or the network, and check the Alertmanager UI for what was missed.',
+    const rules: AlertingRule[] = [
+      {
+        alert: 'AlertmanagerNotificationsFailing',
+        expr: `sum by (namespace, pod, integration) (rate(alertmanager_notifications_failed_total{${job}}[5m])) > 0`,
+        for: '10m',
+        labels: { severity: 'critical' },
+        annotations: {
+          summary: 'Alertmanager {{ $labels.pod }} fails to send {{ $labels.integration }} notifications',
+          description:
+            "Alertmanager pod {{ $labels.pod }} in {{ $labels.namespace }} has failed to deliver notifications through {{ $labels.integration }} for 10 minutes: alerts may reach nobody. Read the pod's log for the receiver and the error (an expired token or webhook URL in the receiver's Secret, an SMTP server refusing mail, no egress to the service), fix the Secret or the network, and check the Alertmanager UI for what was missed.",
+        },
       },
-    }];
+    ];
     if (this.replicas > 1) {
       rules.push({
         alert: 'AlertmanagerClusterMembersMissing',
@@ -328,7 +383,7 @@ export class Alertmanager extends Chart {
         for: '15m',
         labels: { severity: 'warning' },
         annotations: {
-          summary: 'Alertmanager {{ $labels.pod }} sees {{ $value }} of ${this.replicas} peers',
+          summary: `Alertmanager {{ $labels.pod }} sees {{ $value }} of ${this.replicas} peers`,
           description: `Alertmanager pod {{ $labels.pod }} in {{ $labels.namespace }} has seen only {{ $value }} of the ${this.replicas} cluster members for 15 minutes. Partitioned peers each notify on their own (duplicate notifications) and do not share silences. Check that every alertmanager pod runs, and that the pods reach each other on port ${Alertmanager.CLUSTER_PORT} TCP and UDP (NetworkPolicies, the alertmanager-cluster Service); the pod log names the peers it cannot reach.`,
         },
       });
@@ -368,7 +423,9 @@ export class Alertmanager extends Chart {
       const secret = externalSecret(this.statefulSet, secretName);
       const dir = `${Alertmanager.SECRETS_DIR}/${secretName}`;
       // Readable by the pod's group (fsGroup) only: the files are credentials.
-      container.mount(dir, kplus.Volume.fromSecret(this, `Secret-${secretName}`, secret, { name: `secret-${i}`, defaultMode: 0o440 }), { readOnly: true });
+      container.mount(dir, kplus.Volume.fromSecret(this, `Secret-${secretName}`, secret, { name: `secret-${i}`, defaultMode: 0o440 }), {
+        readOnly: true,
+      });
       this.secretFiles.set(secretName, dir);
     });
   }
@@ -380,14 +437,16 @@ export class Alertmanager extends Chart {
   private addDataVolume(props: AlertmanagerProps): void {
     const labels = recommendedLabels(this.identity);
     ApiObject.of(this.statefulSet).addJsonPatch(
-      JsonPatch.add('/spec/volumeClaimTemplates', [{
-        metadata: { name: 'data', labels },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
-          ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
+      JsonPatch.add('/spec/volumeClaimTemplates', [
+        {
+          metadata: { name: 'data', labels },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
+            ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
+          },
         },
-      }]),
+      ]),
       JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: Alertmanager.DATA_DIR }),
     );
   }
@@ -411,13 +470,15 @@ export class Alertmanager extends Chart {
       name: r.name,
       webhook_configs: r.webhook && [{ url_file: this.file(r.webhook.urlSecret) }],
       slack_configs: r.slack && [{ api_url_file: this.file(r.slack.urlSecret), channel: r.slack.channel }],
-      email_configs: r.email && [{
-        to: r.email.to,
-        from: r.email.from,
-        smarthost: r.email.smarthost,
-        auth_username: r.email.username,
-        auth_password_file: r.email.passwordSecret && this.file(r.email.passwordSecret),
-      }],
+      email_configs: r.email && [
+        {
+          to: r.email.to,
+          from: r.email.from,
+          smarthost: r.email.smarthost,
+          auth_username: r.email.username,
+          auth_password_file: r.email.passwordSecret && this.file(r.email.passwordSecret),
+        },
+      ],
       pagerduty_configs: r.pagerduty && [{ routing_key_file: this.file(r.pagerduty.routingKeySecret) }],
     };
   }
@@ -430,11 +491,14 @@ export class Alertmanager extends Chart {
  */
 export function alertmanagerRoute(routing: AlertmanagerRouting): AlertmanagerRoute {
   const routes = Object.entries(routing.severities).flatMap(([severity, receivers]) =>
-    receivers.map((receiver, i): AlertmanagerRoute => ({
-      receiver,
-      matchers: [`severity="${severity}"`],
-      continue: i < receivers.length - 1 ? true : undefined,
-    })));
+    receivers.map(
+      (receiver, i): AlertmanagerRoute => ({
+        receiver,
+        matchers: [`severity="${severity}"`],
+        continue: i < receivers.length - 1 ? true : undefined,
+      }),
+    ),
+  );
   return {
     receiver: routing.receiver,
     group_by: routing.groupBy,

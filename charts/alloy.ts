@@ -1,13 +1,34 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { ALLOY_CONFIG_FILE, ALLOY_HTTP_PORT, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent, ruleBlocks } from './shared/alloy.ts';
+import {
+  ALLOY_CONFIG_FILE,
+  ALLOY_HTTP_PORT,
+  ALLOY_METRICS_PORT_NAME,
+  alloyContainer,
+  LOKI_WRITE_RECEIVER,
+  lokiWrite,
+  mountAlloyConfig,
+  relabelRulesComponent,
+  ruleBlocks,
+} from './shared/alloy.ts';
 import { podPort } from './shared/network.ts';
 import { call, ref, renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
+import {
+  JOURNAL_JOB,
+  journalRules,
+  NODE_FILES_GLOB,
+  NODE_FILES_JOB,
+  nodeAgentDaemonSet,
+  podLogRules,
+  PROMTAIL_POSITIONS,
+  promtailPositionsHostPath,
+  type AgentPlacement,
+  type NodeLogSources,
+} from './shared/node-logs.ts';
 import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
@@ -67,10 +88,12 @@ export class Alloy extends Chart {
     // journal need no API object (Promtail's node role for the files is replaced by the node name in HOSTNAME).
     const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-alloy`, labels } }));
     clusterRole.allowRead(kplus.ApiResource.PODS);
-    clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${props.namespace}-alloy`, labels },
-      role: clusterRole,
-    })).addSubjects(serviceAccount);
+    clusterScoped(
+      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name: `${props.namespace}-alloy`, labels },
+        role: clusterRole,
+      }),
+    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'alloy-config',
@@ -94,25 +117,35 @@ export class Alloy extends Chart {
     this.daemonSet = daemonSet;
     // Positions (file offsets, the journal cursor) survive restarts and upgrades on the node itself. One
     // directory per agents namespace, apart from Promtail's: the two agents' position files differ in format.
-    container.mount(Alloy.STORAGE_DIR, kplus.Volume.fromHostPath(this, 'StorageVolume', 'storage', {
-      path: `/var/lib/${props.namespace}/alloy`,
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    }));
+    container.mount(
+      Alloy.STORAGE_DIR,
+      kplus.Volume.fromHostPath(this, 'StorageVolume', 'storage', {
+        path: `/var/lib/${props.namespace}/alloy`,
+        type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+      }),
+    );
 
     // Promtail's positions, read once: on a node's first start, each source converts them into its own
     // (legacy_positions_file, legacy_position), so switching from Promtail neither re-ships nor skips lines.
-    container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PromtailPositionsVolume', 'promtail-positions', {
-      path: promtailPositionsHostPath(props.namespace),
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    }), { readOnly: true });
+    container.mount(
+      PROMTAIL_POSITIONS.dir,
+      kplus.Volume.fromHostPath(this, 'PromtailPositionsVolume', 'promtail-positions', {
+        path: promtailPositionsHostPath(props.namespace),
+        type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+      }),
+      { readOnly: true },
+    );
 
     props.push.allowFrom(this.daemonSet);
-    props.metrics?.addScrapeJob(podScrapeJob({
-      jobName: 'alloy',
-      namespace: props.namespace,
-      selector: selectorLabels(identity),
-      portName: ALLOY_METRICS_PORT_NAME,
-    }), podPort(this.daemonSet, { port: ALLOY_HTTP_PORT, protocol: 'TCP' }));
+    props.metrics?.addScrapeJob(
+      podScrapeJob({
+        jobName: 'alloy',
+        namespace: props.namespace,
+        selector: selectorLabels(identity),
+        portName: ALLOY_METRICS_PORT_NAME,
+      }),
+      podPort(this.daemonSet, { port: ALLOY_HTTP_PORT, protocol: 'TCP' }),
+    );
     props.metrics?.addRuleGroup(alloyRules('alloy'));
   }
 }
@@ -129,11 +162,20 @@ function nodeAgentConfig(props: AlloyProps): AlloyBlock[] {
       attributes: { role: 'pod' },
       blocks: [{ name: 'selectors', attributes: { role: 'pod', field: call('string.format', 'spec.nodeName=%s', call('sys.env', 'HOSTNAME')) } }],
     },
-    { name: 'discovery.relabel', label: 'pods', attributes: { targets: ref('discovery.kubernetes.pods.targets') }, blocks: ruleBlocks(podLogRules()) },
+    {
+      name: 'discovery.relabel',
+      label: 'pods',
+      attributes: { targets: ref('discovery.kubernetes.pods.targets') },
+      blocks: ruleBlocks(podLogRules()),
+    },
     {
       name: 'loki.source.file',
       label: 'pods',
-      attributes: { targets: ref('discovery.relabel.pods.output'), forward_to: [ref('loki.process.pods.receiver')], legacy_positions_file: legacyPositions },
+      attributes: {
+        targets: ref('discovery.relabel.pods.output'),
+        forward_to: [ref('loki.process.pods.receiver')],
+        legacy_positions_file: legacyPositions,
+      },
       // `__path__` is a glob (the file of the running container and of its previous instance).
       blocks: [{ name: 'file_match', attributes: { enabled: true } }],
     },

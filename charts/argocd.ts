@@ -31,7 +31,9 @@ export function footprintOf(manifests: readonly Manifest[]): StackFootprint {
     }
     return [...unique.keys()].sort().map((key) => unique.get(key)!);
   };
-  const namespaces = manifests.flatMap((m) => (m.kind === 'Namespace' ? [m.metadata.name] : m.metadata.namespace !== undefined ? [m.metadata.namespace] : []));
+  const namespaces = manifests.flatMap((m) =>
+    m.kind === 'Namespace' ? [m.metadata.name] : m.metadata.namespace !== undefined ? [m.metadata.namespace] : [],
+  );
   return { clusterResources: kinds(false), namespacedResources: kinds(true), namespaces: [...new Set(namespaces)].sort() };
 }
 

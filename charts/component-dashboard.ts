@@ -4,7 +4,7 @@
  * as data ({@link ComponentDashboardSpec}, a type-only import) and build the dashboard with
  * {@link componentDashboard}, which loads this module and the SDK on first use.
  */
-import * as common from '@grafana/grafana-foundation-sdk/common';
+import type * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
@@ -46,7 +46,12 @@ export interface ComponentDashboardSpec {
 
 /** Whether Prometheus can scrape each target of `job`. */
 export function upPanel(job: string, what: string, legend = '{{instance}}'): PanelSpec {
-  return { title: 'Up', description: `Whether Prometheus can scrape each ${what} target (1) or not (0).`, unit: 'short', queries: [{ expr: `up{job="${job}"}`, legend }] };
+  return {
+    title: 'Up',
+    description: `Whether Prometheus can scrape each ${what} target (1) or not (0).`,
+    unit: 'short',
+    queries: [{ expr: `up{job="${job}"}`, legend }],
+  };
 }
 
 /** Resident memory of a Go component's processes (client_golang's process collector). */
@@ -62,12 +67,22 @@ export function memoryPanel(job: string, what: string, legend = '{{instance}}'):
 /** Share of a claim in use, from the kubelet's volume statistics. */
 export function volumePanel(claim: string): PanelSpec {
   const stat = (metric: string) => `kubelet_volume_stats_${metric}_bytes{job="kubelet", persistentvolumeclaim="${claim}"}`;
-  return { title: 'Volume used', description: `Share of the ${claim} claim in use.`, unit: 'percentunit', queries: [{ expr: `1 - ${stat('available')} / ${stat('capacity')}`, legend: '{{persistentvolumeclaim}}' }] };
+  return {
+    title: 'Volume used',
+    description: `Share of the ${claim} claim in use.`,
+    unit: 'percentunit',
+    queries: [{ expr: `1 - ${stat('available')} / ${stat('capacity')}`, legend: '{{persistentvolumeclaim}}' }],
+  };
 }
 
 const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: DATASOURCE_UID.prometheus };
 
-const ROWS = [['health', 'Health'], ['throughput', 'Throughput'], ['errors', 'Errors'], ['saturation', 'Saturation']] as const;
+const ROWS = [
+  ['health', 'Health'],
+  ['throughput', 'Throughput'],
+  ['errors', 'Errors'],
+  ['saturation', 'Saturation'],
+] as const;
 
 function panel(spec: PanelSpec): timeseries.PanelBuilder {
   const builder = new timeseries.PanelBuilder()
@@ -78,9 +93,15 @@ function panel(spec: PanelSpec): timeseries.PanelBuilder {
     .min(0)
     .span(12)
     .height(8);
-  spec.queries.forEach((q, i) => builder.withTarget(
-    new prometheus.DataqueryBuilder().datasource(DATASOURCE).expr(q.expr).legendFormat(q.legend).refId(String.fromCharCode(65 + i)),
-  ));
+  for (const [i, q] of spec.queries.entries()) {
+    builder.withTarget(
+      new prometheus.DataqueryBuilder()
+        .datasource(DATASOURCE)
+        .expr(q.expr)
+        .legendFormat(q.legend)
+        .refId(String.fromCharCode(65 + i)),
+    );
+  }
   return builder;
 }
 

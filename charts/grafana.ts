@@ -10,7 +10,16 @@ import { HubSeal } from './shared/hub.ts';
 import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, type MetricsHub } from './shared/scrape.ts';
-import { addConfigChecksum, dataClaim, externalSecret, hardenedContainer, stackDeployment, stackService, startupProbe, type ContainerResourceValues } from './shared/workload.ts';
+import {
+  addConfigChecksum,
+  dataClaim,
+  externalSecret,
+  hardenedContainer,
+  stackDeployment,
+  stackService,
+  startupProbe,
+  type ContainerResourceValues,
+} from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
@@ -129,7 +138,7 @@ export class Grafana extends Chart implements GrafanaHub {
     addConfigChecksum(this.deployment, 'dashboard-providers', this.dashboardProviderConfig.checksum);
     const admin = externalSecret(this.deployment, props.adminSecret.name);
     const secretKey = externalSecret(this.deployment, props.secretKeySecret.name);
-    const container = (this.container = this.deployment.addContainer({
+    const container = this.deployment.addContainer({
       name: 'grafana',
       ...hardenedContainer({ image: IMAGES.grafana, user: Grafana.USER, resources: props.resources }),
       ports: [{ name: 'http', number: Grafana.PORT }],
@@ -150,11 +159,30 @@ export class Grafana extends Chart implements GrafanaHub {
       // Grafana serves HTTP only once its database migrations are done, which after an upgrade can take long:
       // the startup probe holds liveness off until then, instead of an initial delay that would be a guess.
       startup: startupProbe('/api/health', Grafana.PORT, props.startupTimeout),
-      liveness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 6 }),
-      readiness: kplus.Probe.fromHttpGet('/api/health', { port: Grafana.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
-    }));
-    container.mount(`${Grafana.PROVISIONING_DIR}/datasources`, kplus.Volume.fromConfigMap(this, 'DataSourcesVolume', this.dataSourceConfig.configMap, { name: 'datasources' }), { readOnly: true });
-    container.mount(`${Grafana.PROVISIONING_DIR}/dashboards`, kplus.Volume.fromConfigMap(this, 'DashboardProvidersVolume', this.dashboardProviderConfig.configMap, { name: 'dashboard-providers' }), { readOnly: true });
+      liveness: kplus.Probe.fromHttpGet('/api/health', {
+        port: Grafana.PORT,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 6,
+      }),
+      readiness: kplus.Probe.fromHttpGet('/api/health', {
+        port: Grafana.PORT,
+        periodSeconds: Duration.seconds(5),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 3,
+      }),
+    });
+    this.container = container;
+    container.mount(
+      `${Grafana.PROVISIONING_DIR}/datasources`,
+      kplus.Volume.fromConfigMap(this, 'DataSourcesVolume', this.dataSourceConfig.configMap, { name: 'datasources' }),
+      { readOnly: true },
+    );
+    container.mount(
+      `${Grafana.PROVISIONING_DIR}/dashboards`,
+      kplus.Volume.fromConfigMap(this, 'DashboardProvidersVolume', this.dashboardProviderConfig.configMap, { name: 'dashboard-providers' }),
+      { readOnly: true },
+    );
     container.mount(Grafana.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
     // Grafana unpacks plugins and writes session files below /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
@@ -163,31 +191,52 @@ export class Grafana extends Chart implements GrafanaHub {
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
     props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
-    this.addDashboard(componentDashboard({
-      uid: 'sightline-grafana',
-      title: 'Grafana',
-      description: 'Health, requests, failures and saturation of Grafana itself.',
-      health: [upPanel('grafana', 'Grafana')],
-      throughput: [{ title: 'Requests', description: 'HTTP requests per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))', legend: '{{handler}}' }] }],
-      errors: [{ title: 'Server errors', description: 'Requests answered with a 5xx status per second, by handler.', unit: 'reqps', queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana", status_code=~"5.."}[5m]))', legend: '{{handler}}' }] }],
-      saturation: [
-        volumePanel('grafana-data'),
-        memoryPanel('grafana', 'Grafana'),
-      ],
-    }));
+    this.addDashboard(
+      componentDashboard({
+        uid: 'sightline-grafana',
+        title: 'Grafana',
+        description: 'Health, requests, failures and saturation of Grafana itself.',
+        health: [upPanel('grafana', 'Grafana')],
+        throughput: [
+          {
+            title: 'Requests',
+            description: 'HTTP requests per second, by handler.',
+            unit: 'reqps',
+            queries: [{ expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana"}[5m]))', legend: '{{handler}}' }],
+          },
+        ],
+        errors: [
+          {
+            title: 'Server errors',
+            description: 'Requests answered with a 5xx status per second, by handler.',
+            unit: 'reqps',
+            queries: [
+              {
+                expr: 'sum by (handler) (rate(grafana_http_request_duration_seconds_count{job="grafana", status_code=~"5.."}[5m]))',
+                legend: '{{handler}}',
+              },
+            ],
+          },
+        ],
+        saturation: [volumePanel('grafana-data'), memoryPanel('grafana', 'Grafana')],
+      }),
+    );
     // Stopped on purpose (replicas 0), Grafana is not down.
     if (props.replicas > 0) {
       props.metrics?.addRuleGroup({
         name: 'grafana',
-        rules: [alertingRule({
-          alert: 'GrafanaDown',
-          // `up` of the scrape job: Grafana serves /metrics on its UI port, so a failed scrape is a failed UI.
-          expr: 'up{job="grafana"} == 0',
-          for: '5m',
-          severity: 'critical',
-          summary: 'Grafana is down',
-          description: 'Grafana has not answered on {{ $labels.instance }} for 5 minutes: nobody can see dashboards, logs or traces, which an incident needs. Check the grafana pod (kubectl get pods, kubectl logs deploy/grafana): a failing database migration, a full volume, a missing grafana-admin Secret (CreateContainerConfigError) or an OOM kill.',
-        })],
+        rules: [
+          alertingRule({
+            alert: 'GrafanaDown',
+            // `up` of the scrape job: Grafana serves /metrics on its UI port, so a failed scrape is a failed UI.
+            expr: 'up{job="grafana"} == 0',
+            for: '5m',
+            severity: 'critical',
+            summary: 'Grafana is down',
+            description:
+              'Grafana has not answered on {{ $labels.instance }} for 5 minutes: nobody can see dashboards, logs or traces, which an incident needs. Check the grafana pod (kubectl get pods, kubectl logs deploy/grafana): a failing database migration, a full volume, a missing grafana-admin Secret (CreateContainerConfigError) or an OOM kill.',
+          }),
+        ],
       });
     }
   }
@@ -212,7 +261,9 @@ export class Grafana extends Chart implements GrafanaHub {
     const uid = dashboard.uid;
     this.seal.assertOpen(`dashboard "${uid ?? dashboard.title}"`);
     if (uid === undefined || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(uid) || uid.length > Grafana.MAX_UID_LENGTH) {
-      throw new Error(`dashboard "${dashboard.title}" needs a uid of lower-case letters, digits and - (at most ${Grafana.MAX_UID_LENGTH} characters), not ${JSON.stringify(uid)}`);
+      throw new Error(
+        `dashboard "${dashboard.title}" needs a uid of lower-case letters, digits and - (at most ${Grafana.MAX_UID_LENGTH} characters), not ${JSON.stringify(uid)}`,
+      );
     }
     if (this.dashboards.has(uid)) {
       throw new Error(`Grafana already has a dashboard with uid "${uid}"`);
@@ -223,7 +274,11 @@ export class Grafana extends Chart implements GrafanaHub {
       files: { [`${uid}.json`]: `${JSON.stringify(dashboard, null, 2)}\n` },
     });
     this.dashboards.set(uid, files);
-    this.container.mount(`${Grafana.DASHBOARDS_DIR}/${uid}`, kplus.Volume.fromConfigMap(this, `Dashboard-${uid}-Volume`, files.configMap, { name: `dashboard-${uid}` }), { readOnly: true });
+    this.container.mount(
+      `${Grafana.DASHBOARDS_DIR}/${uid}`,
+      kplus.Volume.fromConfigMap(this, `Dashboard-${uid}-Volume`, files.configMap, { name: `dashboard-${uid}` }),
+      { readOnly: true },
+    );
     addConfigChecksum(this.deployment, `dashboard-${uid}`, files.checksum);
   }
 
@@ -232,15 +287,17 @@ export class Grafana extends Chart implements GrafanaHub {
     return {
       apiVersion: 1,
       // Never empty: Grafana provisions its own dashboard, so the folder the provider scans always exists.
-      providers: [{
-        name: 'sightline',
-        orgId: 1,
-        folder: 'Sightline',
-        type: 'file',
-        disableDeletion: false,
-        allowUiUpdates: false,
-        options: { path: Grafana.DASHBOARDS_DIR, foldersFromFilesStructure: false },
-      }],
+      providers: [
+        {
+          name: 'sightline',
+          orgId: 1,
+          folder: 'Sightline',
+          type: 'file',
+          disableDeletion: false,
+          allowUiUpdates: false,
+          options: { path: Grafana.DASHBOARDS_DIR, foldersFromFilesStructure: false },
+        },
+      ],
     };
   }
 

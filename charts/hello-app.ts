@@ -117,14 +117,50 @@ export class HelloApp extends Chart {
  */
 function redDashboard(services: readonly string[]) {
   const server = `service=~"${services.join('|')}", span_kind="SPAN_KIND_SERVER"`;
-  const quantile = (q: number) => ({ expr: `histogram_quantile(${q}, sum by (le, service) (rate(traces_spanmetrics_latency_bucket{${server}}[5m])))`, legend: `{{service}} p${q * 100}` });
+  const quantile = (q: number) => ({
+    expr: `histogram_quantile(${q}, sum by (le, service) (rate(traces_spanmetrics_latency_bucket{${server}}[5m])))`,
+    legend: `{{service}} p${q * 100}`,
+  });
   return componentDashboard({
     uid: 'sightline-demo-red',
     title: 'Demo services (RED)',
     description: 'Requests, errors and duration of hello-app and hello-backend, from their traces.',
-    health: [{ title: 'Services seen', description: 'Whether each demo service sent server spans in the last 5 minutes.', unit: 'short', queries: [{ expr: `count by (service) (traces_spanmetrics_calls_total{${server}})`, legend: '{{service}}' }] }],
-    throughput: [{ title: 'Rate', description: 'Requests each service answers per second.', unit: 'reqps', queries: [{ expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`, legend: '{{service}}' }] }],
-    errors: [{ title: 'Errors', description: 'Share of requests whose server span ended in error.', unit: 'percentunit', queries: [{ expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}, status_code="STATUS_CODE_ERROR"}[5m])) / sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`, legend: '{{service}}' }] }],
-    saturation: [{ title: 'Duration', description: 'Request duration quantiles of each service: latency grows as it saturates.', unit: 's', queries: [quantile(0.5), quantile(0.95), quantile(0.99)] }],
+    health: [
+      {
+        title: 'Services seen',
+        description: 'Whether each demo service sent server spans in the last 5 minutes.',
+        unit: 'short',
+        queries: [{ expr: `count by (service) (traces_spanmetrics_calls_total{${server}})`, legend: '{{service}}' }],
+      },
+    ],
+    throughput: [
+      {
+        title: 'Rate',
+        description: 'Requests each service answers per second.',
+        unit: 'reqps',
+        queries: [{ expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`, legend: '{{service}}' }],
+      },
+    ],
+    errors: [
+      {
+        title: 'Errors',
+        description: 'Share of requests whose server span ended in error.',
+        unit: 'percentunit',
+        queries: [
+          {
+            expr: `sum by (service) (rate(traces_spanmetrics_calls_total{${server}, status_code="STATUS_CODE_ERROR"}[5m])) / sum by (service) (rate(traces_spanmetrics_calls_total{${server}}[5m]))`,
+            legend: '{{service}}',
+          },
+        ],
+      },
+    ],
+    saturation: [
+      {
+        title: 'Duration',
+        description: 'Request duration quantiles of each service: latency grows as it saturates.',
+        unit: 's',
+        queries: [quantile(0.5), quantile(0.95), quantile(0.99)],
+      },
+    ],
   });
 }

@@ -127,7 +127,11 @@ export class Loki extends Chart {
     const identity: ComponentIdentity = { name: 'loki', component: 'logs', version: imageVersion(IMAGES.loki) };
     const labels = recommendedLabels(identity);
 
-    this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': Loki.renderConfig(props.retention, props.deletionMode, props.resources.limits.memory) } });
+    this.config = new ConfigFiles(this, 'Config', {
+      name: 'loki-config',
+      labels,
+      files: { 'loki.yaml': Loki.renderConfig(props.retention, props.deletionMode, props.resources.limits.memory) },
+    });
 
     const claim = dataClaim(this, { name: 'loki-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
@@ -144,13 +148,28 @@ export class Loki extends Chart {
       name: 'loki',
       ...hardenedContainer({ image: IMAGES.loki, user: Loki.USER, resources: props.resources }),
       args: [`-config.file=${Loki.CONFIG_DIR}/loki.yaml`],
-      ports: [{ name: 'http', number: Loki.PORT }, { name: 'grpc', number: Loki.GRPC_PORT }],
+      ports: [
+        { name: 'http', number: Loki.PORT },
+        { name: 'grpc', number: Loki.GRPC_PORT },
+      ],
       // /ready answers 503 until the ingester has been up for 15s (min_ready_duration), and while the WAL
       // replays: no traffic until then, and no restart for it either.
-      readiness: kplus.Probe.fromHttpGet('/ready', { port: Loki.PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(3), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromHttpGet('/ready', {
+        port: Loki.PORT,
+        initialDelaySeconds: Duration.seconds(15),
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(3),
+        failureThreshold: 3,
+      }),
       // The HTTP server answers from the first second, whatever the ingester is doing: liveness asks only
       // whether the process still serves.
-      liveness: kplus.Probe.fromHttpGet('/loki/api/v1/status/buildinfo', { port: Loki.PORT, initialDelaySeconds: Duration.seconds(15), periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(5), failureThreshold: 4 }),
+      liveness: kplus.Probe.fromHttpGet('/loki/api/v1/status/buildinfo', {
+        port: Loki.PORT,
+        initialDelaySeconds: Duration.seconds(15),
+        periodSeconds: Duration.seconds(15),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 4,
+      }),
     });
     container.mount(Loki.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
     container.mount(Loki.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
@@ -167,25 +186,54 @@ export class Loki extends Chart {
     props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
     props.metrics?.addRuleGroup(lokiRules('loki'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
-    props.grafana?.addDashboard(componentDashboard({
-      uid: 'sightline-loki',
-      title: 'Loki',
-      description: 'Health, ingestion, failures and saturation of the stack\'s Loki.',
-      health: [upPanel('loki', 'Loki')],
-      throughput: [
-        { title: 'Lines received', description: 'Log lines pushed to Loki per second (Promtail, the syslog receiver, OTLP).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(loki_distributor_lines_received_total{job="loki"}[5m]))', legend: '{{instance}}' }] },
-        { title: 'Requests', description: 'HTTP requests per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki"}[5m]))', legend: '{{route}}' }] },
-      ],
-      errors: [
-        { title: 'Server errors', description: 'Requests answered with a 5xx status per second, by route.', unit: 'reqps', queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki", status_code=~"5.."}[5m]))', legend: '{{route}}' }] },
-        { title: 'Discarded lines', description: 'Log lines Loki refused per second, by reason: they are lost.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(loki_discarded_samples_total{job="loki"}[5m]))', legend: '{{reason}}' }] },
-      ],
-      saturation: [
-        { title: 'Streams in memory', description: 'Streams the ingester holds in memory: memory grows with them.', unit: 'short', queries: [{ expr: 'sum by (instance) (loki_ingester_memory_streams{job="loki"})', legend: '{{instance}}' }] },
-        volumePanel('loki-data'),
-        memoryPanel('loki', 'Loki'),
-      ],
-    }));
+    props.grafana?.addDashboard(
+      componentDashboard({
+        uid: 'sightline-loki',
+        title: 'Loki',
+        description: "Health, ingestion, failures and saturation of the stack's Loki.",
+        health: [upPanel('loki', 'Loki')],
+        throughput: [
+          {
+            title: 'Lines received',
+            description: 'Log lines pushed to Loki per second (Promtail, the syslog receiver, OTLP).',
+            unit: 'short',
+            queries: [{ expr: 'sum by (instance) (rate(loki_distributor_lines_received_total{job="loki"}[5m]))', legend: '{{instance}}' }],
+          },
+          {
+            title: 'Requests',
+            description: 'HTTP requests per second, by route.',
+            unit: 'reqps',
+            queries: [{ expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki"}[5m]))', legend: '{{route}}' }],
+          },
+        ],
+        errors: [
+          {
+            title: 'Server errors',
+            description: 'Requests answered with a 5xx status per second, by route.',
+            unit: 'reqps',
+            queries: [
+              { expr: 'sum by (route) (rate(loki_request_duration_seconds_count{job="loki", status_code=~"5.."}[5m]))', legend: '{{route}}' },
+            ],
+          },
+          {
+            title: 'Discarded lines',
+            description: 'Log lines Loki refused per second, by reason: they are lost.',
+            unit: 'short',
+            queries: [{ expr: 'sum by (reason) (rate(loki_discarded_samples_total{job="loki"}[5m]))', legend: '{{reason}}' }],
+          },
+        ],
+        saturation: [
+          {
+            title: 'Streams in memory',
+            description: 'Streams the ingester holds in memory: memory grows with them.',
+            unit: 'short',
+            queries: [{ expr: 'sum by (instance) (loki_ingester_memory_streams{job="loki"})', legend: '{{instance}}' }],
+          },
+          volumePanel('loki-data'),
+          memoryPanel('loki', 'Loki'),
+        ],
+      }),
+    );
   }
 
   /**
@@ -260,7 +308,8 @@ export function lokiRules(job: string): RuleGroup {
         for: '15m',
         severity: 'warning',
         summary: 'Loki fails {{ $value | humanizePercentage }} of {{ $labels.route }} requests',
-        description: 'More than 5% of the requests to Loki\'s {{ $labels.route }} endpoint have failed with a server error for 15 minutes: pushes are retried and may be dropped by the agents, queries fail in Grafana. The Loki log names the error; a full volume, memory pressure (OOM kills) and a compactor stuck on a corrupt index are the usual causes.',
+        description:
+          "More than 5% of the requests to Loki's {{ $labels.route }} endpoint have failed with a server error for 15 minutes: pushes are retried and may be dropped by the agents, queries fail in Grafana. The Loki log names the error; a full volume, memory pressure (OOM kills) and a compactor stuck on a corrupt index are the usual causes.",
       }),
       alertingRule({
         alert: 'LokiDiscardingSamples',
@@ -268,7 +317,8 @@ export function lokiRules(job: string): RuleGroup {
         for: '15m',
         severity: 'warning',
         summary: 'Loki discards log lines: {{ $labels.reason }}',
-        description: 'Loki has refused log lines for 15 minutes with reason {{ $labels.reason }}: they are lost. rate_limited and per_stream_rate_limit mean a sender exceeds the ingestion limits (find it in the agents\' logs, or raise the limit); line_too_long and greater_than_max_sample_age point at one application or a clock; stream_limit at labels with too many values.',
+        description:
+          "Loki has refused log lines for 15 minutes with reason {{ $labels.reason }}: they are lost. rate_limited and per_stream_rate_limit mean a sender exceeds the ingestion limits (find it in the agents' logs, or raise the limit); line_too_long and greater_than_max_sample_age point at one application or a clock; stream_limit at labels with too many values.",
       }),
     ],
   };

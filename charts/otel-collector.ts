@@ -171,12 +171,16 @@ export class OtelCollector extends Chart {
     // owner is the ReplicaSet, whose owner names the Deployment). The StatefulSet, DaemonSet and Job names come
     // from the pod's own owner references and k8s.node.name from its spec: no node, Deployment, StatefulSet,
     // DaemonSet or Job is read. Extracting node labels, k8s.node.uid or k8s.cronjob.uid would need more.
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-otel-collector`, labels } }));
+    const clusterRole = clusterScoped(
+      new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-otel-collector`, labels } }),
+    );
     clusterRole.allowRead(kplus.ApiResource.PODS, kplus.ApiResource.NAMESPACES, kplus.ApiResource.REPLICA_SETS);
-    clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${props.namespace}-otel-collector`, labels },
-      role: clusterRole,
-    })).addSubjects(serviceAccount);
+    clusterScoped(
+      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name: `${props.namespace}-otel-collector`, labels },
+        role: clusterRole,
+      }),
+    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', { name: 'otel-collector-config', labels, files: { 'config.yaml': this.renderConfig() } });
 
@@ -204,10 +208,22 @@ export class OtelCollector extends Chart {
         // Upstream's advice: a Go soft limit at 80% of the container limit, under the memory limiter's checks.
         GOMEMLIMIT: kplus.EnvValue.fromValue(`${Math.floor(memoryLimit * 0.8)}MiB`),
       },
-      readiness: kplus.Probe.fromHttpGet('/', { port: OtelCollector.HEALTH_CHECK_PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 3 }),
-      liveness: kplus.Probe.fromHttpGet('/', { port: OtelCollector.HEALTH_CHECK_PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(5), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromHttpGet('/', {
+        port: OtelCollector.HEALTH_CHECK_PORT,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 3,
+      }),
+      liveness: kplus.Probe.fromHttpGet('/', {
+        port: OtelCollector.HEALTH_CHECK_PORT,
+        periodSeconds: Duration.seconds(15),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 3,
+      }),
     });
-    container.mount(OtelCollector.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(OtelCollector.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), {
+      readOnly: true,
+    });
 
     const service = stackService(this, 'Service', {
       name: 'otel-collector',
@@ -223,16 +239,21 @@ export class OtelCollector extends Chart {
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
-    const selector = Object.entries(selectorLabels(identity)).map(([k, v]) => `${k}=${v}`).join(',');
-    props.metrics?.addScrapeJob({
-      job_name: 'otel-collector',
-      kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [props.namespace] }, selectors: [{ role: 'pod', label: selector }] }],
-      relabel_configs: [
-        { source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: 'metrics' },
-        { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-        { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-      ],
-    }, podPort(this.deployment, { port: OtelCollector.METRICS_PORT, protocol: 'TCP' }));
+    const selector = Object.entries(selectorLabels(identity))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    props.metrics?.addScrapeJob(
+      {
+        job_name: 'otel-collector',
+        kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [props.namespace] }, selectors: [{ role: 'pod', label: selector }] }],
+        relabel_configs: [
+          { source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: 'metrics' },
+          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+        ],
+      },
+      podPort(this.deployment, { port: OtelCollector.METRICS_PORT, protocol: 'TCP' }),
+    );
     props.metrics?.addRuleGroup(otelCollectorRules('otel-collector'));
     props.grafana?.addDashboard(otelCollectorDashboard('otel-collector'));
   }
@@ -285,13 +306,21 @@ export class OtelCollector extends Chart {
         telemetry: {
           metrics: {
             // Replaces the default reader, which binds localhost; the three flags keep upstream's default metric names.
-            readers: [{
-              pull: {
-                exporter: {
-                  prometheus: { host: '0.0.0.0', port: OtelCollector.METRICS_PORT, without_scope_info: true, without_units: true, without_type_suffix: true },
+            readers: [
+              {
+                pull: {
+                  exporter: {
+                    prometheus: {
+                      host: '0.0.0.0',
+                      port: OtelCollector.METRICS_PORT,
+                      without_scope_info: true,
+                      without_units: true,
+                      without_type_suffix: true,
+                    },
+                  },
                 },
               },
-            }],
+            ],
           },
         },
         pipelines: {
@@ -305,7 +334,11 @@ export class OtelCollector extends Chart {
 }
 
 /** The telemetry signals a collector counter exists for, as the suffix of its name and in words. */
-const SIGNALS = [['spans', 'spans'], ['metric_points', 'metric points'], ['log_records', 'log records']] as const;
+const SIGNALS = [
+  ['spans', 'spans'],
+  ['metric_points', 'metric points'],
+  ['log_records', 'log records'],
+] as const;
 
 /**
  * The rate of one collector counter over every signal, labelled `signal`: one series per signal, since a
@@ -332,7 +365,8 @@ export function otelCollectorRules(job: string): RuleGroup {
         for: '10m',
         severity: 'warning',
         summary: 'Collector {{ $labels.pod }} refuses {{ $labels.signal }}',
-        description: 'The collector pod {{ $labels.pod }} has refused {{ $labels.signal }} from applications on receiver {{ $labels.receiver }} for 10 minutes, almost always its memory limiter protecting it: senders retry and then drop data. Give the collector more replicas or memory (otelCollector.replicas, resources.limits.memory), or find the sender whose volume jumped.',
+        description:
+          'The collector pod {{ $labels.pod }} has refused {{ $labels.signal }} from applications on receiver {{ $labels.receiver }} for 10 minutes, almost always its memory limiter protecting it: senders retry and then drop data. Give the collector more replicas or memory (otelCollector.replicas, resources.limits.memory), or find the sender whose volume jumped.',
       }),
       alertingRule({
         alert: 'OtelCollectorSendFailing',
@@ -340,7 +374,8 @@ export function otelCollectorRules(job: string): RuleGroup {
         for: '10m',
         severity: 'warning',
         summary: 'Collector {{ $labels.pod }} fails to send {{ $labels.signal }} through {{ $labels.exporter }}',
-        description: 'The collector pod {{ $labels.pod }} has failed to deliver {{ $labels.signal }} through exporter {{ $labels.exporter }} for 10 minutes, after retries: that data is lost. Check the backend it sends to (Tempo, Loki or Prometheus: is it up, does its log show rejected writes?) and the collector log for the error.',
+        description:
+          'The collector pod {{ $labels.pod }} has failed to deliver {{ $labels.signal }} through exporter {{ $labels.exporter }} for 10 minutes, after retries: that data is lost. Check the backend it sends to (Tempo, Loki or Prometheus: is it up, does its log show rejected writes?) and the collector log for the error.',
       }),
       alertingRule({
         alert: 'OtelCollectorQueueFull',
@@ -348,7 +383,8 @@ export function otelCollectorRules(job: string): RuleGroup {
         for: '10m',
         severity: 'warning',
         summary: 'Collector {{ $labels.pod }}: the {{ $labels.exporter }} queue is {{ $value | humanizePercentage }} full',
-        description: 'The sending queue of exporter {{ $labels.exporter }} on collector pod {{ $labels.pod }} has been over 80% full for 10 minutes: the backend takes data more slowly than applications send it, and once the queue is full new data is dropped. Check the backend\'s health and latency, or add collector replicas.',
+        description:
+          "The sending queue of exporter {{ $labels.exporter }} on collector pod {{ $labels.pod }} has been over 80% full for 10 minutes: the backend takes data more slowly than applications send it, and once the queue is full new data is dropped. Check the backend's health and latency, or add collector replicas.",
       }),
       alertingRule({
         alert: 'OtelCollectorDroppingData',
@@ -356,7 +392,8 @@ export function otelCollectorRules(job: string): RuleGroup {
         for: '5m',
         severity: 'warning',
         summary: 'Collector {{ $labels.pod }} drops {{ $labels.signal }}: the {{ $labels.exporter }} queue is full',
-        description: 'Collector pod {{ $labels.pod }} has dropped {{ $labels.signal }} for 5 minutes because the sending queue of exporter {{ $labels.exporter }} is full: that data is lost. The backend is down or too slow; see OtelCollectorSendFailing and the backend\'s own alerts.',
+        description:
+          "Collector pod {{ $labels.pod }} has dropped {{ $labels.signal }} for 5 minutes because the sending queue of exporter {{ $labels.exporter }} is full: that data is lost. The backend is down or too slow; see OtelCollectorSendFailing and the backend's own alerts.",
       }),
     ],
   };
@@ -364,20 +401,53 @@ export function otelCollectorRules(job: string): RuleGroup {
 
 /** The collector's dashboard: per signal, what it accepts, refuses, fails to send, and how full its queues are. */
 function otelCollectorDashboard(job: string) {
-  const bySignal = (prefix: string, by: string) => SIGNALS.map(([suffix, words]) => ({ expr: `sum by (${by}) (rate(${prefix}${suffix}{job="${job}"}[5m]))`, legend: `{{${by}}} ${words}` }));
+  const bySignal = (prefix: string, by: string) =>
+    SIGNALS.map(([suffix, words]) => ({ expr: `sum by (${by}) (rate(${prefix}${suffix}{job="${job}"}[5m]))`, legend: `{{${by}}} ${words}` }));
   return componentDashboard({
     uid: 'sightline-otel-collector',
     title: 'OpenTelemetry Collector',
     description: 'Health, throughput, failures and saturation of the OTLP gateway.',
     health: [upPanel(job, 'collector', '{{pod}}')],
-    throughput: [{ title: 'Accepted', description: 'Items applications sent that the collector accepted, per second.', unit: 'short', queries: bySignal('otelcol_receiver_accepted_', 'pod') }],
+    throughput: [
+      {
+        title: 'Accepted',
+        description: 'Items applications sent that the collector accepted, per second.',
+        unit: 'short',
+        queries: bySignal('otelcol_receiver_accepted_', 'pod'),
+      },
+    ],
     errors: [
-      { title: 'Refused', description: 'Items the receivers refused per second (the memory limiter pushing back).', unit: 'short', queries: bySignal('otelcol_receiver_refused_', 'pod') },
-      { title: 'Failed to send', description: 'Items an exporter failed to deliver after retries, per second: lost.', unit: 'short', queries: bySignal('otelcol_exporter_send_failed_', 'exporter') },
+      {
+        title: 'Refused',
+        description: 'Items the receivers refused per second (the memory limiter pushing back).',
+        unit: 'short',
+        queries: bySignal('otelcol_receiver_refused_', 'pod'),
+      },
+      {
+        title: 'Failed to send',
+        description: 'Items an exporter failed to deliver after retries, per second: lost.',
+        unit: 'short',
+        queries: bySignal('otelcol_exporter_send_failed_', 'exporter'),
+      },
     ],
     saturation: [
-      { title: 'Sending queues', description: 'How full each exporter\'s sending queue is; at 100% new data is dropped.', unit: 'percentunit', queries: [{ expr: `max by (exporter) (otelcol_exporter_queue_size{job="${job}"} / otelcol_exporter_queue_capacity{job="${job}"})`, legend: '{{exporter}}' }] },
-      { title: 'Memory', description: 'Resident memory of each collector; the memory limiter refuses data at 80% of the container limit.', unit: 'bytes', queries: [{ expr: `otelcol_process_memory_rss{job="${job}"}`, legend: '{{pod}}' }] },
+      {
+        title: 'Sending queues',
+        description: "How full each exporter's sending queue is; at 100% new data is dropped.",
+        unit: 'percentunit',
+        queries: [
+          {
+            expr: `max by (exporter) (otelcol_exporter_queue_size{job="${job}"} / otelcol_exporter_queue_capacity{job="${job}"})`,
+            legend: '{{exporter}}',
+          },
+        ],
+      },
+      {
+        title: 'Memory',
+        description: 'Resident memory of each collector; the memory limiter refuses data at 80% of the container limit.',
+        unit: 'bytes',
+        queries: [{ expr: `otelcol_process_memory_rss{job="${job}"}`, legend: '{{pod}}' }],
+      },
     ],
   });
 }

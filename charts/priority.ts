@@ -34,14 +34,16 @@ export class StackPriority extends Chart {
     super(scope, id, { disableResourceNameHashes: true });
     this.storesClassName = props.storesClassName;
     const labels = { 'app.kubernetes.io/part-of': PART_OF, 'app.kubernetes.io/managed-by': 'cdk8s' };
-    clusterScoped(new kplus.k8s.KubePriorityClass(this, 'Stores', {
-      metadata: { name: props.storesClassName, labels },
-      value: props.storesValue,
-      // Preempting other pods to place a store is the point: a store that cannot be scheduled loses data.
-      preemptionPolicy: 'PreemptLowerPriority',
-      globalDefault: false,
-      description: 'Sightline stores (Prometheus, Loki, Tempo): evicted after ordinary workloads, scheduled before them.',
-    }));
+    clusterScoped(
+      new kplus.k8s.KubePriorityClass(this, 'Stores', {
+        metadata: { name: props.storesClassName, labels },
+        value: props.storesValue,
+        // Preempting other pods to place a store is the point: a store that cannot be scheduled loses data.
+        preemptionPolicy: 'PreemptLowerPriority',
+        globalDefault: false,
+        description: 'Sightline stores (Prometheus, Loki, Tempo): evicted after ordinary workloads, scheduled before them.',
+      }),
+    );
     // Clusters whose quota admission limits the system classes (some managed ones do) admit them outside
     // kube-system only in a namespace whose ResourceQuota covers them; the quota bounds nothing a DaemonSet reaches.
     new kplus.k8s.KubeResourceQuota(this, 'AgentsCriticalPods', {

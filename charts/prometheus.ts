@@ -9,8 +9,30 @@ import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import { allowEgress, type NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, discoveredResources, type AlertingRule, type FileSdConfig, type KubernetesSdConfig, type MetricsHub, type RelabelConfig, type RuleFile, type RuleGroup, type ScrapeConfig, type StaticConfig } from './shared/scrape.ts';
-import { addConfigChecksum, allowDiscovery, clusterScoped, dataClaim, hardenedContainer, stackService, startupProbe, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
+import {
+  alertingRule,
+  discoveredResources,
+  type AlertingRule,
+  type FileSdConfig,
+  type KubernetesSdConfig,
+  type MetricsHub,
+  type RelabelConfig,
+  type RuleFile,
+  type RuleGroup,
+  type ScrapeConfig,
+  type StaticConfig,
+} from './shared/scrape.ts';
+import {
+  addConfigChecksum,
+  allowDiscovery,
+  clusterScoped,
+  dataClaim,
+  hardenedContainer,
+  stackService,
+  startupProbe,
+  storeStatefulSet,
+  type ContainerResourceValues,
+} from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
@@ -145,11 +167,14 @@ export class Prometheus extends Chart implements MetricsHub {
     });
     // Kubernetes service discovery lists and watches targets cluster-wide: the role grants exactly what the
     // discovery roles of the contributed scrape jobs read (see addScrapeJob), nothing else.
-    const clusterRole = (this.clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } })));
-    clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${props.namespace}-prometheus`, labels },
-      role: clusterRole,
-    })).addSubjects(serviceAccount);
+    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } }));
+    this.clusterRole = clusterRole;
+    clusterScoped(
+      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name: `${props.namespace}-prometheus`, labels },
+        role: clusterRole,
+      }),
+    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'prometheus-config',
@@ -183,7 +208,7 @@ export class Prometheus extends Chart implements MetricsHub {
     });
     // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
     addConfigChecksum(this.statefulSet, 'rules', this.rules.checksum);
-    const container = (this.container = this.statefulSet.addContainer({
+    const container = this.statefulSet.addContainer({
       name: 'prometheus',
       ...hardenedContainer({ image: IMAGES.prometheus, user: Prometheus.USER, resources: props.resources }),
       args: [
@@ -194,13 +219,28 @@ export class Prometheus extends Chart implements MetricsHub {
         '--enable-feature=exemplar-storage',
       ],
       ports: [{ name: 'http', number: Prometheus.PORT }],
-      liveness: kplus.Probe.fromHttpGet('/-/healthy', { port: Prometheus.PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(10), failureThreshold: 3 }),
-      readiness: kplus.Probe.fromHttpGet('/-/ready', { port: Prometheus.PORT, periodSeconds: Duration.seconds(5), timeoutSeconds: Duration.seconds(4), failureThreshold: 3 }),
+      liveness: kplus.Probe.fromHttpGet('/-/healthy', {
+        port: Prometheus.PORT,
+        periodSeconds: Duration.seconds(15),
+        timeoutSeconds: Duration.seconds(10),
+        failureThreshold: 3,
+      }),
+      readiness: kplus.Probe.fromHttpGet('/-/ready', {
+        port: Prometheus.PORT,
+        periodSeconds: Duration.seconds(5),
+        timeoutSeconds: Duration.seconds(4),
+        failureThreshold: 3,
+      }),
       // Replaying a large WAL after a restart takes minutes; the startup probe holds liveness off meanwhile.
       startup: startupProbe('/-/ready', Prometheus.PORT, props.startupTimeout),
-    }));
-    container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
-    container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), { readOnly: true });
+    });
+    this.container = container;
+    container.mount(Prometheus.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), {
+      readOnly: true,
+    });
+    container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), {
+      readOnly: true,
+    });
     container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
     // Queries, remote write and OTLP share this one port, and a network policy selects ports, not paths: every
@@ -297,21 +337,53 @@ export class Prometheus extends Chart implements MetricsHub {
     return componentDashboard({
       uid: 'sightline-prometheus',
       title: 'Prometheus',
-      description: 'Health, ingestion, failures and saturation of the stack\'s Prometheus.',
+      description: "Health, ingestion, failures and saturation of the stack's Prometheus.",
       health: [
         upPanel('prometheus', 'Prometheus'),
-        { title: 'Targets down', description: 'Scrape targets of every job whose last scrape failed.', unit: 'short', queries: [{ expr: 'count by (job) (up == 0)', legend: '{{job}}' }] },
+        {
+          title: 'Targets down',
+          description: 'Scrape targets of every job whose last scrape failed.',
+          unit: 'short',
+          queries: [{ expr: 'count by (job) (up == 0)', legend: '{{job}}' }],
+        },
       ],
       throughput: [
-        { title: 'Samples appended', description: 'Samples written to the TSDB per second (scrapes, remote write, OTLP).', unit: 'short', queries: [{ expr: 'rate(prometheus_tsdb_head_samples_appended_total{job="prometheus"}[5m])', legend: '{{type}}' }] },
-        { title: 'Alerts sent', description: 'Alerts sent to each Alertmanager per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_sent_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+        {
+          title: 'Samples appended',
+          description: 'Samples written to the TSDB per second (scrapes, remote write, OTLP).',
+          unit: 'short',
+          queries: [{ expr: 'rate(prometheus_tsdb_head_samples_appended_total{job="prometheus"}[5m])', legend: '{{type}}' }],
+        },
+        {
+          title: 'Alerts sent',
+          description: 'Alerts sent to each Alertmanager per second.',
+          unit: 'short',
+          queries: [{ expr: 'rate(prometheus_notifications_sent_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }],
+        },
       ],
       errors: [
-        { title: 'Rule evaluation failures', description: 'Failed rule evaluations per second, by rule group.', unit: 'short', queries: [{ expr: 'sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{job="prometheus"}[5m]))', legend: '{{rule_group}}' }] },
-        { title: 'Alert notification errors', description: 'Alerts that failed to reach an Alertmanager, per second.', unit: 'short', queries: [{ expr: 'rate(prometheus_notifications_errors_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }] },
+        {
+          title: 'Rule evaluation failures',
+          description: 'Failed rule evaluations per second, by rule group.',
+          unit: 'short',
+          queries: [
+            { expr: 'sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total{job="prometheus"}[5m]))', legend: '{{rule_group}}' },
+          ],
+        },
+        {
+          title: 'Alert notification errors',
+          description: 'Alerts that failed to reach an Alertmanager, per second.',
+          unit: 'short',
+          queries: [{ expr: 'rate(prometheus_notifications_errors_total{job="prometheus"}[5m])', legend: '{{alertmanager}}' }],
+        },
       ],
       saturation: [
-        { title: 'Head series', description: 'Series in the in-memory head block: memory grows with it.', unit: 'short', queries: [{ expr: 'prometheus_tsdb_head_series{job="prometheus"}', legend: '{{instance}}' }] },
+        {
+          title: 'Head series',
+          description: 'Series in the in-memory head block: memory grows with it.',
+          unit: 'short',
+          queries: [{ expr: 'prometheus_tsdb_head_series{job="prometheus"}', legend: '{{instance}}' }],
+        },
         volumePanel('prometheus-data'),
         memoryPanel('prometheus', 'Prometheus'),
       ],
@@ -352,11 +424,13 @@ export function alertmanagerDiscovery(alertmanager: Endpoint): AlertmanagerConfi
     api_version: 'v2',
     scheme: alertmanager.scheme === 'https' ? 'https' : 'http',
     path_prefix: alertmanager.path === '' ? undefined : alertmanager.path,
-    kubernetes_sd_configs: [{
-      role: 'endpointslice',
-      namespaces: { names: [alertmanager.namespace] },
-      selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${alertmanager.serviceName}` }],
-    }],
+    kubernetes_sd_configs: [
+      {
+        role: 'endpointslice',
+        namespaces: { names: [alertmanager.namespace] },
+        selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${alertmanager.serviceName}` }],
+      },
+    ],
     relabel_configs: [
       // Slices list container ports; Sightline's Services forward each port to the same number in the pod.
       { source_labels: ['__meta_kubernetes_endpointslice_port'], action: 'keep', regex: String(alertmanager.port) },
@@ -425,7 +499,14 @@ function kubeletVolumesJob(namespace: string): ScrapeConfig {
 }
 
 /** An alert of Prometheus's own groups, by position: they are many and alike. */
-function rule(alert: string, expr: string, forDuration: string | undefined, severity: 'warning' | 'critical', summary: string, description: string): AlertingRule {
+function rule(
+  alert: string,
+  expr: string,
+  forDuration: string | undefined,
+  severity: 'warning' | 'critical',
+  summary: string,
+  description: string,
+): AlertingRule {
   return alertingRule({ alert, expr, for: forDuration, severity, summary, description });
 }
 
@@ -446,7 +527,7 @@ export function prometheusRules(sendsAlerts: boolean): RuleGroup {
       '10m',
       'warning',
       'Prometheus cannot scrape {{ $labels.job }} target {{ $labels.instance }}',
-      'Every scrape of {{ $labels.instance }} (job {{ $labels.job }}) has failed for 10 minutes: its metrics are missing and its own alerts cannot fire. Open the target on Prometheus\'s /targets page for the error; a refused connection means the pod is down or not ready (kubectl get pods), a timeout or 403 points at the network or RBAC.',
+      "Every scrape of {{ $labels.instance }} (job {{ $labels.job }}) has failed for 10 minutes: its metrics are missing and its own alerts cannot fire. Open the target on Prometheus's /targets page for the error; a refused connection means the pod is down or not ready (kubectl get pods), a timeout or 403 points at the network or RBAC.",
     ),
     rule(
       'PrometheusRuleEvaluationFailures',
@@ -470,7 +551,7 @@ export function prometheusRules(sendsAlerts: boolean): RuleGroup {
       undefined,
       'warning',
       'Prometheus {{ $labels.instance }} found a corrupt WAL',
-      'Prometheus found a corrupt write-ahead log in the last 3 hours and repaired it by dropping what followed the corruption: some recent samples are lost. It usually follows an unclean stop (an OOM kill, a node lost); check the pod\'s restarts and memory limit, and the health of the volume.',
+      "Prometheus found a corrupt write-ahead log in the last 3 hours and repaired it by dropping what followed the corruption: some recent samples are lost. It usually follows an unclean stop (an OOM kill, a node lost); check the pod's restarts and memory limit, and the health of the volume.",
     ),
   ];
   if (sendsAlerts) {
@@ -512,14 +593,27 @@ export function prometheusRules(sendsAlerts: boolean): RuleGroup {
 export function volumeRules(namespace: string): RuleGroup {
   const free = `kubelet_volume_stats_available_bytes{job="kubelet", namespace="${namespace}"} / kubelet_volume_stats_capacity_bytes{job="kubelet", namespace="${namespace}"}`;
   const what = 'Volume {{ $labels.persistentvolumeclaim }} in {{ $labels.namespace }}';
-  const act = 'Lower the retention of the component that writes it, or grow the claim (with a StorageClass that allows expansion: raise the storage value and apply; otherwise migrate to a larger claim).';
+  const act =
+    'Lower the retention of the component that writes it, or grow the claim (with a StorageClass that allows expansion: raise the storage value and apply; otherwise migrate to a larger claim).';
   return {
     name: 'volumes',
     rules: [
-      rule('VolumeFillingUp', `${free} < 0.15`, '15m', 'warning', `${what} is {{ $value | humanizePercentage }} free`,
-        `${what} (on node {{ $labels.node }}) has had less than 15% of its space free for 15 minutes. ${act}`),
-      rule('VolumeAlmostFull', `${free} < 0.05`, '5m', 'critical', `${what} is {{ $value | humanizePercentage }} free`,
-        `${what} (on node {{ $labels.node }}) has less than 5% of its space free: the component that writes it will fail to write within hours and may lose data. ${act}`),
+      rule(
+        'VolumeFillingUp',
+        `${free} < 0.15`,
+        '15m',
+        'warning',
+        `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has had less than 15% of its space free for 15 minutes. ${act}`,
+      ),
+      rule(
+        'VolumeAlmostFull',
+        `${free} < 0.05`,
+        '5m',
+        'critical',
+        `${what} is {{ $value | humanizePercentage }} free`,
+        `${what} (on node {{ $labels.node }}) has less than 5% of its space free: the component that writes it will fail to write within hours and may lose data. ${act}`,
+      ),
     ],
   };
 }

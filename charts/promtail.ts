@@ -4,9 +4,29 @@ import type { Construct } from 'constructs';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
-import { JOURNAL_JOB, journalRules, NODE_FILES_GLOB, NODE_FILES_JOB, nodeAgentDaemonSet, podLogRules, PROMTAIL_POSITIONS, promtailPositionsHostPath, type AgentPlacement, type NodeLogSources } from './shared/node-logs.ts';
+import {
+  JOURNAL_JOB,
+  journalRules,
+  NODE_FILES_GLOB,
+  NODE_FILES_JOB,
+  nodeAgentDaemonSet,
+  podLogRules,
+  PROMTAIL_POSITIONS,
+  promtailPositionsHostPath,
+  type AgentPlacement,
+  type NodeLogSources,
+} from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import {
+  mountPromtailConfig,
+  promtailConfig,
+  promtailContainer,
+  promtailDashboard,
+  promtailRules,
+  PROMTAIL_HTTP_PORT,
+  PROMTAIL_METRICS_PORT_NAME,
+  type PromtailScrapeConfig,
+} from './shared/promtail.ts';
 import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scrape.ts';
 import { allowDiscovery, clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
@@ -42,7 +62,6 @@ export interface PromtailProps {
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
 export class Promtail extends Chart {
-
   /** The DaemonSet running Promtail on every Linux node. */
   public readonly daemonSet: kplus.DaemonSet;
   /** The ConfigMap holding `promtail.yaml`. */
@@ -66,10 +85,12 @@ export class Promtail extends Chart {
     // to a root pod on every node, and Promtail never calls it.
     const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-promtail`, labels } }));
     allowDiscovery(clusterRole, discoveredResources(scrapeConfigs.flatMap((c) => c.kubernetes_sd_configs ?? [])));
-    clusterScoped(new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: `${props.namespace}-promtail`, labels },
-      role: clusterRole,
-    })).addSubjects(serviceAccount);
+    clusterScoped(
+      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
+        metadata: { name: `${props.namespace}-promtail`, labels },
+        role: clusterRole,
+      }),
+    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'promtail-config',
@@ -99,20 +120,28 @@ export class Promtail extends Chart {
     this.daemonSet = daemonSet;
     // Positions survive restarts and upgrades on the node itself, so a new pod neither re-ships nor skips
     // lines. One directory per agents namespace, so two installations on a cluster never share it.
-    container.mount(PROMTAIL_POSITIONS.dir, kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
-      path: promtailPositionsHostPath(props.namespace),
-      type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
-    }));
+    container.mount(
+      PROMTAIL_POSITIONS.dir,
+      kplus.Volume.fromHostPath(this, 'PositionsVolume', 'positions', {
+        path: promtailPositionsHostPath(props.namespace),
+        type: kplus.HostPathVolumeType.DIRECTORY_OR_CREATE,
+      }),
+    );
 
     props.push.allowFrom(this.daemonSet);
-    props.metrics?.addScrapeJob(podScrapeJob({
-      jobName: 'promtail',
-      namespace: props.namespace,
-      selector: selectorLabels(identity),
-      portName: PROMTAIL_METRICS_PORT_NAME,
-    }), podPort(this.daemonSet, { port: PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
+    props.metrics?.addScrapeJob(
+      podScrapeJob({
+        jobName: 'promtail',
+        namespace: props.namespace,
+        selector: selectorLabels(identity),
+        portName: PROMTAIL_METRICS_PORT_NAME,
+      }),
+      podPort(this.daemonSet, { port: PROMTAIL_HTTP_PORT, protocol: 'TCP' }),
+    );
     props.metrics?.addRuleGroup(promtailRules({ group: 'promtail', job: 'promtail', alertPrefix: 'Promtail', what: 'The Promtail agent' }));
-    props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-promtail', title: 'Promtail', job: 'promtail', what: 'the Promtail node agents' }));
+    props.grafana?.addDashboard(
+      promtailDashboard({ uid: 'sightline-promtail', title: 'Promtail', job: 'promtail', what: 'the Promtail node agents' }),
+    );
   }
 }
 

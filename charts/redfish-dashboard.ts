@@ -74,9 +74,16 @@ function countStat(title: string, expr: string, description: string, width: numb
     .withTarget(query(`${expr} or vector(0)`).instant())
     .colorMode(common.BigValueColorMode.Background)
     .graphMode(common.BigValueGraphMode.None)
-    .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(
-      alarming ? [{ value: null, color: 'green' }, { value: 1, color: 'red' }] : [{ value: null, color: 'blue' }],
-    ))
+    .thresholds(
+      new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(
+        alarming
+          ? [
+              { value: null, color: 'green' },
+              { value: 1, color: 'red' },
+            ]
+          : [{ value: null, color: 'blue' }],
+      ),
+    )
     .span(width)
     .height(4);
 }
@@ -91,7 +98,9 @@ function healthMatrix(jobs: string): table.PanelBuilder {
   ];
   const panel = new table.PanelBuilder()
     .title('Health matrix')
-    .description('One row per server: whether its BMC answers, its power state, and the worst health the BMC reports for the system and for each kind of component.')
+    .description(
+      'One row per server: whether its BMC answers, its power state, and the worst health the BMC reports for the system and for each kind of component.',
+    )
     .datasource(DATASOURCE)
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({
@@ -127,7 +136,9 @@ function refId(index: number): string {
 function failingComponents(): table.PanelBuilder {
   return new table.PanelBuilder()
     .title('Failing components')
-    .description('Processors, memory modules, storage controllers and drives whose health is Warning (or not reported) or Critical. Find them in the BMC web UI by these ids.')
+    .description(
+      'Processors, memory modules, storage controllers and drives whose health is Warning (or not reported) or Critical. Find them in the BMC web UI by these ids.',
+    )
     .datasource(DATASOURCE)
     .withTarget(query(FAILING_COMPONENTS).instant().format(prometheus.PromQueryFormat.Table))
     .withTransformation({
@@ -193,17 +204,46 @@ export function serverHardwareDashboard({ uid, jobs }: ServerHardwareDashboardOp
     .withVariable(variable('server', 'Server', `label_values(up{${jobs}, group=~"$group"}, instance)`))
     .withRow(new dashboard.RowBuilder('Overview'))
     .withPanel(countStat('Servers', `count(up{${jobs}, ${PICKED}})`, 'Servers in the inventory of the selected groups.', 4, false))
-    .withPanel(countStat('BMC not readable', `count(up{${jobs}, ${PICKED}} == 0)`, 'Servers whose last BMC walk failed: their hardware is not monitored.', 5))
+    .withPanel(
+      countStat('BMC not readable', `count(up{${jobs}, ${PICKED}} == 0)`, 'Servers whose last BMC walk failed: their hardware is not monitored.', 5),
+    )
     .withPanel(countStat('Unhealthy systems', `count(redfish_health{${PICKED}} > 1)`, 'Systems whose overall health is Warning or Critical.', 5))
-    .withPanel(countStat('Failing components', `count(${FAILING_COMPONENTS})`, 'Processors, memory modules, storage controllers and drives whose health is not OK.', 5))
+    .withPanel(
+      countStat(
+        'Failing components',
+        `count(${FAILING_COMPONENTS})`,
+        'Processors, memory modules, storage controllers and drives whose health is not OK.',
+        5,
+      ),
+    )
     .withPanel(countStat('Powered off', `count(redfish_power_state{${PICKED}} == 2)`, 'Systems the BMC reports powered off.', 5))
     .withRow(new dashboard.RowBuilder('Servers'))
     .withPanel(healthMatrix(jobs))
     .withPanel(failingComponents())
-    .withPanel(stateTimeline('System health', 'Overall health of each system over time.', `max by (instance) (redfish_health{${PICKED}})`, HEALTH_MAPPING))
-    .withPanel(stateTimeline('Power state', 'Power state of each system over time.', `max by (instance) (redfish_power_state{${PICKED}})`, POWER_MAPPING))
+    .withPanel(
+      stateTimeline('System health', 'Overall health of each system over time.', `max by (instance) (redfish_health{${PICKED}})`, HEALTH_MAPPING),
+    )
+    .withPanel(
+      stateTimeline('Power state', 'Power state of each system over time.', `max by (instance) (redfish_power_state{${PICKED}})`, POWER_MAPPING),
+    )
     .withRow(new dashboard.RowBuilder('Scrapes'))
-    .withPanel(scrapeTimeseries('BMC walk duration', 'How long each BMC walk takes; it fails at the group\'s scrape timeout.', `scrape_duration_seconds{${jobs}, ${PICKED}}`, '{{instance}}', 's'))
-    .withPanel(scrapeTimeseries('Failed BMC walks', 'Servers whose BMC walk fails, per group.', `count by (group) (up{${jobs}, ${PICKED}} == 0)`, '{{group}}', 'short'))
+    .withPanel(
+      scrapeTimeseries(
+        'BMC walk duration',
+        "How long each BMC walk takes; it fails at the group's scrape timeout.",
+        `scrape_duration_seconds{${jobs}, ${PICKED}}`,
+        '{{instance}}',
+        's',
+      ),
+    )
+    .withPanel(
+      scrapeTimeseries(
+        'Failed BMC walks',
+        'Servers whose BMC walk fails, per group.',
+        `count by (group) (up{${jobs}, ${PICKED}} == 0)`,
+        '{{group}}',
+        'short',
+      ),
+    )
     .build();
 }

@@ -103,7 +103,12 @@ export class Redfish extends Chart {
 
   private addGroup(group: RedfishGroup, resources: ContainerResourceValues): Endpoint {
     const name = `${Redfish.JOB_PREFIX}${group.name}`;
-    const identity: ComponentIdentity = { name: 'redfish-exporter', instance: name, component: 'hardware-metrics', version: imageVersion(IMAGES.redfishExporter) };
+    const identity: ComponentIdentity = {
+      name: 'redfish-exporter',
+      instance: name,
+      component: 'hardware-metrics',
+      version: imageVersion(IMAGES.redfishExporter),
+    };
     const daemonSet = stackDaemonSet(this, `${group.name}-DaemonSet`, {
       identity,
       name,
@@ -133,8 +138,18 @@ export class Redfish extends Chart {
       args: [`-config.file=${Redfish.CONFIG_DIR}/${Redfish.CONFIG_FILE}`, `-web.listen-address=:${group.port}`],
       ports: [{ name: 'http', number: group.port }],
       // /metrics without ?host= walks no BMC and answers 500, so the probes can only check the socket.
-      readiness: kplus.Probe.fromTcpSocket({ port: group.port, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(2), failureThreshold: 3 }),
-      liveness: kplus.Probe.fromTcpSocket({ port: group.port, periodSeconds: Duration.seconds(20), timeoutSeconds: Duration.seconds(2), failureThreshold: 3 }),
+      readiness: kplus.Probe.fromTcpSocket({
+        port: group.port,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(2),
+        failureThreshold: 3,
+      }),
+      liveness: kplus.Probe.fromTcpSocket({
+        port: group.port,
+        periodSeconds: Duration.seconds(20),
+        timeoutSeconds: Duration.seconds(2),
+        failureThreshold: 3,
+      }),
     });
     // The exporter reads its config once at start: after changing the Secret, `kubectl rollout restart` the DaemonSet.
     const config = kplus.Volume.fromSecret(this, `${group.name}-ConfigVolume`, secret, {
@@ -146,7 +161,11 @@ export class Redfish extends Chart {
     container.mount(Redfish.CONFIG_DIR, config, { readOnly: true });
     // The BMCs are outside the cluster, at addresses the inventory may give as names: with egress restricted,
     // the exporters may reach any address, but only on the ports of the group's BMC URLs.
-    allowEgress(daemonSet, { anywhere: true }, bmcPorts(group).map((port) => ({ port, protocol: 'TCP' })));
+    allowEgress(
+      daemonSet,
+      { anywhere: true },
+      bmcPorts(group).map((port) => ({ port, protocol: 'TCP' })),
+    );
 
     const service = stackService(this, `${group.name}-Service`, { name, identity, ports: [{ name: 'http', port: group.port }] });
     return Endpoint.fromService(service, group.port, { scheme: 'http' });
@@ -237,7 +256,14 @@ const COMPONENT_STATE = '{{ if eq $value 3.0 }}Critical{{ else }}Warning or not 
 const WHERE = 'server {{ $labels.instance }} (group {{ $labels.group }}, BMC {{ $labels.bmc }})';
 
 /** An alert about one server: `server` is its name, `group` comes with its series. */
-function serverAlert(rule: { alert: string; expr: string; for: string; severity: 'warning' | 'critical'; summary: string; description: string }): AlertingRule {
+function serverAlert(rule: {
+  alert: string;
+  expr: string;
+  for: string;
+  severity: 'warning' | 'critical';
+  summary: string;
+  description: string;
+}): AlertingRule {
   return {
     alert: rule.alert,
     expr: rule.expr,
@@ -304,7 +330,13 @@ export function hardwareRules(): RuleGroup {
       componentAlert('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', ['memory_id'], ENABLED_UNREPORTED),
       componentAlert('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', ['storage_id'], ENABLED_UNREPORTED),
       // A drive with Health OK and FailurePredicted reports 1: no alert can see it (see the README).
-      componentAlert('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', ['storage_id', 'drive_id'], 'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)'),
+      componentAlert(
+        'RedfishDriveUnhealthy',
+        'redfish_drive_health',
+        'Drive',
+        ['storage_id', 'drive_id'],
+        'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)',
+      ),
       serverAlert({
         alert: 'RedfishPowerOff',
         expr: 'redfish_power_state == 2',
@@ -324,15 +356,18 @@ export function hardwareRules(): RuleGroup {
 export function exporterRules(): RuleGroup {
   return {
     name: 'redfish-exporters',
-    rules: [{
-      alert: 'RedfishExporterGroupDown',
-      expr: `count by (job, group) (up{${JOBS}} == 0) == count by (job, group) (up{${JOBS}})`,
-      for: '10m',
-      labels: { severity: 'warning' },
-      annotations: {
-        summary: 'No BMC of group {{ $labels.group }} can be read',
-        description: 'Every server of exporter group {{ $labels.group }} has failed its hardware scrape for 10 minutes: the exporters or the way to the management network are down, not the servers. Check the {{ $labels.job }} pods (kubectl get ds {{ $labels.job }} in the hardware namespace: are they scheduled on the labelled nodes, ready?), their log, and whether the credentials of the group\'s Secret were rotated.',
+    rules: [
+      {
+        alert: 'RedfishExporterGroupDown',
+        expr: `count by (job, group) (up{${JOBS}} == 0) == count by (job, group) (up{${JOBS}})`,
+        for: '10m',
+        labels: { severity: 'warning' },
+        annotations: {
+          summary: 'No BMC of group {{ $labels.group }} can be read',
+          description:
+            "Every server of exporter group {{ $labels.group }} has failed its hardware scrape for 10 minutes: the exporters or the way to the management network are down, not the servers. Check the {{ $labels.job }} pods (kubectl get ds {{ $labels.job }} in the hardware namespace: are they scheduled on the labelled nodes, ready?), their log, and whether the credentials of the group's Secret were rotated.",
+        },
       },
-    }],
+    ],
   };
 }

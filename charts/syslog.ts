@@ -2,13 +2,31 @@ import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { alloyRules } from './alloy.ts';
-import { ALLOY_CONFIG_FILE, ALLOY_HTTP_PORT, ALLOY_METRICS_PORT_NAME, alloyContainer, LOKI_WRITE_RECEIVER, lokiWrite, mountAlloyConfig, relabelRulesComponent } from './shared/alloy.ts';
+import {
+  ALLOY_CONFIG_FILE,
+  ALLOY_HTTP_PORT,
+  ALLOY_METRICS_PORT_NAME,
+  alloyContainer,
+  LOKI_WRITE_RECEIVER,
+  lokiWrite,
+  mountAlloyConfig,
+  relabelRulesComponent,
+} from './shared/alloy.ts';
 import { renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { mountPromtailConfig, promtailConfig, promtailContainer, promtailDashboard, promtailRules, PROMTAIL_HTTP_PORT, PROMTAIL_METRICS_PORT_NAME, type PromtailScrapeConfig } from './shared/promtail.ts';
+import {
+  mountPromtailConfig,
+  promtailConfig,
+  promtailContainer,
+  promtailDashboard,
+  promtailRules,
+  PROMTAIL_HTTP_PORT,
+  PROMTAIL_METRICS_PORT_NAME,
+  type PromtailScrapeConfig,
+} from './shared/promtail.ts';
 import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scrape.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { allowIngress, podPort, podsOf } from './shared/network.ts';
@@ -113,32 +131,38 @@ export class Syslog extends Chart {
     const identity: ComponentIdentity = { name: agent, instance: 'syslog', component: 'syslog-receiver', version: imageVersion(IMAGES[agent]) };
     const labels = recommendedLabels(identity);
     const rules = [...messageLabels(), ...(props.devices ?? []).flatMap(deviceLabels)];
-    const listeners = [{ protocol: 'tcp', ...props.tcp }, { protocol: 'udp', ...props.udp }] as const;
+    const listeners = [
+      { protocol: 'tcp', ...props.tcp },
+      { protocol: 'udp', ...props.udp },
+    ] as const;
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'syslog-config',
       labels,
-      files: agent === 'alloy'
-        ? { [ALLOY_CONFIG_FILE]: renderAlloy(alloySyslogConfig(props, listeners, rules)) }
-        : {
-            'promtail.yaml': promtailConfig({
-              // Syslog has no position to keep; Promtail wants the file all the same.
-              positionsFile: `${Syslog.TMP_DIR}/positions.yaml`,
-              push: props.push,
-              clusterName: props.clusterName,
-              scrapeConfigs: listeners.map(({ protocol, format }): PromtailScrapeConfig => ({
-                job_name: `syslog-${protocol}`,
-                syslog: {
-                  listen_address: `0.0.0.0:${Syslog.LISTEN_PORT}`,
-                  listen_protocol: protocol,
-                  syslog_format: format,
-                  labels: { job: 'syslog' },
-                  use_incoming_timestamp: props.useIncomingTimestamp,
-                },
-                relabel_configs: rules,
-              })),
-            }),
-          },
+      files:
+        agent === 'alloy'
+          ? { [ALLOY_CONFIG_FILE]: renderAlloy(alloySyslogConfig(props, listeners, rules)) }
+          : {
+              'promtail.yaml': promtailConfig({
+                // Syslog has no position to keep; Promtail wants the file all the same.
+                positionsFile: `${Syslog.TMP_DIR}/positions.yaml`,
+                push: props.push,
+                clusterName: props.clusterName,
+                scrapeConfigs: listeners.map(
+                  ({ protocol, format }): PromtailScrapeConfig => ({
+                    job_name: `syslog-${protocol}`,
+                    syslog: {
+                      listen_address: `0.0.0.0:${Syslog.LISTEN_PORT}`,
+                      listen_protocol: protocol,
+                      syslog_format: format,
+                      labels: { job: 'syslog' },
+                      use_incoming_timestamp: props.useIncomingTimestamp,
+                    },
+                    relabel_configs: rules,
+                  }),
+                ),
+              }),
+            },
     });
 
     // One receiver, not one per node: network gear sends to one address, and with `externalTrafficPolicy:
@@ -158,7 +182,7 @@ export class Syslog extends Chart {
       ...base,
       ...hardenedContainer({ image: IMAGES[agent], user, resources: props.resources }),
       ports: [
-        ...base.ports ?? [],
+        ...(base.ports ?? []),
         { name: 'syslog-tcp', number: Syslog.LISTEN_PORT, protocol: kplus.Protocol.TCP },
         { name: 'syslog-udp', number: Syslog.LISTEN_PORT, protocol: kplus.Protocol.UDP },
       ],
@@ -196,18 +220,23 @@ export class Syslog extends Chart {
     for (const protocol of ['TCP', 'UDP'] as const) {
       allowIngress(this, podsOf(this.deployment), { port: Syslog.LISTEN_PORT, protocol }, { anywhere: true });
     }
-    props.metrics?.addScrapeJob(podScrapeJob({
-      jobName: 'syslog',
-      namespace: props.namespace,
-      selector: selectorLabels(identity),
-      portName: agent === 'alloy' ? ALLOY_METRICS_PORT_NAME : PROMTAIL_METRICS_PORT_NAME,
-    }), podPort(this.deployment, { port: agent === 'alloy' ? ALLOY_HTTP_PORT : PROMTAIL_HTTP_PORT, protocol: 'TCP' }));
+    props.metrics?.addScrapeJob(
+      podScrapeJob({
+        jobName: 'syslog',
+        namespace: props.namespace,
+        selector: selectorLabels(identity),
+        portName: agent === 'alloy' ? ALLOY_METRICS_PORT_NAME : PROMTAIL_METRICS_PORT_NAME,
+      }),
+      podPort(this.deployment, { port: agent === 'alloy' ? ALLOY_HTTP_PORT : PROMTAIL_HTTP_PORT, protocol: 'TCP' }),
+    );
     // The alerts and dashboard follow the program that receives: each emits its own metrics.
     if (agent === 'alloy') {
       props.metrics?.addRuleGroup({ ...alloyRules('syslog'), name: 'syslog' });
     } else {
       props.metrics?.addRuleGroup(promtailRules({ group: 'syslog', job: 'syslog', alertPrefix: 'SyslogReceiver', what: 'The syslog receiver' }));
-      props.grafana?.addDashboard(promtailDashboard({ uid: 'sightline-syslog', title: 'Syslog receiver', job: 'syslog', what: 'the syslog receiver' }));
+      props.grafana?.addDashboard(
+        promtailDashboard({ uid: 'sightline-syslog', title: 'Syslog receiver', job: 'syslog', what: 'the syslog receiver' }),
+      );
     }
   }
 }
@@ -264,7 +293,11 @@ function messageLabels(): RelabelConfig[] {
 function deviceLabels(device: SyslogDevice): RelabelConfig[] {
   // Relabel regexes are anchored at both ends; only the dots of an IPv4 address need escaping.
   const regex = device.address.replaceAll('.', '\\.');
-  const labels: Array<[string, string | undefined]> = [['device', device.name], ['site', device.site], ['role', device.role]];
+  const labels: Array<[string, string | undefined]> = [
+    ['device', device.name],
+    ['site', device.site],
+    ['role', device.role],
+  ];
   return labels
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([target, value]) => ({ source_labels: ['__syslog_connection_ip_address'], regex, target_label: target, replacement: value }));

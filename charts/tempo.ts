@@ -7,7 +7,14 @@ import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './share
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
-import { dataClaim, hardenedContainer, stackService, storeStatefulSet, type ContainerResourceValues, type ServicePortSpec } from './shared/workload.ts';
+import {
+  dataClaim,
+  hardenedContainer,
+  stackService,
+  storeStatefulSet,
+  type ContainerResourceValues,
+  type ServicePortSpec,
+} from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
@@ -214,21 +221,34 @@ export class Tempo extends Chart {
       terminationGracePeriodSeconds: 120,
     });
 
-
     const container = this.statefulSet.addContainer({
       name: 'tempo',
       ...hardenedContainer({ image: IMAGES.tempo, user: Tempo.USER, resources: props.resources }),
       args: ['-target=all', `-config.file=${Tempo.CONFIG_DIR}/tempo.yaml`],
-      ports: [
-        ...servicePorts.map((p) => ({ name: p.name, number: p.port, protocol: p.protocol })),
-        { name: 'grpc', number: Tempo.GRPC_PORT },
-      ],
-      readiness: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 3 }),
-      liveness: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(15), timeoutSeconds: Duration.seconds(5), failureThreshold: 5 }),
+      ports: [...servicePorts.map((p) => ({ name: p.name, number: p.port, protocol: p.protocol })), { name: 'grpc', number: Tempo.GRPC_PORT }],
+      readiness: kplus.Probe.fromHttpGet('/ready', {
+        port: Tempo.PORT,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 3,
+      }),
+      liveness: kplus.Probe.fromHttpGet('/ready', {
+        port: Tempo.PORT,
+        periodSeconds: Duration.seconds(15),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 5,
+      }),
       // Replaying the live-store and generator WALs after a restart can take minutes; liveness waits for it.
-      startup: kplus.Probe.fromHttpGet('/ready', { port: Tempo.PORT, periodSeconds: Duration.seconds(10), timeoutSeconds: Duration.seconds(5), failureThreshold: 60 }),
+      startup: kplus.Probe.fromHttpGet('/ready', {
+        port: Tempo.PORT,
+        periodSeconds: Duration.seconds(10),
+        timeoutSeconds: Duration.seconds(5),
+        failureThreshold: 60,
+      }),
     });
-    container.mount(Tempo.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
+    container.mount(Tempo.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), {
+      readOnly: true,
+    });
     container.mount(Tempo.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
 
     this.endpoint = Endpoint.fromService(service, Tempo.PORT, { scheme: 'http' });
@@ -239,43 +259,68 @@ export class Tempo extends Chart {
     props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
     props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
-    props.grafana?.addDashboard(componentDashboard({
-      uid: 'sightline-tempo',
-      title: 'Tempo',
-      description: 'Health, ingestion, failures and saturation of the stack\'s Tempo.',
-      health: [upPanel('tempo', 'Tempo')],
-      throughput: [
-        { title: 'Spans received', description: 'Spans received per second (from the collector).', unit: 'short', queries: [{ expr: 'sum by (instance) (rate(tempo_distributor_spans_received_total{job="tempo"}[5m]))', legend: '{{instance}}' }] },
-      ],
-      errors: [
-        { title: 'Discarded spans', description: 'Spans Tempo refused per second, by reason: those traces are incomplete.', unit: 'short', queries: [{ expr: 'sum by (reason) (rate(tempo_discarded_spans_total{job="tempo"}[5m]))', legend: '{{reason}}' }] },
-        { title: 'Span metrics not written', description: 'Span-metric samples the metrics-generator failed to write to Prometheus, or had to retry, per second.', unit: 'short', queries: [
-          { expr: 'sum(rate(prometheus_remote_storage_samples_failed_total{job="tempo"}[5m]))', legend: 'failed' },
-          { expr: 'sum(rate(prometheus_remote_storage_samples_retried_total{job="tempo"}[5m]))', legend: 'retried' },
-        ] },
-      ],
-      saturation: [
-        { title: 'Live traces', description: 'Traces the live-store holds in memory.', unit: 'short', queries: [{ expr: 'sum by (instance) (tempo_live_store_live_traces{job="tempo"})', legend: '{{instance}}' }] },
-        volumePanel('tempo-data'),
-        memoryPanel('tempo', 'Tempo'),
-      ],
-    }));
+    props.grafana?.addDashboard(
+      componentDashboard({
+        uid: 'sightline-tempo',
+        title: 'Tempo',
+        description: "Health, ingestion, failures and saturation of the stack's Tempo.",
+        health: [upPanel('tempo', 'Tempo')],
+        throughput: [
+          {
+            title: 'Spans received',
+            description: 'Spans received per second (from the collector).',
+            unit: 'short',
+            queries: [{ expr: 'sum by (instance) (rate(tempo_distributor_spans_received_total{job="tempo"}[5m]))', legend: '{{instance}}' }],
+          },
+        ],
+        errors: [
+          {
+            title: 'Discarded spans',
+            description: 'Spans Tempo refused per second, by reason: those traces are incomplete.',
+            unit: 'short',
+            queries: [{ expr: 'sum by (reason) (rate(tempo_discarded_spans_total{job="tempo"}[5m]))', legend: '{{reason}}' }],
+          },
+          {
+            title: 'Span metrics not written',
+            description: 'Span-metric samples the metrics-generator failed to write to Prometheus, or had to retry, per second.',
+            unit: 'short',
+            queries: [
+              { expr: 'sum(rate(prometheus_remote_storage_samples_failed_total{job="tempo"}[5m]))', legend: 'failed' },
+              { expr: 'sum(rate(prometheus_remote_storage_samples_retried_total{job="tempo"}[5m]))', legend: 'retried' },
+            ],
+          },
+        ],
+        saturation: [
+          {
+            title: 'Live traces',
+            description: 'Traces the live-store holds in memory.',
+            unit: 'short',
+            queries: [{ expr: 'sum by (instance) (tempo_live_store_live_traces{job="tempo"})', legend: '{{instance}}' }],
+          },
+          volumePanel('tempo-data'),
+          memoryPanel('tempo', 'Tempo'),
+        ],
+      }),
+    );
   }
 
   /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */
   public get dataSource(): GrafanaDataSource {
     const jsonData: TempoDataSourceJsonData = {
-      tracesToLogsV2: this.props.logsDataSourceUid === undefined ? undefined : {
-        datasourceUid: this.props.logsDataSourceUid,
-        // OpenTelemetry's service.name is the `service_name` label of the log stream (Promtail and Loki's
-        // OTLP endpoint both write it), so a span finds its own service's logs.
-        tags: [{ key: 'service.name', value: 'service_name' }],
-        // Log lines are written a little before and after the span's own timestamps.
-        spanStartTimeShift: '-5m',
-        spanEndTimeShift: '5m',
-        filterByTraceID: true,
-        filterBySpanID: false,
-      },
+      tracesToLogsV2:
+        this.props.logsDataSourceUid === undefined
+          ? undefined
+          : {
+              datasourceUid: this.props.logsDataSourceUid,
+              // OpenTelemetry's service.name is the `service_name` label of the log stream (Promtail and Loki's
+              // OTLP endpoint both write it), so a span finds its own service's logs.
+              tags: [{ key: 'service.name', value: 'service_name' }],
+              // Log lines are written a little before and after the span's own timestamps.
+              spanStartTimeShift: '-5m',
+              spanEndTimeShift: '5m',
+              filterByTraceID: true,
+              filterBySpanID: false,
+            },
       tracesToMetrics: {
         // Span metrics are remote-written to Prometheus, labelled `service` by the metrics-generator.
         datasourceUid: DATASOURCE_UID.prometheus,
@@ -355,7 +400,12 @@ const SPAN_METRICS_QUERIES: TempoDataSourceJsonData['tracesToMetrics']['queries'
 function goDuration(d: Duration): string {
   let millis = d.toMilliseconds();
   const parts: string[] = [];
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     const n = Math.floor(millis / size);
     if (n > 0) parts.push(`${n}${unit}`);
     millis -= n * size;
@@ -382,7 +432,8 @@ export function tempoRules(job: string): RuleGroup {
         for: '15m',
         severity: 'warning',
         summary: 'Tempo discards spans: {{ $labels.reason }}',
-        description: 'Tempo has refused spans for 15 minutes with reason {{ $labels.reason }}: those traces are incomplete. rate_limited and live_traces_exceeded mean more traffic than the limits allow (raise them or sample in the collector); trace_too_large means one application writes huge traces.',
+        description:
+          'Tempo has refused spans for 15 minutes with reason {{ $labels.reason }}: those traces are incomplete. rate_limited and live_traces_exceeded mean more traffic than the limits allow (raise them or sample in the collector); trace_too_large means one application writes huge traces.',
       }),
       alertingRule({
         alert: 'TempoFlushesFailing',
@@ -390,7 +441,8 @@ export function tempoRules(job: string): RuleGroup {
         for: '10m',
         severity: 'warning',
         summary: 'Tempo {{ $labels.instance }} fails to write trace blocks',
-        description: 'Tempo\'s live-store has failed to complete or flush trace blocks to its volume for 10 minutes: recent traces pile up in memory and in the WAL and are lost if the pod restarts. The Tempo log names the error; a full volume (see the volume alerts) is the usual cause.',
+        description:
+          "Tempo's live-store has failed to complete or flush trace blocks to its volume for 10 minutes: recent traces pile up in memory and in the WAL and are lost if the pod restarts. The Tempo log names the error; a full volume (see the volume alerts) is the usual cause.",
       }),
       alertingRule({
         alert: 'TempoGeneratorRemoteWriteFailing',
@@ -398,7 +450,8 @@ export function tempoRules(job: string): RuleGroup {
         for: '15m',
         severity: 'warning',
         summary: 'Tempo {{ $labels.instance }} fails to write span metrics to Prometheus',
-        description: 'The metrics-generator has failed to remote-write span metrics and the service graph to Prometheus for 15 minutes: request rates, latencies and the service map in Grafana have gaps. Check that Prometheus is up and accepts remote write (its log shows rejected samples, e.g. out of order), and the Tempo log for the HTTP status.',
+        description:
+          'The metrics-generator has failed to remote-write span metrics and the service graph to Prometheus for 15 minutes: request rates, latencies and the service map in Grafana have gaps. Check that Prometheus is up and accepts remote write (its log shows rejected samples, e.g. out of order), and the Tempo log for the HTTP status.',
       }),
     ],
   };

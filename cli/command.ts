@@ -26,21 +26,26 @@ Options:
 An output folder is replaced only when everything rendered: invalid values leave it unchanged.
 `;
 
+/** The command line's flags, as `parseArgs` reads them. */
+function parseFlags(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    options: {
+      values: { type: 'string' },
+      out: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      'write-schema': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  }).values;
+}
+
 /** Runs the command line `argv` (without `node main.ts`) and returns the exit code: 0 done, 1 failed, 2 misused. */
 export function runCli(argv: readonly string[], synth: Synth): number {
-  let flags;
+  let flags: ReturnType<typeof parseFlags>;
   try {
-    flags = parseArgs({
-      args: [...argv],
-      options: {
-        values: { type: 'string' },
-        out: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        'write-schema': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }).values;
+    flags = parseFlags(argv);
   } catch (error) {
     return misused(error instanceof Error ? error.message : String(error));
   }
@@ -63,7 +68,7 @@ export function runCli(argv: readonly string[], synth: Synth): number {
     synth('.', targets, outputs);
     return 0;
   } catch (error) {
-    const message = error instanceof ValuesError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error);
+    const message = error instanceof ValuesError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`synth failed: ${message}\nThe output (${outputs.map((o) => `${o}/`).join(', ')}) was left unchanged.\n`);
     return 1;
   }

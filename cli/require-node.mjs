@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 
 const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const needed = /^>=(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(engines.node);
-if (!needed) throw new Error(`package.json engines.node: "${engines.node}" is not of the form >=<major>[.<minor>[.<patch>]], which cli/require-node.mjs reads`);
+if (!needed)
+  throw new Error(`package.json engines.node: "${engines.node}" is not of the form >=<major>[.<minor>[.<patch>]], which cli/require-node.mjs reads`);
 
 /** The oldest Node version Sightline runs on, as [major, minor, patch]. */
 export const NODE_MINIMUM = needed.slice(1, 4).map((n) => Number(n ?? 0));

@@ -54,7 +54,9 @@ export const ENVIRONMENTS_DIR = join(import.meta.dirname, '..', 'environments');
  * `environments/<name>.yaml` into `rendered/<name>/`.
  */
 export function committedTargets(): RenderTarget[] {
-  const environments = readdirSync(ENVIRONMENTS_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const environments = readdirSync(ENVIRONMENTS_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   return [
     { values: loadValues(undefined), source: DEFAULTS, out: 'dist' },
     ...environments.map((file) => {
@@ -79,7 +81,9 @@ export function applicationPath(root: string, target: RenderTarget): string {
   if (given !== undefined) return given;
   const path = relative(resolve(root), resolve(root, target.out)).split(sep).join('/');
   if (path === '' || path.startsWith('..') || isAbsolute(path)) {
-    throw new ValuesError(target.source, [`argocd.path: nothing was given, and the output folder ${target.out} is not inside the repository, so it cannot be the default`]);
+    throw new ValuesError(target.source, [
+      `argocd.path: nothing was given, and the output folder ${target.out} is not inside the repository, so it cannot be the default`,
+    ]);
   }
   return path;
 }

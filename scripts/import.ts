@@ -31,21 +31,24 @@ function run(script: string, args: readonly string[]): void {
 const stage = mkdtempSync(join(ROOT, '.import-'));
 try {
   run('cdk8s-cli/bin/cdk8s', ['import', '--no-check-upgrade', '--output', join(stage, 'ts')]);
-  writeFileSync(join(stage, 'ts', 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'es2024',
-      module: 'nodenext',
-      moduleResolution: 'nodenext',
-      types: [],
-      strict: true,
-      skipLibCheck: true,
-      declaration: true,
-      newLine: 'lf',
-      rootDir: '.',
-      outDir: '../js',
-    },
-    include: ['*.ts'],
-  }));
+  writeFileSync(
+    join(stage, 'ts', 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2024',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        types: [],
+        strict: true,
+        skipLibCheck: true,
+        declaration: true,
+        newLine: 'lf',
+        rootDir: '.',
+        outDir: '../js',
+      },
+      include: ['*.ts'],
+    }),
+  );
   run('typescript/bin/tsc', ['-p', join(stage, 'ts')]);
   if (existsSync(out)) renameSync(out, join(stage, 'previous'));
   renameSync(join(stage, 'js'), out);

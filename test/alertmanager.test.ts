@@ -25,14 +25,23 @@ describe('Alertmanager in the dev default', () => {
 
     expect(am.args).toContain(`--config.file=${configMount.mountPath}/alertmanager.yml`);
     expect(am.args).toContain(`--storage.path=${dataMount.mountPath}`);
-    expect(set.spec.volumeClaimTemplates[0]).toMatchObject({ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    expect(set.spec.volumeClaimTemplates[0]).toMatchObject({
+      metadata: { name: 'data' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
   });
 
   it('notifies no one until values name receivers, but still groups and inhibits', () => {
     const config: AlertmanagerConfig = r.configFile('alertmanager-config', 'alertmanager.yml');
     expect(config.receivers).toEqual([{ name: 'nobody' }]);
     expect(config.route).toMatchObject({ receiver: 'nobody', group_by: ['alertname', 'cluster', 'namespace', 'server'] });
-    expect(config.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['cluster', 'namespace', 'server', 'job', 'instance', 'pod', 'persistentvolumeclaim'] }]);
+    expect(config.inhibit_rules).toEqual([
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ['cluster', 'namespace', 'server', 'job', 'instance', 'pod', 'persistentvolumeclaim'],
+      },
+    ]);
   });
 
   it('has Prometheus send alerts to every ready pod behind its Service, found by discovery', () => {
@@ -43,20 +52,38 @@ describe('Alertmanager in the dev default', () => {
     expect(alerting.alertmanagers).toHaveLength(1);
     expect(target.api_version).toBe('v2');
     expect(target.static_configs).toBeUndefined();
-    expect(target.kubernetes_sd_configs).toEqual([{
-      role: 'endpointslice',
-      namespaces: { names: [endpoint.namespace] },
-      selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${endpoint.serviceName}` }],
-    }]);
-    expect(target.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_endpointslice_port'], action: 'keep', regex: String(endpoint.port) });
-    expect(target.relabel_configs).toContainEqual({ source_labels: ['__meta_kubernetes_endpointslice_endpoint_conditions_ready'], action: 'keep', regex: 'true' });
+    expect(target.kubernetes_sd_configs).toEqual([
+      {
+        role: 'endpointslice',
+        namespaces: { names: [endpoint.namespace] },
+        selectors: [{ role: 'endpointslice', label: `kubernetes.io/service-name=${endpoint.serviceName}` }],
+      },
+    ]);
+    expect(target.relabel_configs).toContainEqual({
+      source_labels: ['__meta_kubernetes_endpointslice_port'],
+      action: 'keep',
+      regex: String(endpoint.port),
+    });
+    expect(target.relabel_configs).toContainEqual({
+      source_labels: ['__meta_kubernetes_endpointslice_endpoint_conditions_ready'],
+      action: 'keep',
+      regex: 'true',
+    });
     const service = r.find('Service', endpoint.serviceName, endpoint.namespace);
     expect(service.spec.ports.map((p: any) => p.targetPort)).toContain(endpoint.port);
   });
 
   it('gives Prometheus read access to the endpoint slices it discovers Alertmanager by', () => {
     const rules = r.find('ClusterRole', 'sightline-prometheus').rules;
-    expect(rules.some((rule: any) => rule.apiGroups.includes('discovery.k8s.io') && rule.resources.includes('endpointslices') && rule.verbs.includes('list') && rule.verbs.includes('watch'))).toBe(true);
+    expect(
+      rules.some(
+        (rule: any) =>
+          rule.apiGroups.includes('discovery.k8s.io') &&
+          rule.resources.includes('endpointslices') &&
+          rule.verbs.includes('list') &&
+          rule.verbs.includes('watch'),
+      ),
+    ).toBe(true);
   });
 
   it('is a Grafana datasource under its constant uid, read with the Prometheus Alertmanager API', () => {
@@ -123,7 +150,10 @@ describe('Alertmanager as an HA cluster', () => {
   });
 
   it('pages for a critical alert and tells the team chat, sends a warning to the chat only, and the rest by mail', () => {
-    expect(receiversOf(config.route, { alertname: 'RedfishSystemHealthCritical', severity: 'critical', server: 's1' })).toEqual(['pager', 'team-chat']);
+    expect(receiversOf(config.route, { alertname: 'RedfishSystemHealthCritical', severity: 'critical', server: 's1' })).toEqual([
+      'pager',
+      'team-chat',
+    ]);
     expect(receiversOf(config.route, { alertname: 'RedfishDriveUnhealthy', severity: 'warning', server: 's1' })).toEqual(['team-chat']);
     expect(receiversOf(config.route, { alertname: 'Watchdog', severity: 'info' })).toEqual(['tickets']);
     expect(receiversOf(config.route, { alertname: 'Unlabelled' })).toEqual(['team-mail']);
@@ -131,7 +161,9 @@ describe('Alertmanager as an HA cluster', () => {
 
   it('alerts when a peer drops out of the gossip', () => {
     const group = r.configFile('prometheus-rules', 'rules.yaml').groups.find((g: any) => g.name === 'alertmanager');
-    expect(group.rules.find((rule: any) => rule.alert === 'AlertmanagerClusterMembersMissing').expr).toBe('max_over_time(alertmanager_cluster_members{job="alertmanager"}[5m]) < 3');
+    expect(group.rules.find((rule: any) => rule.alert === 'AlertmanagerClusterMembersMissing').expr).toBe(
+      'max_over_time(alertmanager_cluster_members{job="alertmanager"}[5m]) < 3',
+    );
   });
 
   it('rolls its pods when the config changes', () => {
@@ -146,38 +178,49 @@ describe('Alertmanager values', () => {
   const receiver = { name: 'chat', slack: { urlSecret: { name: 'am-slack', key: 'url' } } };
 
   it('fails when a route names a receiver that does not exist', () => {
-    expect(valueProblems({ alertmanager: { receivers: [receiver], route: { severities: { critical: ['pager'] } } } }))
-      .toEqual(['alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (chat, nobody)']);
-    expect(valueProblems({ alertmanager: { route: { receiver: 'chat' } } }))
-      .toEqual(['alertmanager.route.receiver: "chat" is not a receiver of alertmanager.receivers (nobody)']);
+    expect(valueProblems({ alertmanager: { receivers: [receiver], route: { severities: { critical: ['pager'] } } } })).toEqual([
+      'alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (chat, nobody)',
+    ]);
+    expect(valueProblems({ alertmanager: { route: { receiver: 'chat' } } })).toEqual([
+      'alertmanager.route.receiver: "chat" is not a receiver of alertmanager.receivers (nobody)',
+    ]);
   });
 
   it('fails when two receivers share a name', () => {
-    expect(valueProblems({ alertmanager: { receivers: [receiver, receiver] } })).toEqual(['alertmanager.receivers[1].name: "chat" is already the name of alertmanager.receivers[0]']);
+    expect(valueProblems({ alertmanager: { receivers: [receiver, receiver] } })).toEqual([
+      'alertmanager.receivers[1].name: "chat" is already the name of alertmanager.receivers[0]',
+    ]);
   });
 
   it('fails when a receiver has no integration, or takes the built-in name', () => {
-    expect(valueProblems({ alertmanager: { receivers: [{ name: 'chat' }] } }))
-      .toEqual(['alertmanager.receivers[0]: "chat" is a receiver without a way to notify: give webhook, slack, email or pagerduty']);
-    expect(valueProblems({ alertmanager: { receivers: [{ ...receiver, name: 'nobody' }] } }))
-      .toEqual(['alertmanager.receivers[0].name: "nobody" is reserved for the built-in receiver that notifies no one']);
+    expect(valueProblems({ alertmanager: { receivers: [{ name: 'chat' }] } })).toEqual([
+      'alertmanager.receivers[0]: "chat" is a receiver without a way to notify: give webhook, slack, email or pagerduty',
+    ]);
+    expect(valueProblems({ alertmanager: { receivers: [{ ...receiver, name: 'nobody' }] } })).toEqual([
+      'alertmanager.receivers[0].name: "nobody" is reserved for the built-in receiver that notifies no one',
+    ]);
   });
 
   it('fails when a secret is written into the values instead of a Secret reference', () => {
-    expect(valueProblems({ alertmanager: { receivers: [{ name: 'chat', slack: { url: 'https://hooks.slack.com/services/T0/B0/x' } }] } }))
-      .toEqual(expect.arrayContaining(['alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)']));
+    expect(valueProblems({ alertmanager: { receivers: [{ name: 'chat', slack: { url: 'https://hooks.slack.com/services/T0/B0/x' } }] } })).toEqual(
+      expect.arrayContaining(['alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)']),
+    );
   });
 
   it('fails when SMTP authentication is half given, or the smarthost has no port', () => {
     const email = { to: 'a@example.com', from: 'b@example.com', smarthost: 'smtp.example.com:587' };
-    expect(valueProblems({ alertmanager: { receivers: [{ name: 'mail', email: { ...email, username: 'am' } }] } }))
-      .toEqual(['alertmanager.receivers[0].email.passwordSecret: nothing is given, but username "am" needs a password Secret (drop username to send without authentication)']);
-    expect(valueProblems({ alertmanager: { receivers: [{ name: 'mail', email: { ...email, smarthost: 'smtp.example.com' } }] } }))
-      .toEqual(['alertmanager.receivers[0].email.smarthost: "smtp.example.com" is not a host:port like smtp.example.com:587']);
+    expect(valueProblems({ alertmanager: { receivers: [{ name: 'mail', email: { ...email, username: 'am' } }] } })).toEqual([
+      'alertmanager.receivers[0].email.passwordSecret: nothing is given, but username "am" needs a password Secret (drop username to send without authentication)',
+    ]);
+    expect(valueProblems({ alertmanager: { receivers: [{ name: 'mail', email: { ...email, smarthost: 'smtp.example.com' } }] } })).toEqual([
+      'alertmanager.receivers[0].email.smarthost: "smtp.example.com" is not a host:port like smtp.example.com:587',
+    ]);
   });
 
   it('fails when there is no Alertmanager', () => {
-    expect(valueProblems({ alertmanager: { replicas: 0 } })).toEqual(['alertmanager.replicas: 0 is not a replica count: alerts need at least 1 Alertmanager']);
+    expect(valueProblems({ alertmanager: { replicas: 0 } })).toEqual([
+      'alertmanager.replicas: 0 is not a replica count: alerts need at least 1 Alertmanager',
+    ]);
   });
 });
 
@@ -191,14 +234,29 @@ describe('Alertmanager config text', () => {
 
 describe('Alertmanager inhibition', () => {
   const { inhibit_rules: rules }: AlertmanagerConfig = render(ROUTED_VALUES).configFile('alertmanager-config', 'alertmanager.yml');
-  const server = (name: string, alertname: string, severity: string) => ({ alertname, severity, server: name, instance: name, job: 'redfish-fra1', cluster: 'dev' });
+  const server = (name: string, alertname: string, severity: string) => ({
+    alertname,
+    severity,
+    server: name,
+    instance: name,
+    job: 'redfish-fra1',
+    cluster: 'dev',
+  });
 
   it('mutes the warnings about a server that has a critical alert', () => {
     expect(inhibits(rules, server('s1', 'RedfishSystemHealthCritical', 'critical'), server('s1', 'RedfishDriveUnhealthy', 'warning'))).toBe(true);
   });
 
   it('leaves a filling volume alone when another claim on the same node is almost full', () => {
-    const claim = (name: string, alertname: string, severity: string) => ({ alertname, severity, job: 'kubelet', instance: '10.0.0.21:10250', namespace: 'sightline', persistentvolumeclaim: name, cluster: 'dev' });
+    const claim = (name: string, alertname: string, severity: string) => ({
+      alertname,
+      severity,
+      job: 'kubelet',
+      instance: '10.0.0.21:10250',
+      namespace: 'sightline',
+      persistentvolumeclaim: name,
+      cluster: 'dev',
+    });
     expect(inhibits(rules, claim('prometheus-data', 'VolumeAlmostFull', 'critical'), claim('loki-data', 'VolumeFillingUp', 'warning'))).toBe(false);
     expect(inhibits(rules, claim('loki-data', 'VolumeAlmostFull', 'critical'), claim('loki-data', 'VolumeFillingUp', 'warning'))).toBe(true);
   });

@@ -17,7 +17,12 @@ import { podSpec, render } from './support.ts';
 /** The same sources and inventory on both sides; only the agent differs. */
 const SHARED: ValuesInput = {
   promtail: { nodeLogs: { journal: true, files: true } },
-  syslog: { devices: [{ address: '10.0.0.1', name: 'core-sw1', site: 'dc1', role: 'core-switch' }, { address: '2001:db8::1', name: 'fw1' }] },
+  syslog: {
+    devices: [
+      { address: '10.0.0.1', name: 'core-sw1', site: 'dc1', role: 'core-switch' },
+      { address: '2001:db8::1', name: 'fw1' },
+    ],
+  },
 };
 const promtailSide = render(SHARED);
 const alloySide = render({ ...SHARED, logs: { agent: 'alloy' } });
@@ -83,15 +88,25 @@ const PODS: Pod[] = [
   { name: 'legacy-0', namespace: 'shop', uid: 'u-legacy', labels: { app: 'legacy' }, containers: ['main', 'sidecar'] },
   { name: 'cart-7d9f', namespace: 'shop', uid: 'u-cart', labels: { app: 'cart-old', 'app.kubernetes.io/name': 'cart' }, containers: ['cart'] },
   { name: 'cart-api-0', namespace: 'shop', uid: 'u-cart-api', labels: { 'app.kubernetes.io/name': 'cart-api' }, containers: ['server'] },
-  { name: 'cart-eu-0', namespace: 'shop', uid: 'u-cart-eu', labels: { 'app.kubernetes.io/name': 'cart', 'app.kubernetes.io/instance': 'cart-eu' }, containers: ['cart'] },
   {
-    name: 'checkout-0', namespace: 'shop', uid: 'u-checkout',
+    name: 'cart-eu-0',
+    namespace: 'shop',
+    uid: 'u-cart-eu',
+    labels: { 'app.kubernetes.io/name': 'cart', 'app.kubernetes.io/instance': 'cart-eu' },
+    containers: ['cart'],
+  },
+  {
+    name: 'checkout-0',
+    namespace: 'shop',
+    uid: 'u-checkout',
     labels: { 'app.kubernetes.io/instance': 'checkout-eu' },
     annotations: { 'resource.opentelemetry.io/service.name': 'checkout "v2" \\ ü' },
     containers: ['app'],
   },
   {
-    name: 'kube-apiserver-node-1', namespace: 'kube-system', uid: 'u-mirror',
+    name: 'kube-apiserver-node-1',
+    namespace: 'kube-system',
+    uid: 'u-mirror',
     annotations: { 'kubernetes.io/config.hash': '5f3a9c', 'kubernetes.io/config.mirror': '5f3a9c' },
     labels: { component: 'kube-apiserver', tier: 'control-plane' },
     containers: ['kube-apiserver'],
@@ -110,42 +125,65 @@ const PODS: Pod[] = [
 const TARGETS = PODS.flatMap((pod) => targetsOf(pod));
 
 const JOURNAL_ENTRIES: Array<Record<string, string>> = [
-  { __journal__hostname: 'node-1', __journal__systemd_unit: 'kubelet.service', __journal_syslog_identifier: 'kubelet', __journal_priority_keyword: 'warning', __journal_priority: '4' },
+  {
+    __journal__hostname: 'node-1',
+    __journal__systemd_unit: 'kubelet.service',
+    __journal_syslog_identifier: 'kubelet',
+    __journal_priority_keyword: 'warning',
+    __journal_priority: '4',
+  },
   { __journal__hostname: 'node-2', __journal_syslog_identifier: 'kernel', __journal_priority_keyword: 'crit' },
   { __journal__hostname: 'node-3', __journal__systemd_unit: 'containerd.service', __journal_priority_keyword: 'info' },
 ];
 
 /** Syslog messages: from inventoried devices, from look-alike addresses, with and without each header field. */
-const SYSLOG_MESSAGES: Array<Record<string, string>> = ['10.0.0.1', '10.0.0.10', '110.0.0.1', '10a0b0c1', '2001:db8::1', '2001:db8::10', '192.0.2.7'].flatMap((address, i): Array<Record<string, string>> => [
-  {
-    __syslog_connection_ip_address: address,
-    __syslog_connection_hostname: `h${i}.example.net`,
-    __syslog_message_hostname: `device-${i}`,
-    __syslog_message_app_name: 'sshd',
-    __syslog_message_severity: 'warning',
-    __syslog_message_facility: 'auth',
-    __syslog_message_proc_id: '1234',
-  },
-  { __syslog_connection_ip_address: address, __syslog_message_severity: 'informational', __syslog_message_facility: 'local7' },
-]);
+const SYSLOG_MESSAGES: Array<Record<string, string>> = [
+  '10.0.0.1',
+  '10.0.0.10',
+  '110.0.0.1',
+  '10a0b0c1',
+  '2001:db8::1',
+  '2001:db8::10',
+  '192.0.2.7',
+].flatMap(
+  (address, i): Array<Record<string, string>> => [
+    {
+      __syslog_connection_ip_address: address,
+      __syslog_connection_hostname: `h${i}.example.net`,
+      __syslog_message_hostname: `device-${i}`,
+      __syslog_message_app_name: 'sshd',
+      __syslog_message_severity: 'warning',
+      __syslog_message_facility: 'auth',
+      __syslog_message_proc_id: '1234',
+    },
+    { __syslog_connection_ip_address: address, __syslog_message_severity: 'informational', __syslog_message_facility: 'local7' },
+  ],
+);
 
 // ---------------------------------------------------------------------------------------------------------
 // Comparisons
 // ---------------------------------------------------------------------------------------------------------
 
 /** What a pod target ships as: its visible labels and the files it reads. */
-const shippedPod = (labels: Record<string, string> | undefined) => (labels === undefined ? undefined : { ...visible(labels), __path__: labels.__path__ });
+const shippedPod = (labels: Record<string, string> | undefined) =>
+  labels === undefined ? undefined : { ...visible(labels), __path__: labels.__path__ };
 
 /** Every target whose labels differ between the two rule lists. */
 function podDifferences(promtail: readonly Relabel[], alloy: readonly Relabel[]): string[] {
   return TARGETS.flatMap((t) => {
     const [p, a] = [shippedPod(relabel(promtail, t)), shippedPod(relabel(alloy, t))];
-    return JSON.stringify(p) === JSON.stringify(a) ? [] : [`${t.__meta_kubernetes_pod_name}/${t.__meta_kubernetes_pod_container_name}: promtail ${JSON.stringify(p)}, alloy ${JSON.stringify(a)}`];
+    return JSON.stringify(p) === JSON.stringify(a)
+      ? []
+      : [`${t.__meta_kubernetes_pod_name}/${t.__meta_kubernetes_pod_container_name}: promtail ${JSON.stringify(p)}, alloy ${JSON.stringify(a)}`];
   });
 }
 
 /** Every entry whose labels differ, given each side's static labels and rules. */
-function entryDifferences(entries: ReadonlyArray<Record<string, string>>, promtail: { labels: Record<string, string>; rules: readonly Relabel[] }, alloy: { labels: Record<string, string>; rules: readonly Relabel[] }): string[] {
+function entryDifferences(
+  entries: ReadonlyArray<Record<string, string>>,
+  promtail: { labels: Record<string, string>; rules: readonly Relabel[] },
+  alloy: { labels: Record<string, string>; rules: readonly Relabel[] },
+): string[] {
   return entries.flatMap((entry, i) => {
     const p = visible(relabel(promtail.rules, { ...promtail.labels, ...entry }));
     const a = visible(relabel(alloy.rules, { ...alloy.labels, ...entry }));
@@ -155,10 +193,13 @@ function entryDifferences(entries: ReadonlyArray<Record<string, string>>, promta
 
 /** Each single-rule change of `rules`: every rule removed, and every rule writing to another label. */
 function oneRuleChanged(rules: readonly Relabel[]): Array<[string, Relabel[]]> {
-  return rules.flatMap((_, i) => [
-    [`rule ${i} removed`, rules.filter((_, j) => j !== i)],
-    [`rule ${i} targets another label`, rules.map((r, j) => (j === i ? { ...r, target_label: `${r.target_label}_changed` } : r))],
-  ] as Array<[string, Relabel[]]>);
+  return rules.flatMap(
+    (_, i) =>
+      [
+        [`rule ${i} removed`, rules.filter((_, j) => j !== i)],
+        [`rule ${i} targets another label`, rules.map((r, j) => (j === i ? { ...r, target_label: `${r.target_label}_changed` } : r))],
+      ] as Array<[string, Relabel[]]>,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -172,7 +213,9 @@ describe('pod logs: Promtail and Alloy', () => {
   it('give every discovered container the same labels and read the same files', () => {
     expect(TARGETS.length).toBeGreaterThan(20);
     for (const t of TARGETS) {
-      expect(Object.keys(visible(relabel(alloyRules, t))), t.__meta_kubernetes_pod_name).toEqual(expect.arrayContaining(['namespace', 'pod', 'container', 'node_name', 'service_name']));
+      expect(Object.keys(visible(relabel(alloyRules, t))), t.__meta_kubernetes_pod_name).toEqual(
+        expect.arrayContaining(['namespace', 'pod', 'container', 'node_name', 'service_name']),
+      );
     }
     expect(podDifferences(promtailRules, alloyRules)).toEqual([]);
   });
@@ -183,7 +226,10 @@ describe('pod logs: Promtail and Alloy', () => {
 
     expect((file.attributes.targets as AlloyReference).path).toEqual(['discovery', 'relabel', 'pods', 'output']);
     expect(promtailJob('kubernetes-pods').pipeline_stages).toEqual([{ cri: {} }, { labeldrop: ['filename'] }]);
-    expect(process.blocks.map((b) => [b.name, b.attributes])).toEqual([['stage.cri', {}], ['stage.label_drop', { values: ['filename'] }]]);
+    expect(process.blocks.map((b) => [b.name, b.attributes])).toEqual([
+      ['stage.cri', {}],
+      ['stage.label_drop', { values: ['filename'] }],
+    ]);
   });
 
   it.each(oneRuleChanged(promtailRules.filter((r) => r.target_label !== '__host__')).map(([what, rules]) => [what, rules]))(
@@ -210,7 +256,13 @@ describe('journal entries: Promtail and Alloy', () => {
 
   it('get the same labels', () => {
     expect(entryDifferences(JOURNAL_ENTRIES, promtail, alloy)).toEqual([]);
-    expect(visible(relabel(alloy.rules, { ...alloy.labels, ...JOURNAL_ENTRIES[0] }))).toEqual({ job: 'node-journal', node_name: 'node-1', unit: 'kubelet.service', app: 'kubelet', level: 'warning' });
+    expect(visible(relabel(alloy.rules, { ...alloy.labels, ...JOURNAL_ENTRIES[0] }))).toEqual({
+      job: 'node-journal',
+      node_name: 'node-1',
+      unit: 'kubelet.service',
+      app: 'kubelet',
+      level: 'warning',
+    });
   });
 
   it.each(oneRuleChanged(alloy.rules))('differ when on the Alloy side %s', (_, rules) => {
@@ -253,7 +305,15 @@ describe('syslog messages: Promtail and Alloy', () => {
       expect(listener.attributes.use_incoming_timestamp).toBe(job.syslog.use_incoming_timestamp);
       expect(entryDifferences(SYSLOG_MESSAGES, promtail, alloy)).toEqual([]);
       expect(visible(relabel(alloy.rules, { ...alloy.labels, ...SYSLOG_MESSAGES[0] }))).toEqual({
-        job: 'syslog', host: 'device-0', source_ip: '10.0.0.1', app: 'sshd', level: 'warning', facility: 'auth', device: 'core-sw1', site: 'dc1', role: 'core-switch',
+        job: 'syslog',
+        host: 'device-0',
+        source_ip: '10.0.0.1',
+        app: 'sshd',
+        level: 'warning',
+        facility: 'auth',
+        device: 'core-sw1',
+        site: 'dc1',
+        role: 'core-switch',
       });
     });
 

@@ -236,7 +236,8 @@ function readString(text: string, start: number): [string, number] {
     } else if (e === 'u' || e === 'U') {
       const n = e === 'u' ? 4 : 8;
       const code = hex(n);
-      if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) throw new Error(`alloy parse error at offset ${i}: \\${e} escape of a surrogate or out of range`);
+      if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+        throw new Error(`alloy parse error at offset ${i}: \\${e} escape of a surrogate or out of range`);
       flush();
       out += String.fromCodePoint(code);
       i += 2 + n;

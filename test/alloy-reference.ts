@@ -60,12 +60,14 @@ export function alloyConfigProblems(blocks: readonly ParsedBlock[], reference: A
       else {
         const exported = path.slice(target.length + 1);
         const exports = reference.schemas[defined.get(target)!]?.exports ?? [];
-        if (!exports.includes(exported)) problems.push(`${where}: ${defined.get(target)} exports no ${exported} (it exports ${exports.join(', ') || 'nothing'})`);
+        if (!exports.includes(exported))
+          problems.push(`${where}: ${defined.get(target)} exports no ${exported} (it exports ${exports.join(', ') || 'nothing'})`);
       }
     } else if (value instanceof AlloyCall) {
-      if (!reference.functions.includes(value.name.join('.'))) problems.push(`${where}: ${value.name.join('.')} is not a function of the standard library`);
-      value.args.forEach((arg, i) => checkValue(arg as ParsedValue, `${where} argument ${i}`));
-    } else if (Array.isArray(value)) value.forEach((v, i) => checkValue(v, `${where}[${i}]`));
+      if (!reference.functions.includes(value.name.join('.')))
+        problems.push(`${where}: ${value.name.join('.')} is not a function of the standard library`);
+      for (const [i, arg] of value.args.entries()) checkValue(arg as ParsedValue, `${where} argument ${i}`);
+    } else if (Array.isArray(value)) for (const [i, v] of value.entries()) checkValue(v, `${where}[${i}]`);
     else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkValue(v, `${where}.${k}`);
   };
   const checkBlock = (block: ParsedBlock, schema: BlockSchema, where: string): void => {
@@ -75,7 +77,8 @@ export function alloyConfigProblems(blocks: readonly ParsedBlock[], reference: A
     }
     for (const inner of block.blocks) {
       const innerSchema = schema.blocks[inner.name];
-      if (innerSchema === undefined) problems.push(`${where}: unknown block ${inner.name} (allowed: ${Object.keys(schema.blocks).join(', ') || 'none'})`);
+      if (innerSchema === undefined)
+        problems.push(`${where}: unknown block ${inner.name} (allowed: ${Object.keys(schema.blocks).join(', ') || 'none'})`);
       else checkBlock(inner, innerSchema, `${where} > ${inner.name}`);
       if (inner.label !== undefined) problems.push(`${where} > ${inner.name}: a nested block takes no label`);
     }
@@ -86,7 +89,8 @@ export function alloyConfigProblems(blocks: readonly ParsedBlock[], reference: A
     if (stability === undefined) problems.push(`${block.name}: not a component of Alloy ${reference.tag}`);
     else if (stability !== 'general-availability') problems.push(`${block.name}: ${stability}, which Alloy refuses at its default stability level`);
     else if (block.label === undefined) problems.push(`${block.name}: a component needs a label`);
-    else if (reference.schemas[block.name] === undefined) problems.push(`${block.name}: no schema vendored in test/reference/alloy-${ALLOY_VERSION}/ (add it from the docs at ${reference.tag})`);
+    else if (reference.schemas[block.name] === undefined)
+      problems.push(`${block.name}: no schema vendored in test/reference/alloy-${ALLOY_VERSION}/ (add it from the docs at ${reference.tag})`);
     else checkBlock(block, reference.schemas[block.name]!, where);
   }
   return problems;

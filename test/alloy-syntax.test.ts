@@ -54,7 +54,12 @@ describe('Alloy values', () => {
     const [parsed] = parseAlloy(renderAlloy([block]));
     const { skipped: _, ...attributes } = block.attributes!;
 
-    expect(parsed).toEqual({ name: 'loki.source.file', label: 'pods', attributes, blocks: [{ name: 'file_match', attributes: { enabled: true }, blocks: [] }] });
+    expect(parsed).toEqual({
+      name: 'loki.source.file',
+      label: 'pods',
+      attributes,
+      blocks: [{ name: 'file_match', attributes: { enabled: true }, blocks: [] }],
+    });
   });
 
   it('writes references and calls bare, and quotes object keys that are not identifiers', () => {
@@ -83,40 +88,55 @@ describe('Alloy blocks', () => {
         attributes: { targets: ref('discovery.kubernetes.pods.targets') },
         blocks: [
           { name: 'rule', attributes: { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' } },
-          { name: 'rule', attributes: { source_labels: ['a', 'b'], separator: '/', regex: 'true/(.*)', replacement: '/var/log/pods/*$1/*.log', target_label: '__path__' } },
+          {
+            name: 'rule',
+            attributes: {
+              source_labels: ['a', 'b'],
+              separator: '/',
+              regex: 'true/(.*)',
+              replacement: '/var/log/pods/*$1/*.log',
+              target_label: '__path__',
+            },
+          },
         ],
       },
-      { name: 'loki.write', label: 'default', blocks: [{ name: 'endpoint', attributes: { url: 'http://loki:3100/loki/api/v1/push' }, blocks: [{ name: 'queue_config', attributes: {} }] }] },
+      {
+        name: 'loki.write',
+        label: 'default',
+        blocks: [{ name: 'endpoint', attributes: { url: 'http://loki:3100/loki/api/v1/push' }, blocks: [{ name: 'queue_config', attributes: {} }] }],
+      },
     ];
     const text = renderAlloy(blocks);
 
-    expect(text).toBe([
-      'discovery.relabel "pods" {',
-      '  targets = discovery.kubernetes.pods.targets',
-      '',
-      '  rule {',
-      '    source_labels = ["__meta_kubernetes_namespace"]',
-      '    target_label  = "namespace"',
-      '  }',
-      '',
-      '  rule {',
-      '    source_labels = ["a", "b"]',
-      '    separator     = "/"',
-      '    regex         = "true/(.*)"',
-      '    replacement   = "/var/log/pods/*$1/*.log"',
-      '    target_label  = "__path__"',
-      '  }',
-      '}',
-      '',
-      'loki.write "default" {',
-      '  endpoint {',
-      '    url = "http://loki:3100/loki/api/v1/push"',
-      '',
-      '    queue_config { }',
-      '  }',
-      '}',
-      '',
-    ].join('\n'));
+    expect(text).toBe(
+      [
+        'discovery.relabel "pods" {',
+        '  targets = discovery.kubernetes.pods.targets',
+        '',
+        '  rule {',
+        '    source_labels = ["__meta_kubernetes_namespace"]',
+        '    target_label  = "namespace"',
+        '  }',
+        '',
+        '  rule {',
+        '    source_labels = ["a", "b"]',
+        '    separator     = "/"',
+        '    regex         = "true/(.*)"',
+        '    replacement   = "/var/log/pods/*$1/*.log"',
+        '    target_label  = "__path__"',
+        '  }',
+        '}',
+        '',
+        'loki.write "default" {',
+        '  endpoint {',
+        '    url = "http://loki:3100/loki/api/v1/push"',
+        '',
+        '    queue_config { }',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
     expect(parseAlloy(text).map((b) => b.blocks.map((inner) => inner.name))).toEqual([['rule', 'rule'], ['endpoint']]);
   });
 

@@ -22,7 +22,11 @@ const daemonSet = (r: Rendered) => r.find('DaemonSet', 'alloy', AGENTS);
 
 function mounts(ds: K8sObject): Array<{ mountPath: string; readOnly: boolean; volume: any }> {
   const volumes = new Map(podSpec(ds).volumes.map((v: any) => [v.name, v]));
-  return container(ds, 'alloy').volumeMounts.map((m: any) => ({ mountPath: m.mountPath, readOnly: m.readOnly === true, volume: volumes.get(m.name) }));
+  return container(ds, 'alloy').volumeMounts.map((m: any) => ({
+    mountPath: m.mountPath,
+    readOnly: m.readOnly === true,
+    volume: volumes.get(m.name),
+  }));
 }
 
 /** `--flag=value` of the container's args, by flag. */
@@ -44,7 +48,9 @@ describe('logs.agent', () => {
     expect(r.objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'promtail')).toEqual([]);
     expect(r.all('DaemonSet').map((d) => `${d.metadata.namespace}/${d.metadata.name}`)).toEqual([`${AGENTS}/alloy`]);
     expect(container(r.find('Deployment', 'syslog'), 'alloy').image).toMatch(/^docker\.io\/grafana\/alloy:v/);
-    expect(r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(expect.arrayContaining(['alloy', 'syslog']));
+    expect(r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(
+      expect.arrayContaining(['alloy', 'syslog']),
+    );
     expect(r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name)).not.toContain('promtail');
   });
 
@@ -75,8 +81,12 @@ describe('the Alloy DaemonSet', () => {
 
     expect(storage).toMatchObject({ readOnly: false, volume: { hostPath: { path: `/var/lib/${AGENTS}/alloy`, type: 'DirectoryOrCreate' } } });
     expect(all.filter((m) => m.volume.hostPath && m !== storage).every((m) => m.readOnly)).toBe(true);
-    expect(all.filter((m) => m.volume.hostPath && m !== storage).map((m) => m.volume.hostPath.path).sort())
-      .toEqual(['/etc/machine-id', '/run/log/journal', '/var/lib/sightline-agents/promtail', '/var/log']);
+    expect(
+      all
+        .filter((m) => m.volume.hostPath && m !== storage)
+        .map((m) => m.volume.hostPath.path)
+        .sort(),
+    ).toEqual(['/etc/machine-id', '/run/log/journal', '/var/lib/sightline-agents/promtail', '/var/log']);
     // Alloy's positions have a format of their own: Promtail's stay untouched for a switch back.
     expect(storage!.volume.hostPath.path).not.toBe(`/var/lib/${AGENTS}/promtail`);
   });
@@ -84,9 +94,11 @@ describe('the Alloy DaemonSet', () => {
   it("starts every file and the journal where Promtail stopped, from Promtail's positions on the node", () => {
     const promtail = render({ promtail: { nodeLogs: { journal: true, files: true } } });
     const promtailPositions = promtail.configFile('promtail-config', 'promtail.yaml').positions.filename as string;
-    const promtailMount = container(promtail.find('DaemonSet', 'promtail', AGENTS), 'promtail').volumeMounts
-      .find((m: any) => promtailPositions.startsWith(`${m.mountPath}/`));
-    const promtailHostDir = podSpec(promtail.find('DaemonSet', 'promtail', AGENTS)).volumes.find((v: any) => v.name === promtailMount.name).hostPath.path;
+    const promtailMount = container(promtail.find('DaemonSet', 'promtail', AGENTS), 'promtail').volumeMounts.find((m: any) =>
+      promtailPositions.startsWith(`${m.mountPath}/`),
+    );
+    const promtailHostDir = podSpec(promtail.find('DaemonSet', 'promtail', AGENTS)).volumes.find((v: any) => v.name === promtailMount.name).hostPath
+      .path;
     const blocks = nodeConfig(r);
     // Where Alloy finds the file: its mount of Promtail's host folder.
     const alloyMount = mounts(ds).find((m) => m.volume.hostPath?.path === promtailHostDir)!;
@@ -96,7 +108,14 @@ describe('the Alloy DaemonSet', () => {
     expect(component(blocks, 'loki.source.file', 'pods').attributes.legacy_positions_file).toBe(legacyFile);
     expect(component(blocks, 'loki.source.file', 'node_files').attributes.legacy_positions_file).toBe(legacyFile);
     expect(component(blocks, 'loki.source.journal', 'node').blocks).toEqual([
-      { name: 'legacy_position', attributes: { file: legacyFile, name: promtail.configFile('promtail-config', 'promtail.yaml').scrape_configs.find((j: any) => j.journal).job_name }, blocks: [] },
+      {
+        name: 'legacy_position',
+        attributes: {
+          file: legacyFile,
+          name: promtail.configFile('promtail-config', 'promtail.yaml').scrape_configs.find((j: any) => j.journal).job_name,
+        },
+        blocks: [],
+      },
     ]);
   });
 
@@ -122,15 +141,21 @@ describe('the Alloy DaemonSet', () => {
     expect(discovery.attributes.role).toBe('pod');
     expect(discovery.blocks).toHaveLength(1);
     expect(discovery.blocks[0]!.attributes.role).toBe('pod');
-    expect(discovery.blocks[0]!.attributes.field).toEqual(expect.objectContaining({ name: ['string', 'format'], args: ['spec.nodeName=%s', expect.objectContaining({ name: ['sys', 'env'], args: ['HOSTNAME'] })] }));
+    expect(discovery.blocks[0]!.attributes.field).toEqual(
+      expect.objectContaining({
+        name: ['string', 'format'],
+        args: ['spec.nodeName=%s', expect.objectContaining({ name: ['sys', 'env'], args: ['HOSTNAME'] })],
+      }),
+    );
   });
 
   it('reads pods cluster-wide with a mounted token, and nothing else', () => {
     const role = r.find('ClusterRole', `${AGENTS}-alloy`);
     const binding = r.find('ClusterRoleBinding', `${AGENTS}-alloy`);
 
-    expect(role.rules.map((rule: any) => ({ groups: rule.apiGroups, resources: rule.resources, verbs: [...rule.verbs].sort() })))
-      .toEqual([{ groups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role.rules.map((rule: any) => ({ groups: rule.apiGroups, resources: rule.resources, verbs: [...rule.verbs].sort() }))).toEqual([
+      { groups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    ]);
     expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: podSpec(ds).serviceAccountName, namespace: AGENTS }]);
     expect(podSpec(ds).automountServiceAccountToken).toBe(true);
   });
@@ -140,11 +165,16 @@ describe('the Alloy DaemonSet', () => {
     const process = component(blocks, 'loki.process', 'pods');
     const write = component(blocks, 'loki.write', 'default');
 
-    expect(process.blocks.map((b) => [b.name, b.attributes])).toEqual([['stage.cri', {}], ['stage.label_drop', { values: ['filename'] }]]);
+    expect(process.blocks.map((b) => [b.name, b.attributes])).toEqual([
+      ['stage.cri', {}],
+      ['stage.label_drop', { values: ['filename'] }],
+    ]);
     expect(write.attributes.external_labels).toEqual({ cluster: 'prod-eu' });
     expect(write.blocks).toEqual([{ name: 'endpoint', attributes: { url: r.stack.loki.pushEndpoint.url() }, blocks: [] }]);
     // Every source ends in loki.write, through the CRI parser for pod logs.
-    const forwards = walkBlocks(blocks).flatMap(({ block }) => (block.attributes.forward_to as any[] | undefined ?? []).map((to) => `${block.name}.${block.label} -> ${to.path.join('.')}`));
+    const forwards = walkBlocks(blocks).flatMap(({ block }) =>
+      ((block.attributes.forward_to as any[] | undefined) ?? []).map((to) => `${block.name}.${block.label} -> ${to.path.join('.')}`),
+    );
     expect(forwards.sort()).toEqual([
       'loki.process.pods -> loki.write.default.receiver',
       'loki.source.file.node_files -> loki.write.default.receiver',
@@ -156,8 +186,13 @@ describe('the Alloy DaemonSet', () => {
   it('reads the journal and the node files only when values ask for them', () => {
     const names = (values: ValuesInput) => nodeConfig(render(values)).map((b) => `${b.name}.${b.label}`);
 
-    expect(names({ logs: { agent: 'alloy' }, promtail: { nodeLogs: { journal: false, files: false } } }))
-      .toEqual(['discovery.kubernetes.pods', 'discovery.relabel.pods', 'loki.source.file.pods', 'loki.process.pods', 'loki.write.default']);
+    expect(names({ logs: { agent: 'alloy' }, promtail: { nodeLogs: { journal: false, files: false } } })).toEqual([
+      'discovery.kubernetes.pods',
+      'discovery.relabel.pods',
+      'loki.source.file.pods',
+      'loki.process.pods',
+      'loki.write.default',
+    ]);
     expect(names({ logs: { agent: 'alloy' } })).toContain('loki.source.journal.node');
     expect(names({ logs: { agent: 'alloy' } })).not.toContain('loki.source.file.node_files');
   });
@@ -172,9 +207,15 @@ describe('the Alloy DaemonSet', () => {
   });
 
   it('states its resources from logs.alloy.resources', () => {
-    const values = { ...ALLOY, logs: { agent: 'alloy' as const, alloy: { resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } } } } };
+    const values = {
+      ...ALLOY,
+      logs: { agent: 'alloy' as const, alloy: { resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '2', memory: '1Gi' } } } },
+    };
 
-    expect(container(daemonSet(render(values)), 'alloy').resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1024Mi' } });
+    expect(container(daemonSet(render(values)), 'alloy').resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { cpu: '2000m', memory: '1024Mi' },
+    });
   });
 
   it('rolls its pods when config.alloy changes', () => {
@@ -201,8 +242,12 @@ describe('logs.rolloutNodeLabel', () => {
   it('runs both agents, the other one only on nodes labelled with its name, the chosen one everywhere else', () => {
     const r = render({ logs: { agent: 'promtail', rolloutNodeLabel: 'sightline.io/log-agent' } });
 
-    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))).toEqual([{ matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'NotIn', values: ['alloy'] }] }]);
-    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))).toEqual([{ matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'In', values: ['alloy'] }] }]);
+    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))).toEqual([
+      { matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'NotIn', values: ['alloy'] }] },
+    ]);
+    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))).toEqual([
+      { matchExpressions: [LINUX, { key: 'sightline.io/log-agent', operator: 'In', values: ['alloy'] }] },
+    ]);
     // The syslog receiver follows logs.agent alone.
     expect(container(r.find('Deployment', 'syslog'), 'promtail')).toBeDefined();
   });
@@ -210,8 +255,16 @@ describe('logs.rolloutNodeLabel', () => {
   it('keeps a way back once Alloy is chosen: Promtail only on nodes labelled promtail', () => {
     const r = render({ logs: { agent: 'alloy', rolloutNodeLabel: 'sightline.io/log-agent' } });
 
-    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))[0].matchExpressions[1]).toEqual({ key: 'sightline.io/log-agent', operator: 'NotIn', values: ['promtail'] });
-    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))[0].matchExpressions[1]).toEqual({ key: 'sightline.io/log-agent', operator: 'In', values: ['promtail'] });
+    expect(affinity(r.find('DaemonSet', 'alloy', AGENTS))[0].matchExpressions[1]).toEqual({
+      key: 'sightline.io/log-agent',
+      operator: 'NotIn',
+      values: ['promtail'],
+    });
+    expect(affinity(r.find('DaemonSet', 'promtail', AGENTS))[0].matchExpressions[1]).toEqual({
+      key: 'sightline.io/log-agent',
+      operator: 'In',
+      values: ['promtail'],
+    });
   });
 
   it('fails when the label is not a Kubernetes label key', () => {
@@ -231,7 +284,10 @@ describe('the syslog receiver on Alloy', () => {
     const service = r.find('Service', 'syslog');
     const listeners = source.blocks.filter((b) => b.name === 'listener');
 
-    expect(listeners.map((l) => [l.attributes.protocol, l.attributes.syslog_format])).toEqual([['tcp', 'rfc5424'], ['udp', 'rfc3164']]);
+    expect(listeners.map((l) => [l.attributes.protocol, l.attributes.syslog_format])).toEqual([
+      ['tcp', 'rfc5424'],
+      ['udp', 'rfc3164'],
+    ]);
     for (const l of listeners) {
       const port = Number(String(l.attributes.address).split(':').at(-1));
       expect(service.spec.ports.find((p: any) => p.protocol === String(l.attributes.protocol).toUpperCase()).targetPort).toBe(port);
@@ -242,18 +298,35 @@ describe('the syslog receiver on Alloy', () => {
   });
 
   it('takes formats and the timestamp choice from the same values as Promtail', () => {
-    const swapped = component(syslogConfig(render({ logs: { agent: 'alloy' }, syslog: { tcp: { format: 'rfc3164' }, udp: { format: 'rfc5424' }, useIncomingTimestamp: true } })), 'loki.source.syslog', 'devices');
+    const swapped = component(
+      syslogConfig(
+        render({ logs: { agent: 'alloy' }, syslog: { tcp: { format: 'rfc3164' }, udp: { format: 'rfc5424' }, useIncomingTimestamp: true } }),
+      ),
+      'loki.source.syslog',
+      'devices',
+    );
 
-    expect(swapped.blocks.map((l) => [l.attributes.protocol, l.attributes.syslog_format, l.attributes.use_incoming_timestamp])).toEqual([['tcp', 'rfc3164', true], ['udp', 'rfc5424', true]]);
+    expect(swapped.blocks.map((l) => [l.attributes.protocol, l.attributes.syslog_format, l.attributes.use_incoming_timestamp])).toEqual([
+      ['tcp', 'rfc3164', true],
+      ['udp', 'rfc5424', true],
+    ]);
   });
 
   it("runs as Alloy's own user, unprivileged, in the restricted namespace, without an API token or host path", () => {
     expect(deployment.metadata.namespace).toBe('sightline');
-    expect(alloy.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 473, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(alloy.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 473,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
     expect(podSpec(deployment).volumes.some((v: any) => v.hostPath)).toBe(false);
     // The storage path is on the writable emptyDir.
-    const tmp = container(deployment, 'alloy').volumeMounts.find((m: any) => podSpec(deployment).volumes.find((v: any) => v.name === m.name).emptyDir);
+    const tmp = container(deployment, 'alloy').volumeMounts.find(
+      (m: any) => podSpec(deployment).volumes.find((v: any) => v.name === m.name).emptyDir,
+    );
     expect(flags(alloy)['--storage.path']!.startsWith(`${tmp.mountPath}/`)).toBe(true);
   });
 
@@ -267,7 +340,10 @@ describe('the syslog receiver on Alloy', () => {
 
 describe(`config.alloy against the Alloy ${ALLOY_VERSION} reference`, () => {
   const reference = alloyReference();
-  const stacks: ReadonlyArray<readonly [string, ValuesInput]> = [['the full Alloy values', ALLOY], ...environments().filter(([, v]) => (v as any).logs?.agent === 'alloy')];
+  const stacks: ReadonlyArray<readonly [string, ValuesInput]> = [
+    ['the full Alloy values', ALLOY],
+    ...environments().filter(([, v]) => (v as any).logs?.agent === 'alloy'),
+  ];
 
   it('is vendored for the pinned image', () => {
     expect(reference.tag).toBe(`v${ALLOY_VERSION}`);
@@ -277,12 +353,12 @@ describe(`config.alloy against the Alloy ${ALLOY_VERSION} reference`, () => {
   describe.each(stacks)('%s', (_, values) => {
     const r = render(values);
 
-    it.each([['the node agent', nodeConfig(r)], ['the syslog receiver', syslogConfig(r)]])(
-      '%s uses only generally available components, and only arguments, blocks, exports and functions they have',
-      (_, blocks) => {
-        expect(alloyConfigProblems(blocks, reference)).toEqual([]);
-      },
-    );
+    it.each([
+      ['the node agent', nodeConfig(r)],
+      ['the syslog receiver', syslogConfig(r)],
+    ])('%s uses only generally available components, and only arguments, blocks, exports and functions they have', (_, blocks) => {
+      expect(alloyConfigProblems(blocks, reference)).toEqual([]);
+    });
 
     it('passes alloy run only flags it has', () => {
       for (const w of [daemonSet(r), r.find('Deployment', 'syslog')]) {
@@ -292,18 +368,20 @@ describe(`config.alloy against the Alloy ${ALLOY_VERSION} reference`, () => {
   });
 
   it('fails on an unknown component, argument, block, export or function', () => {
-    const blocks = parseAlloy([
-      'loki.source.files "a" { forward_to = [] }',
-      'loki.source.file "b" {',
-      '  forward_to = [loki.write.c.receivers]',
-      '  target     = []',
-      '  file_match { enable = true }',
-      '  tail { }',
-      '}',
-      'loki.write "c" { endpoint { url = sys.environment("X") } }',
-      'loki.secretfilter "d" { forward_to = [] }',
-      'discovery.relabel "e" { targets = discovery.kubernetes.missing.targets }',
-    ].join('\n'));
+    const blocks = parseAlloy(
+      [
+        'loki.source.files "a" { forward_to = [] }',
+        'loki.source.file "b" {',
+        '  forward_to = [loki.write.c.receivers]',
+        '  target     = []',
+        '  file_match { enable = true }',
+        '  tail { }',
+        '}',
+        'loki.write "c" { endpoint { url = sys.environment("X") } }',
+        'loki.secretfilter "d" { forward_to = [] }',
+        'discovery.relabel "e" { targets = discovery.kubernetes.missing.targets }',
+      ].join('\n'),
+    );
 
     expect(alloyConfigProblems(blocks, reference)).toEqual([
       `loki.source.files: not a component of Alloy v${ALLOY_VERSION}`,
@@ -338,7 +416,11 @@ describe('Alloy self-monitoring', () => {
     for (const rule of groups(ALLOY).find((g) => g.name === 'alloy')!.rules) {
       const tree = parser.parse(rule.expr);
       let error = false;
-      tree.iterate({ enter: (node) => { if (node.type.isError) error = true; } });
+      tree.iterate({
+        enter: (node) => {
+          if (node.type.isError) error = true;
+        },
+      });
       expect(error, rule.expr).toBe(false);
       for (const [metric] of rule.expr.matchAll(/\b(loki|alloy)_[a-z_]+/g)) expect(documented, metric).toContain(metric);
     }

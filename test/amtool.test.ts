@@ -22,10 +22,21 @@ const MISSING = `amtool is not installed (${AMTOOL}): the Alertmanager configs w
 if (!amtoolFound && !process.env.CI) console.warn(`amtool.test.ts: ${MISSING}; skipping amtool checks.`);
 
 /** The default stack, each environment, and a fixture with receivers of every kind. */
-const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [['the default stack', {}], ...environments(), ['receivers of every kind', ROUTED_VALUES]];
+const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [
+  ['the default stack', {}],
+  ...environments(),
+  ['receivers of every kind', ROUTED_VALUES],
+];
 
 /** A critical hardware alert and a warning about the same server, with the labels Prometheus sends. */
-const CRITICAL = { alertname: 'RedfishSystemHealthCritical', severity: 'critical', server: 'fra1-s01', instance: 'fra1-s01', job: 'redfish-fra1', cluster: 'prod-eu-1' };
+const CRITICAL = {
+  alertname: 'RedfishSystemHealthCritical',
+  severity: 'critical',
+  server: 'fra1-s01',
+  instance: 'fra1-s01',
+  job: 'redfish-fra1',
+  cluster: 'prod-eu-1',
+};
 const WARNING = { ...CRITICAL, alertname: 'RedfishDriveUnhealthy', severity: 'warning' };
 
 function configText(values: ValuesInput): string {
@@ -43,7 +54,14 @@ describe.runIf(amtoolFound || process.env.CI)('Alertmanager configs under amtool
 
   /** Receivers amtool routes `labels` to, as its comma-separated answer. */
   function routesTest(file: string, labels: Record<string, string>, expected: readonly string[]) {
-    return amtool('config', 'routes', 'test', `--config.file=${file}`, `--verify.receivers=${expected.join(',')}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`));
+    return amtool(
+      'config',
+      'routes',
+      'test',
+      `--config.file=${file}`,
+      `--verify.receivers=${expected.join(',')}`,
+      ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+    );
   }
 
   describe.each(STACKS)('%s', (name, values) => {
@@ -84,7 +102,10 @@ describe.runIf(amtoolFound || process.env.CI)('Alertmanager configs under amtool
     });
 
     it('fails the route test when the critical route is gone', () => {
-      const withoutCritical = { ...production, alertmanager: { ...production.alertmanager, route: { ...production.alertmanager!.route, severities: { warning: severities.warning! } } } };
+      const withoutCritical = {
+        ...production,
+        alertmanager: { ...production.alertmanager, route: { ...production.alertmanager!.route, severities: { warning: severities.warning! } } },
+      };
       writeFileSync(file, configText(withoutCritical));
 
       const result = routesTest(file, CRITICAL, severities.critical!);

@@ -34,7 +34,10 @@ describe('Argo CD', () => {
   });
 
   it('allows only the repository, and the namespaces the stack creates on the destination cluster', () => {
-    const namespaces = render({ namespace: 'obs' }).all('Namespace').map((n) => n.metadata.name).sort();
+    const namespaces = render({ namespace: 'obs' })
+      .all('Namespace')
+      .map((n) => n.metadata.name)
+      .sort();
     expect(namespaces).toContain('obs');
     expect(project.spec.sourceRepos).toEqual([REPO]);
     expect(project.spec.destinations).toEqual(namespaces.map((namespace) => ({ server: 'https://kubernetes.default.svc', namespace })));
@@ -59,7 +62,11 @@ describe('Argo CD', () => {
         automated: { enabled: false, prune: false, selfHeal: false },
       },
     });
-    expect(custom.application.spec.source).toMatchObject({ repoURL: 'git@git.example.com:platform/deploy.git', targetRevision: 'v1.2.0', path: 'clusters/prod' });
+    expect(custom.application.spec.source).toMatchObject({
+      repoURL: 'git@git.example.com:platform/deploy.git',
+      targetRevision: 'v1.2.0',
+      path: 'clusters/prod',
+    });
     expect(custom.application.spec.destination).toEqual({ server: 'https://prod.example.com:6443', namespace: 'default' });
     expect(custom.application.spec.syncPolicy.automated).toEqual({ enabled: false, prune: false, selfHeal: false });
     expect(custom.application.metadata).toMatchObject({ name: 'observability', namespace: 'gitops' });
@@ -84,8 +91,14 @@ describe('the footprint of a stack', () => {
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'other' } },
     ]);
     expect(footprint).toEqual({
-      clusterResources: [{ group: '', kind: 'Namespace' }, { group: 'storage.k8s.io', kind: 'StorageClass' }],
-      namespacedResources: [{ group: '', kind: 'ConfigMap' }, { group: 'monitoring.example.com', kind: 'Probe' }],
+      clusterResources: [
+        { group: '', kind: 'Namespace' },
+        { group: 'storage.k8s.io', kind: 'StorageClass' },
+      ],
+      namespacedResources: [
+        { group: '', kind: 'ConfigMap' },
+        { group: 'monitoring.example.com', kind: 'Probe' },
+      ],
       namespaces: ['demo', 'other'],
     });
   });

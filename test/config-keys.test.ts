@@ -11,7 +11,14 @@ import { checkKeys, checkObjects, KEY_LISTS } from './config-keys.ts';
 import { readInKubectlOrder, ROOT } from './delivery.ts';
 import { render } from './support.ts';
 
-const outputs = ['dist', ...(existsSync(join(ROOT, RENDERED_DIR)) ? readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))).map((f) => `${RENDERED_DIR}/${f}`) : [])];
+const outputs = [
+  'dist',
+  ...(existsSync(join(ROOT, RENDERED_DIR))
+    ? readdirSync(join(ROOT, RENDERED_DIR))
+        .filter((f) => !f.endsWith(argoCdFolder('')))
+        .map((f) => `${RENDERED_DIR}/${f}`)
+    : []),
+];
 
 describe('the component configs', () => {
   for (const output of outputs) {
@@ -53,7 +60,10 @@ describe('the config key check', () => {
   });
 
   it('fails when a Promtail pipeline stage misspells a key, which Promtail would silently ignore', () => {
-    const config = { positions: { filename: '/tmp/p.yaml' }, scrape_configs: [{ job_name: 'pods', pipeline_stages: [{ cri: {} }, { labeldrop: ['a'] }, { regexp: { expression: '.*' } }] }] };
+    const config = {
+      positions: { filename: '/tmp/p.yaml' },
+      scrape_configs: [{ job_name: 'pods', pipeline_stages: [{ cri: {} }, { labeldrop: ['a'] }, { regexp: { expression: '.*' } }] }],
+    };
 
     expect(checkKeys('promtail', config).unknown.map((u) => u.path)).toEqual(['scrape_configs[].pipeline_stages[].regexp']);
   });

@@ -44,7 +44,10 @@ export class KeyList {
           break;
         }
         let child = node.children.get(segment);
-        if (!child) node.children.set(segment, (child = { children: new Map(), anything: false }));
+        if (!child) {
+          child = { children: new Map(), anything: false };
+          node.children.set(segment, child);
+        }
         node = child;
       }
     }
@@ -68,7 +71,9 @@ export class KeyList {
   keysBelow(parent: readonly string[]): string[] {
     let node: KeyNode | undefined = this.root;
     for (const segment of parent) {
-      node = candidates(segment).map((key) => node!.children.get(key)).find((child) => child !== undefined);
+      node = candidates(segment)
+        .map((key) => node!.children.get(key))
+        .find((child) => child !== undefined);
       if (!node) return [];
     }
     return [...node.children.keys()].filter((key) => !key.startsWith(MAP_KEY));

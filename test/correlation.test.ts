@@ -70,7 +70,7 @@ describe('correlation between signals', () => {
     expect(tempo).toMatchObject({ type: 'tempo', url: r.stack.tempo.endpoint.url(), access: 'proxy' });
   });
 
-  it('links exemplars of Prometheus to Tempo, for Tempo\'s and the OpenTelemetry SDKs\' trace-id labels', () => {
+  it("links exemplars of Prometheus to Tempo, for Tempo's and the OpenTelemetry SDKs' trace-id labels", () => {
     expect(byUid(DATASOURCE_UID.prometheus).jsonData.exemplarTraceIdDestinations).toEqual([
       { name: 'traceID', datasourceUid: DATASOURCE_UID.tempo },
       { name: 'trace_id', datasourceUid: DATASOURCE_UID.tempo },
@@ -95,11 +95,11 @@ describe('correlation between signals', () => {
     // The span's service.name becomes the `service` label of the span metrics.
     const mapped = tags.map((t: { key: string; value?: string }) => `${t.value ?? t.key}="checkout"`).join(', ');
 
-    it('map the span\'s service.name to the `service` label of the span metrics', () => {
+    it("map the span's service.name to the `service` label of the span metrics", () => {
       expect(tags).toEqual([{ key: 'service.name', value: 'service' }]);
     });
 
-    it('include the request rate and the p95 latency of the span\'s service', () => {
+    it("include the request rate and the p95 latency of the span's service", () => {
       expect(queries.map((q: { name: string }) => q.name)).toEqual(['Request rate', 'p95 latency']);
       expect(queries[1].query).toMatch(/^histogram_quantile\(0\.95,/);
     });
@@ -114,7 +114,7 @@ describe('correlation between signals', () => {
       });
     }
 
-    it('are caught by the parser when Grafana\'s interpolation is left unresolved', () => {
+    it("are caught by the parser when Grafana's interpolation is left unresolved", () => {
       expect(promql(queries[0].query).errors).not.toEqual([]);
     });
   });
@@ -123,7 +123,11 @@ describe('correlation between signals', () => {
     /** The Grafana datasource settings of a Tempo chart on its own, given a logs datasource uid or none. */
     const tempoJsonData = (logsDataSourceUid: string | undefined): any => {
       const app = Testing.app();
-      const prometheus = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', { name: 'prometheus', identity: { name: 'prometheus', component: 'metrics', version: '1' }, ports: [{ name: 'http', port: 9090 }] });
+      const prometheus = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'prometheus', {
+        name: 'prometheus',
+        identity: { name: 'prometheus', component: 'metrics', version: '1' },
+        ports: [{ name: 'http', port: 9090 }],
+      });
       return new Tempo(app, 'tempo', {
         namespace: 'obs',
         blockRetention: Duration.hours(24),
@@ -140,7 +144,7 @@ describe('correlation between signals', () => {
     };
     const linked = tempoJsonData(DATASOURCE_UID.loki);
 
-    it('opens the logs of the span\'s service (service.name → service_name), filtered by trace id, around the span', () => {
+    it("opens the logs of the span's service (service.name → service_name), filtered by trace id, around the span", () => {
       expect(linked.tracesToLogsV2).toMatchObject({
         datasourceUid: DATASOURCE_UID.loki,
         tags: [{ key: 'service.name', value: 'service_name' }],

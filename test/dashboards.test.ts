@@ -11,15 +11,28 @@ import { render } from './support.ts';
 
 const r = render();
 const jobs: string[] = r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name);
-const dashboards = r.all('ConfigMap')
-  .filter((c) => c.metadata.name.startsWith('grafana-dashboard-') && c.metadata.name !== 'grafana-dashboard-providers' && c.metadata.name !== `grafana-dashboard-${Redfish.DASHBOARD_UID}`)
+const dashboards = r
+  .all('ConfigMap')
+  .filter(
+    (c) =>
+      c.metadata.name.startsWith('grafana-dashboard-') &&
+      c.metadata.name !== 'grafana-dashboard-providers' &&
+      c.metadata.name !== `grafana-dashboard-${Redfish.DASHBOARD_UID}`,
+  )
   .map((c) => JSON.parse(c.data[`${c.metadata.name.slice('grafana-dashboard-'.length)}.json`]));
 
 describe('component dashboards', () => {
   it('exist for every component of the default stack and for the demo', () => {
     expect(dashboards.map((d) => d.uid).sort()).toEqual([
-      'sightline-alertmanager', 'sightline-demo-red', 'sightline-grafana', 'sightline-loki', 'sightline-otel-collector',
-      'sightline-prometheus', 'sightline-promtail', 'sightline-syslog', 'sightline-tempo',
+      'sightline-alertmanager',
+      'sightline-demo-red',
+      'sightline-grafana',
+      'sightline-loki',
+      'sightline-otel-collector',
+      'sightline-prometheus',
+      'sightline-promtail',
+      'sightline-syslog',
+      'sightline-tempo',
     ]);
   });
 

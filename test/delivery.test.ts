@@ -38,7 +38,11 @@ import { podSpec, type K8sObject } from './support.ts';
 /** Files that differ between the committed outputs and a fresh render, as `changed|missing|extra: path`. */
 function staleFiles(rendered: string): string[] {
   const digest = (root: string) =>
-    Object.fromEntries(COMMITTED_OUTPUTS.flatMap((out) => (existsSync(join(root, out)) ? Object.entries(treeDigest(join(root, out))).map(([f, h]) => [`${out}/${f}`, h]) : [])));
+    Object.fromEntries(
+      COMMITTED_OUTPUTS.flatMap((out) =>
+        existsSync(join(root, out)) ? Object.entries(treeDigest(join(root, out))).map(([f, h]) => [`${out}/${f}`, h]) : [],
+      ),
+    );
   const [committed, fresh] = [digest(ROOT), digest(rendered)];
   return [...new Set([...Object.keys(committed), ...Object.keys(fresh)])].sort().flatMap((file) => {
     if (committed[file] === fresh[file]) return [];
@@ -51,7 +55,10 @@ describe('the committed outputs', () => {
     const rendered = tempDir();
     synth(rendered, committedTargets(), COMMITTED_OUTPUTS);
     const stale = staleFiles(rendered);
-    expect(stale, `${COMMITTED_OUTPUTS.map((o) => `${o}/`).join(', ')} differ from what the sources render:\n  ${stale.join('\n  ')}\nrun npm run synth and commit dist/ and ${RENDERED_DIR}/`).toEqual([]);
+    expect(
+      stale,
+      `${COMMITTED_OUTPUTS.map((o) => `${o}/`).join(', ')} differ from what the sources render:\n  ${stale.join('\n  ')}\nrun npm run synth and commit dist/ and ${RENDERED_DIR}/`,
+    ).toEqual([]);
   });
 });
 
@@ -65,7 +72,8 @@ for (const folder of stackFolders) {
   describe(`${folder}/`, () => {
     const applied = readInKubectlOrder(join(ROOT, folder));
     const objects = applied.map((a) => a.object);
-    const find = (kind: string, name: string, namespace?: string) => objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
+    const find = (kind: string, name: string, namespace?: string) =>
+      objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
 
     it('holds nothing but Kubernetes objects', () => {
       expect(nonObjectProblems(join(ROOT, folder))).toEqual([]);
@@ -99,12 +107,17 @@ for (const folder of stackFolders) {
         const ns = w.metadata.namespace;
         const before = [
           find('ServiceAccount', spec.serviceAccountName, ns),
-          ...(spec.volumes ?? []).flatMap((v: any) => [v.configMap && find('ConfigMap', v.configMap.name, ns), v.secret && find('Secret', v.secret.secretName, ns)]),
+          ...(spec.volumes ?? []).flatMap((v: any) => [
+            v.configMap && find('ConfigMap', v.configMap.name, ns),
+            v.secret && find('Secret', v.secret.secretName, ns),
+          ]),
         ].filter(Boolean) as K8sObject[];
         for (const o of before) expect(wave(o), `${o.kind} ${o.metadata.name} before ${w.kind} ${w.metadata.name}`).toBeLessThan(wave(w));
         // A claim waits for its first consumer on many StorageClasses: in an earlier wave it never binds.
         for (const v of (spec.volumes ?? []).filter((v: any) => v.persistentVolumeClaim)) {
-          expect(wave(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, ns)!), `claim ${v.persistentVolumeClaim.claimName}`).toBe(wave(w));
+          expect(wave(find('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, ns)!), `claim ${v.persistentVolumeClaim.claimName}`).toBe(
+            wave(w),
+          );
         }
       }
     });
@@ -125,7 +138,9 @@ for (const folder of stackFolders) {
       for (const o of objects) {
         const serverSide = (o.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').includes('ServerSideApply=true');
         const { [SYNC_OPTIONS_ANNOTATION]: _, ...annotations } = o.metadata.annotations ?? {};
-        expect(serverSide, `${o.kind} ${o.metadata.name}`).toBe(clientSideApplyBytes({ ...o, metadata: { ...o.metadata, annotations } }) > SERVER_SIDE_APPLY_ABOVE_BYTES);
+        expect(serverSide, `${o.kind} ${o.metadata.name}`).toBe(
+          clientSideApplyBytes({ ...o, metadata: { ...o.metadata, annotations } }) > SERVER_SIDE_APPLY_ABOVE_BYTES,
+        );
       }
     });
 
@@ -163,8 +178,14 @@ describe('rendering several outputs', () => {
     synth(root, [defaults], ['dist']);
     const before = treeDigest(join(root, 'dist'));
     // Argo CD without a path, for an output outside the repository: its Application could point nowhere.
-    const outside = { values: parseValues({ namespace: 'other', argocd: { repoURL: 'https://git.example.com/x.git' } }), source: 'outside.yaml', out: join(tempDir(), 'elsewhere') };
-    expect(() => synth(root, [{ ...defaults, values: parseValues({ namespace: 'changed' }) }, outside], ['dist', outside.out, argoCdFolder(outside.out)])).toThrow(/argocd\.path: nothing was given/);
+    const outside = {
+      values: parseValues({ namespace: 'other', argocd: { repoURL: 'https://git.example.com/x.git' } }),
+      source: 'outside.yaml',
+      out: join(tempDir(), 'elsewhere'),
+    };
+    expect(() =>
+      synth(root, [{ ...defaults, values: parseValues({ namespace: 'changed' }) }, outside], ['dist', outside.out, argoCdFolder(outside.out)]),
+    ).toThrow(/argocd\.path: nothing was given/);
     expect(treeDigest(join(root, 'dist'))).toEqual(before);
     expect(readdirSync(root), 'no staging folder left behind').toEqual(['dist']);
     expect(existsSync(outside.out)).toBe(false);
@@ -218,9 +239,17 @@ describe('the delivery checks', () => {
   it('fail when the AppProject misses a kind or namespace, or allows one the stack does not use', () => {
     const applied = [object('Namespace', 'obs'), object('ConfigMap', 'c', 'obs')];
     const project = (cluster: string[], namespaced: string[], namespaces: string[]) =>
-      ({ spec: { clusterResourceWhitelist: cluster.map((kind) => ({ group: '', kind })), namespaceResourceWhitelist: namespaced.map((kind) => ({ group: '', kind })), destinations: namespaces.map((namespace) => ({ namespace })) } }) as unknown as K8sObject;
+      ({
+        spec: {
+          clusterResourceWhitelist: cluster.map((kind) => ({ group: '', kind })),
+          namespaceResourceWhitelist: namespaced.map((kind) => ({ group: '', kind })),
+          destinations: namespaces.map((namespace) => ({ namespace })),
+        },
+      }) as unknown as K8sObject;
     expect(projectProblems(applied, project(['Namespace'], ['ConfigMap'], ['obs']))).toEqual([]);
-    expect(projectProblems(applied, project([], ['ConfigMap'], ['obs']))).toEqual(['Namespace obs: cluster-scoped /Namespace is not in clusterResourceWhitelist']);
+    expect(projectProblems(applied, project([], ['ConfigMap'], ['obs']))).toEqual([
+      'Namespace obs: cluster-scoped /Namespace is not in clusterResourceWhitelist',
+    ]);
     expect(projectProblems(applied, project(['Namespace'], ['ConfigMap', 'Secret'], ['obs', 'kube-system']))).toEqual([
       'namespaceResourceWhitelist allows /Secret, which the stack does not render',
       'destinations allow namespace kube-system, which the stack does not use',
@@ -236,7 +265,12 @@ describe('the delivery checks', () => {
   });
 
   it('fail when an Argo CD object has a field its CRD does not know, or a wrong apiVersion', () => {
-    const application = { apiVersion: 'argoproj.io/v1beta1', kind: 'Application', metadata: { name: 'a', namespace: 'argocd' }, spec: { destination: {}, project: 'p', sauce: {} } };
+    const application = {
+      apiVersion: 'argoproj.io/v1beta1',
+      kind: 'Application',
+      metadata: { name: 'a', namespace: 'argocd' },
+      spec: { destination: {}, project: 'p', sauce: {} },
+    };
     expect(crdSchemaProblems(application)).toEqual([
       'Application a: apiVersion argoproj.io/v1beta1 is not served (argoproj.io/v1alpha1)',
       'Application a: /spec must NOT have additional properties (sauce)',
@@ -275,8 +309,12 @@ describe('the delivery annotations', () => {
   it('combine the options that keep a claim with server-side apply, and with an option a component set', () => {
     const app = new App();
     const chart = new Chart(app, 'c', { namespace: 'obs' });
-    const claim = new kplus.PersistentVolumeClaim(chart, 'claim', { metadata: { name: 'data', annotations: { [SYNC_OPTIONS_ANNOTATION]: 'Validate=false' } } });
-    const big = new kplus.PersistentVolumeClaim(chart, 'big', { metadata: { name: 'big', annotations: { note: 'x'.repeat(SERVER_SIDE_APPLY_ABOVE_BYTES) } } });
+    const claim = new kplus.PersistentVolumeClaim(chart, 'claim', {
+      metadata: { name: 'data', annotations: { [SYNC_OPTIONS_ANNOTATION]: 'Validate=false' } },
+    });
+    const big = new kplus.PersistentVolumeClaim(chart, 'big', {
+      metadata: { name: 'big', annotations: { note: 'x'.repeat(SERVER_SIDE_APPLY_ABOVE_BYTES) } },
+    });
     annotateForArgoCd(app);
     const options = (c: kplus.PersistentVolumeClaim) => ApiObject.of(c).toJson().metadata.annotations[SYNC_OPTIONS_ANNOTATION];
     expect(options(claim)).toBe('Validate=false,Prune=false,Delete=false');

@@ -24,7 +24,9 @@ export interface AppliedObject {
  * as Go's directory walk gives them), the documents of a file in order.
  */
 export function readInKubectlOrder(dir: string): AppliedObject[] {
-  return readdirSync(dir).sort().flatMap((file) => documents(join(dir, file)).map((object) => ({ file, object })));
+  return readdirSync(dir)
+    .sort()
+    .flatMap((file) => documents(join(dir, file)).map((object) => ({ file, object })));
 }
 
 function documents(file: string): K8sObject[] {
@@ -39,7 +41,8 @@ export function namespaceOrderProblems(applied: readonly AppliedObject[], existi
   const problems: string[] = [];
   for (const a of applied) {
     const namespace = a.object.metadata.namespace;
-    if (namespace !== undefined && !created.has(namespace)) problems.push(`${a.file}: ${describe(a)} is applied before its Namespace ${namespace} exists`);
+    if (namespace !== undefined && !created.has(namespace))
+      problems.push(`${a.file}: ${describe(a)} is applied before its Namespace ${namespace} exists`);
     if (a.object.kind === 'Namespace') created.add(a.object.metadata.name);
   }
   return problems;
@@ -50,7 +53,9 @@ export function namespaceOrderProblems(applied: readonly AppliedObject[], existi
  * the CRD exists, and fails with "no matches for kind".
  */
 export function crdProblems(applied: readonly AppliedObject[]): string[] {
-  const defined = new Set(applied.filter((a) => a.object.kind === 'CustomResourceDefinition').map((a) => `${a.object.spec.group}/${a.object.spec.names.kind}`));
+  const defined = new Set(
+    applied.filter((a) => a.object.kind === 'CustomResourceDefinition').map((a) => `${a.object.spec.group}/${a.object.spec.names.kind}`),
+  );
   return applied
     .filter((a) => defined.has(`${groupOf(a.object.apiVersion)}/${a.object.kind}`))
     .map((a) => `${a.file}: ${describe(a)} needs a CRD that the same apply installs`);
@@ -60,7 +65,9 @@ export function crdProblems(applied: readonly AppliedObject[]): string[] {
 export function sizeProblems(applied: readonly AppliedObject[]): string[] {
   return applied.flatMap((a) => {
     const bytes = clientSideApplyBytes(a.object);
-    return bytes > ANNOTATIONS_BYTES_LIMIT ? [`${a.file}: ${describe(a)} needs ${bytes} annotation bytes under client-side apply (limit ${ANNOTATIONS_BYTES_LIMIT}): split it`] : [];
+    return bytes > ANNOTATIONS_BYTES_LIMIT
+      ? [`${a.file}: ${describe(a)} needs ${bytes} annotation bytes under client-side apply (limit ${ANNOTATIONS_BYTES_LIMIT}): split it`]
+      : [];
   });
 }
 
@@ -130,7 +137,9 @@ export function importedCrds(): Map<string, CrdSchema> {
     const crd = YAML.parse(readFileSync(join(ROOT, spec.slice(spec.indexOf(':=') + 2)), 'utf8'));
     const version = crd.spec.versions.find((v: { storage: boolean }) => v.storage);
     crdSchemas.set(crd.spec.names.kind, {
-      apiVersions: new Set(crd.spec.versions.filter((v: { served: boolean }) => v.served).map((v: { name: string }) => `${crd.spec.group}/${v.name}`)),
+      apiVersions: new Set(
+        crd.spec.versions.filter((v: { served: boolean }) => v.served).map((v: { name: string }) => `${crd.spec.group}/${v.name}`),
+      ),
       namespaced: crd.spec.scope === 'Namespaced',
       validate: ajv.compile(strict(version.schema.openAPIV3Schema)),
     });
@@ -144,10 +153,15 @@ export function crdSchemaProblems(object: K8sObject): string[] {
   const name = `${object.kind} ${object.metadata.name}`;
   if (!crd) return [`${name}: no imported CRD defines kind ${object.kind}`];
   const problems: string[] = [];
-  if (!crd.apiVersions.has(object.apiVersion)) problems.push(`${name}: apiVersion ${object.apiVersion} is not served (${[...crd.apiVersions].join(', ')})`);
-  if (crd.namespaced !== (object.metadata.namespace !== undefined)) problems.push(`${name}: ${crd.namespaced ? 'needs' : 'must not have'} a namespace`);
+  if (!crd.apiVersions.has(object.apiVersion))
+    problems.push(`${name}: apiVersion ${object.apiVersion} is not served (${[...crd.apiVersions].join(', ')})`);
+  if (crd.namespaced !== (object.metadata.namespace !== undefined))
+    problems.push(`${name}: ${crd.namespaced ? 'needs' : 'must not have'} a namespace`);
   if (!crd.validate(object)) {
-    for (const e of crd.validate.errors ?? []) problems.push(`${name}: ${e.instancePath || '/'} ${e.message}${e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : ''}`);
+    for (const e of crd.validate.errors ?? [])
+      problems.push(
+        `${name}: ${e.instancePath || '/'} ${e.message}${e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : ''}`,
+      );
   }
   return problems;
 }

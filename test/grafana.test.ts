@@ -30,12 +30,22 @@ describe('Grafana', () => {
   it('provisions Prometheus as the default datasource under its constant uid, at its published URL', () => {
     const { datasources } = r.configFile('grafana-datasources', 'datasources.yaml');
     const prometheus = datasources.find((d: any) => d.uid === DATASOURCE_UID.prometheus);
-    expect(prometheus).toMatchObject({ type: 'prometheus', url: r.stack.prometheus.endpoint.url(), isDefault: true, access: 'proxy', editable: false });
+    expect(prometheus).toMatchObject({
+      type: 'prometheus',
+      url: r.stack.prometheus.endpoint.url(),
+      isDefault: true,
+      access: 'proxy',
+      editable: false,
+    });
     expect(datasources.filter((d: any) => d.isDefault)).toHaveLength(1);
   });
 
   it('rejects a datasource whose uid is taken', () => {
-    const fresh = new Grafana(new App(), 'grafana', { namespace: 'test', ...parseValues({}, 'test values').grafana, startupTimeout: Duration.minutes(10) });
+    const fresh = new Grafana(new App(), 'grafana', {
+      namespace: 'test',
+      ...parseValues({}, 'test values').grafana,
+      startupTimeout: Duration.minutes(10),
+    });
     // The uid check comes first; where the datasource's endpoint lives does not matter to it.
     const endpoint = { allowFrom: () => {} };
     fresh.addDataSource(r.stack.prometheus.dataSource, endpoint);
@@ -75,12 +85,17 @@ describe('Grafana dashboard hub', () => {
     return { find, deployment: find('Deployment', 'grafana') };
   }
 
-  it('provisions each dashboard from a ConfigMap of its own, mounted read-only below the provider\'s folder', () => {
+  it("provisions each dashboard from a ConfigMap of its own, mounted read-only below the provider's folder", () => {
     const { find, deployment } = withDashboards(dashboard('Hosts', 'hosts'), dashboard('Disks', 'disks'));
     const [provider] = YAML.parse(find('ConfigMap', 'grafana-dashboard-providers').data['dashboards.yaml']).providers;
     const mounts = container(deployment, 'grafana').volumeMounts;
 
-    expect(provider).toMatchObject({ type: 'file', allowUiUpdates: false, disableDeletion: false, options: { path: '/etc/grafana/dashboards', foldersFromFilesStructure: false } });
+    expect(provider).toMatchObject({
+      type: 'file',
+      allowUiUpdates: false,
+      disableDeletion: false,
+      options: { path: '/etc/grafana/dashboards', foldersFromFilesStructure: false },
+    });
     expect(mounts).toContainEqual({ mountPath: '/etc/grafana/provisioning/dashboards', name: 'dashboard-providers', readOnly: true });
     for (const uid of ['hosts', 'disks']) {
       const configMap = find('ConfigMap', `grafana-dashboard-${uid}`);
@@ -92,7 +107,8 @@ describe('Grafana dashboard hub', () => {
   });
 
   it('rolls its pod when a dashboard changes', () => {
-    const checksum = (title: string) => withDashboards(dashboard(title, 'hosts')).deployment.spec.template.metadata.annotations['checksum/dashboard-hosts'];
+    const checksum = (title: string) =>
+      withDashboards(dashboard(title, 'hosts')).deployment.spec.template.metadata.annotations['checksum/dashboard-hosts'];
 
     expect(checksum('Hosts')).toMatch(/^[a-f0-9]{64}$/);
     expect(checksum('Hosts, renamed')).not.toBe(checksum('Hosts'));

@@ -47,7 +47,7 @@ describe('hello-app', () => {
     expect(podSpec(frontend).automountServiceAccountToken).toBe(false);
   });
 
-  it('bounds the service\'s drain and final flush below the pod\'s grace period, so SIGKILL never cuts the flush', () => {
+  it("bounds the service's drain and final flush below the pod's grace period, so SIGKILL never cuts the flush", () => {
     for (const d of [frontend, backend]) {
       const gracePeriodMs = podSpec(d).terminationGracePeriodSeconds * 1000;
       expect(gracePeriodMs).toBe(30_000);

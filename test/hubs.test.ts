@@ -13,22 +13,26 @@ describe('a rendered stack', () => {
   const { stack } = render(HARDWARE_VALUES);
 
   it('refuses a scrape job added to Prometheus after it rendered prometheus.yml', () => {
-    expect(() => stack.prometheus.addScrapeJob({ job_name: 'late', static_configs: [{ targets: ['late:9100'] }] }))
-      .toThrow(/^Prometheus cannot take the scrape job "late": it already rendered prometheus\.yml/);
+    expect(() => stack.prometheus.addScrapeJob({ job_name: 'late', static_configs: [{ targets: ['late:9100'] }] })).toThrow(
+      /^Prometheus cannot take the scrape job "late": it already rendered prometheus\.yml/,
+    );
   });
 
   it('refuses a rule group, and target groups, added to Prometheus after it rendered', () => {
     expect(() => stack.prometheus.addRuleGroup({ name: 'late', rules: [] })).toThrow(/^Prometheus cannot take the rule group "late"/);
-    expect(() => stack.prometheus.addTargetGroups('late', [{ targets: ['https://10.0.0.9'] }])).toThrow(/^Prometheus cannot take the target groups "late"/);
+    expect(() => stack.prometheus.addTargetGroups('late', [{ targets: ['https://10.0.0.9'] }])).toThrow(
+      /^Prometheus cannot take the target groups "late"/,
+    );
   });
 
   it('refuses a datasource and a dashboard added to Grafana after it rendered its provisioning', () => {
-    expect(() => stack.grafana.addDataSource({ name: 'Late', uid: 'late', type: 'loki', url: 'http://late:3100' }, stack.loki.endpoint))
-      .toThrow(/^Grafana cannot take the datasource "late": it already rendered/);
+    expect(() => stack.grafana.addDataSource({ name: 'Late', uid: 'late', type: 'loki', url: 'http://late:3100' }, stack.loki.endpoint)).toThrow(
+      /^Grafana cannot take the datasource "late": it already rendered/,
+    );
     expect(() => stack.grafana.addDashboard(new DashboardBuilder('Late').uid('late').build())).toThrow(/^Grafana cannot take the dashboard "late"/);
   });
 
-  it('rendered every contribution made before: each component\'s scrape job, datasource and dashboard', () => {
+  it("rendered every contribution made before: each component's scrape job, datasource and dashboard", () => {
     const r = render(HARDWARE_VALUES);
     const jobs = r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name);
     const uids = r.configFile('grafana-datasources', 'datasources.yaml').datasources.map((d: { uid: string }) => d.uid);

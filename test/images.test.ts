@@ -27,15 +27,17 @@ interface RenderedContainer {
 
 /** Every container and init container of the workloads among `objects`. */
 function containersOf(objects: readonly K8sObject[], folder: string): RenderedContainer[] {
-  return objects.filter((o) => o.spec?.template?.spec).flatMap((o) => {
-    const spec = podSpec(o);
-    return [...(spec.initContainers ?? []), ...spec.containers].map((c: RenderedContainer & { name: string }) => ({
-      where: `${folder}: ${o.kind} ${o.metadata.namespace}/${o.metadata.name} container ${c.name}`,
-      image: c.image,
-      command: c.command,
-      args: c.args,
-    }));
-  });
+  return objects
+    .filter((o) => o.spec?.template?.spec)
+    .flatMap((o) => {
+      const spec = podSpec(o);
+      return [...(spec.initContainers ?? []), ...spec.containers].map((c: RenderedContainer & { name: string }) => ({
+        where: `${folder}: ${o.kind} ${o.metadata.namespace}/${o.metadata.name} container ${c.name}`,
+        image: c.image,
+        command: c.command,
+        args: c.args,
+      }));
+    });
 }
 
 /** Why a container would not start the program its image means to run; empty when it would. */
@@ -44,13 +46,22 @@ function startProblems(containers: readonly RenderedContainer[]): string[] {
     const recorded = RECORDED.get(c.image);
     if (recorded === undefined) return [`${c.where}: image ${c.image} is not recorded in charts/versions.ts`];
     if (c.args !== undefined && c.command === undefined && recorded.entrypoint === undefined) {
-      return [`${c.where}: sets args without command, but ${c.image} has no ENTRYPOINT (its CMD ${JSON.stringify(recorded.cmd)} would be replaced by the args)`];
+      return [
+        `${c.where}: sets args without command, but ${c.image} has no ENTRYPOINT (its CMD ${JSON.stringify(recorded.cmd)} would be replaced by the args)`,
+      ];
     }
     return [];
   });
 }
 
-const stackFolders = ['dist', ...(existsSync(join(ROOT, RENDERED_DIR)) ? readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))).map((f) => `${RENDERED_DIR}/${f}`) : [])];
+const stackFolders = [
+  'dist',
+  ...(existsSync(join(ROOT, RENDERED_DIR))
+    ? readdirSync(join(ROOT, RENDERED_DIR))
+        .filter((f) => !f.endsWith(argoCdFolder('')))
+        .map((f) => `${RENDERED_DIR}/${f}`)
+    : []),
+];
 
 describe('the pinned images', () => {
   it('record, for every image in versions.ts, what its Dockerfile runs and where that was read', () => {
@@ -78,7 +89,10 @@ describe('the pinned images', () => {
 
 for (const folder of stackFolders) {
   describe(`every container of ${folder}/`, () => {
-    const containers = containersOf(readInKubectlOrder(join(ROOT, folder)).map((a) => a.object), folder);
+    const containers = containersOf(
+      readInKubectlOrder(join(ROOT, folder)).map((a) => a.object),
+      folder,
+    );
 
     it('runs an image recorded in versions.ts, and sets command wherever its image has no ENTRYPOINT and it sets args', () => {
       expect(containers.length).toBeGreaterThan(0);
@@ -90,7 +104,10 @@ for (const folder of stackFolders) {
 describe('the Redfish exporter container', () => {
   it('names the exporter binary as its command, and its flags as args', () => {
     const r = render(HARDWARE_VALUES);
-    const [exporter] = containersOf(r.all('DaemonSet').filter((d) => d.metadata.name.startsWith('redfish-')), 'test');
+    const [exporter] = containersOf(
+      r.all('DaemonSet').filter((d) => d.metadata.name.startsWith('redfish-')),
+      'test',
+    );
     expect(exporter!.command).toEqual(['/opt/app-root/redfish_exporter']);
     expect(exporter!.args).toEqual(expect.arrayContaining([expect.stringMatching(/^-config\.file=/)]));
   });
@@ -100,7 +117,9 @@ describe('the start check', () => {
   const exporter = IMAGE_PROCESSES.redfishExporter.image;
 
   it('fails when a container sets args without command on an image without ENTRYPOINT', () => {
-    expect(startProblems([{ where: 'x', image: exporter, args: ['-config.file=/c.yml'] }])).toEqual([expect.stringContaining('sets args without command')]);
+    expect(startProblems([{ where: 'x', image: exporter, args: ['-config.file=/c.yml'] }])).toEqual([
+      expect.stringContaining('sets args without command'),
+    ]);
   });
 
   it('fails when a container runs an image versions.ts does not record', () => {
@@ -114,7 +133,10 @@ describe('the start check', () => {
 
 describe('the production environment', () => {
   it('runs no image that no registry serves: the demo, built locally, is off', () => {
-    const containers = containersOf(readInKubectlOrder(join(ROOT, RENDERED_DIR, 'production')).map((a) => a.object), 'rendered/production');
+    const containers = containersOf(
+      readInKubectlOrder(join(ROOT, RENDERED_DIR, 'production')).map((a) => a.object),
+      'rendered/production',
+    );
     expect(containers.filter((c) => c.image.startsWith('localhost/')).map((c) => c.where)).toEqual([]);
   });
 });

@@ -32,7 +32,9 @@ function kustomize(root: string, dir: string) {
   return spawnSync('kubectl', ['kustomize', dir], { cwd: root, encoding: 'utf8' });
 }
 
-const distFiles = readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.yaml')).sort();
+const distFiles = readdirSync(join(ROOT, 'dist'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const base = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: distFiles.map((f) => `dist/${f}`) };
 const overlay = (baseFolder: string) => ({
   apiVersion: 'kustomize.config.k8s.io/v1beta1',
@@ -52,7 +54,9 @@ describe.runIf(kubectlFound || process.env.CI)('the kustomize layout of the READ
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const built = YAML.parseAllDocuments(run.stdout).map((d) => d.toJS());
-    const rendered = readInKubectlOrder(join(ROOT, 'dist')).map((a) => `${a.object.kind} ${a.object.metadata.namespace ?? '-'}/${a.object.metadata.name}`);
+    const rendered = readInKubectlOrder(join(ROOT, 'dist')).map(
+      (a) => `${a.object.kind} ${a.object.metadata.namespace ?? '-'}/${a.object.metadata.name}`,
+    );
     expect(built.map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name}`).sort()).toEqual(rendered.sort());
     for (const o of built) expect(o.metadata.labels['example.com/environment'], `${o.kind} ${o.metadata.name}`).toBe('production');
   });

@@ -36,7 +36,7 @@ describe('Loki', () => {
     expect(config.auth_enabled).toBe(false);
   });
 
-  it('keeps its data on a ReadWriteOnce claim, mounted by name by one pod at most and owned through the image user\'s fsGroup', () => {
+  it("keeps its data on a ReadWriteOnce claim, mounted by name by one pod at most and owned through the image user's fsGroup", () => {
     const r = render({ loki: { storage: '25Gi' } });
     const deployment = r.find('StatefulSet', 'loki');
     const claim = r.find('PersistentVolumeClaim', 'loki-data');
@@ -63,7 +63,9 @@ describe('Loki', () => {
     const writable = loki.volumeMounts.filter((m: any) => !m.readOnly);
     expect(writable.map((m: any) => m.mountPath).sort()).toEqual(['/tmp', '/var/loki']);
     expect(volumes[writable.find((m: any) => m.mountPath === '/tmp').name].emptyDir).toBeDefined();
-    expect(loki.args).toContain(`-config.file=${loki.volumeMounts.find((m: any) => volumes[m.name].configMap?.name === 'loki-config').mountPath}/loki.yaml`);
+    expect(loki.args).toContain(
+      `-config.file=${loki.volumeMounts.find((m: any) => volumes[m.name].configMap?.name === 'loki-config').mountPath}/loki.yaml`,
+    );
   });
 
   it('takes traffic only once /ready answers, not before its 15s warm-up, and is not restarted for being unready', () => {
@@ -78,7 +80,8 @@ describe('Loki', () => {
   it('replays its WAL within three quarters of its memory limit, flushing beyond, in every environment', () => {
     // Loki's default ceiling, 4GB, is above the default 2Gi limit: a large WAL replay would be OOM-killed on
     // every restart. Loki reads MB as 2^20 bytes.
-    const ceiling = (values: Parameters<typeof render>[0]) => render(values).configFile('loki-config', 'loki.yaml').ingester.wal.replay_memory_ceiling as string;
+    const ceiling = (values: Parameters<typeof render>[0]) =>
+      render(values).configFile('loki-config', 'loki.yaml').ingester.wal.replay_memory_ceiling as string;
     expect(ceiling({})).toBe('1536MB');
     expect(ceiling({ loki: { resources: { limits: { memory: '8Gi' } } } })).toBe('6144MB');
     for (const [file, values] of environments()) {
@@ -88,15 +91,21 @@ describe('Loki', () => {
   });
 
   it('states its replicas and resources from values', () => {
-    const deployment = render({ loki: { replicas: 0, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '3', memory: '4Gi' } } } }).find('StatefulSet', 'loki');
+    const deployment = render({
+      loki: { replicas: 0, resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '3', memory: '4Gi' } } },
+    }).find('StatefulSet', 'loki');
 
     expect(deployment.spec.replicas).toBe(0);
-    expect(container(deployment, 'loki').resources).toEqual({ requests: { cpu: '500m', memory: '1024Mi' }, limits: { cpu: '3000m', memory: '4096Mi' } });
+    expect(container(deployment, 'loki').resources).toEqual({
+      requests: { cpu: '500m', memory: '1024Mi' },
+      limits: { cpu: '3000m', memory: '4096Mi' },
+    });
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
   });
 
   it('rolls its pod when loki.yaml changes', () => {
-    const checksum = (retention: string) => render({ loki: { retention } }).find('StatefulSet', 'loki').spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+    const checksum = (retention: string) =>
+      render({ loki: { retention } }).find('StatefulSet', 'loki').spec.template.metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
 
     expect(checksum('7d')).toMatch(/^[0-9a-f]{64}$/);
     expect(checksum('7d')).not.toBe(checksum('14d'));
@@ -134,7 +143,7 @@ describe("Grafana's Loki datasource", () => {
   const datasource = (r = render()) =>
     r.configFile('grafana-datasources', 'datasources.yaml').datasources.find((d: any) => d.uid === DATASOURCE_UID.loki);
 
-  it("queries the URL Loki serves", () => {
+  it('queries the URL Loki serves', () => {
     const r = render();
 
     expect(datasource(r)).toMatchObject({ type: 'loki', url: r.stack.loki.endpoint.url() });
@@ -176,10 +185,12 @@ describe('Loki values', () => {
   const problems = (loki: unknown) => valueProblems({ loki });
 
   it('fails when loki.retention is shorter than the 24h the compactor can apply', () => {
-    expect(problems({ retention: '12h' })).toEqual(["loki.retention: \"12h\" is shorter than 24h, the least retention Loki's compactor applies"]);
+    expect(problems({ retention: '12h' })).toEqual(['loki.retention: "12h" is shorter than 24h, the least retention Loki\'s compactor applies']);
   });
 
   it('fails when loki has a key it does not know', () => {
-    expect(problems({ retentionPeriod: '7d' })[0]).toMatch(/^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, deletionMode, replicas, resources\)$/);
+    expect(problems({ retentionPeriod: '7d' })[0]).toMatch(
+      /^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, deletionMode, replicas, resources\)$/,
+    );
   });
 });

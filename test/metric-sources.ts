@@ -13,7 +13,8 @@ export const METRIC_SOURCES: Readonly<Record<string, string>> = {
   prometheus_notifications_alertmanagers_discovered: 'prometheus v3.14.0 notifier/metric.go',
   prometheus_tsdb_compactions_failed_total: 'prometheus v3.14.0 tsdb/db.go',
   prometheus_tsdb_wal_corruptions_total: 'prometheus v3.14.0 tsdb/head.go',
-  kubelet_volume_stats_available_bytes: 'kubernetes v1.36.3 pkg/kubelet/metrics/metrics.go (VolumeStatsAvailableBytesKey), collectors/volume_stats.go',
+  kubelet_volume_stats_available_bytes:
+    'kubernetes v1.36.3 pkg/kubelet/metrics/metrics.go (VolumeStatsAvailableBytesKey), collectors/volume_stats.go',
   kubelet_volume_stats_capacity_bytes: 'kubernetes v1.36.3 pkg/kubelet/metrics/metrics.go (VolumeStatsCapacityBytesKey), collectors/volume_stats.go',
   alertmanager_notifications_failed_total: 'alertmanager v0.35.0 notify/metrics.go',
   alertmanager_cluster_members: 'alertmanager v0.35.0 cluster/delegate.go',
@@ -40,7 +41,8 @@ export const METRIC_SOURCES: Readonly<Record<string, string>> = {
   prometheus_tsdb_head_samples_appended_total: 'prometheus v3.14.0 tsdb/head.go',
   prometheus_tsdb_head_series: 'prometheus v3.14.0 tsdb/head.go',
   prometheus_notifications_sent_total: 'prometheus v3.14.0 notifier/metric.go',
-  process_resident_memory_bytes: 'client_golang prometheus/process_collector.go, registered by every Go component here (Prometheus, Alertmanager, Loki, Tempo, Promtail, Grafana)',
+  process_resident_memory_bytes:
+    'client_golang prometheus/process_collector.go, registered by every Go component here (Prometheus, Alertmanager, Loki, Tempo, Promtail, Grafana)',
   alertmanager_alerts: 'alertmanager v0.35.0 dispatch/metric.go',
   alertmanager_notifications_total: 'alertmanager v0.35.0 notify/metrics.go',
   loki_distributor_lines_received_total: 'loki v3.7.6 pkg/loghttp/push/push.go',

@@ -37,10 +37,16 @@ export function selects(selector: LabelSelector, labels: Readonly<Record<string,
   const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
   const byExpression = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
     switch (operator) {
-      case 'In': return key in labels && values.includes(labels[key]!);
-      case 'NotIn': return !(key in labels) || !values.includes(labels[key]!);
-      case 'Exists': return key in labels;
-      case 'DoesNotExist': return !(key in labels);
+      case 'In':
+        return key in labels && values.includes(labels[key]!);
+      case 'NotIn':
+        return !(key in labels) || !values.includes(labels[key]!);
+      case 'Exists':
+        return key in labels;
+      case 'DoesNotExist':
+        return !(key in labels);
+      default:
+        return false;
     }
   });
   return byLabel && byExpression;
@@ -66,15 +72,21 @@ function portMatches(rulePort: any, port: Port): boolean {
 
 /** Whether `policies` let `source` reach `destination` on `port`. */
 export function allowed(policies: readonly K8sObject[], source: Source, destination: Pod, port: Port): boolean {
-  const selecting = policies.filter((p) =>
-    p.kind === 'NetworkPolicy' &&
-    p.metadata.namespace === destination.namespace &&
-    (p.spec.policyTypes ?? ['Ingress']).includes('Ingress') &&
-    selects(p.spec.podSelector ?? {}, destination.labels));
+  const selecting = policies.filter(
+    (p) =>
+      p.kind === 'NetworkPolicy' &&
+      p.metadata.namespace === destination.namespace &&
+      (p.spec.policyTypes ?? ['Ingress']).includes('Ingress') &&
+      selects(p.spec.podSelector ?? {}, destination.labels),
+  );
   if (selecting.length === 0) return true;
-  return selecting.some((policy) => (policy.spec.ingress ?? []).some((rule: any) =>
-    (rule.ports === undefined || rule.ports.length === 0 || rule.ports.some((p: any) => portMatches(p, port))) &&
-    (rule.from === undefined || rule.from.length === 0 || rule.from.some((peer: any) => peerMatches(peer, policy.metadata.namespace!, source)))));
+  return selecting.some((policy) =>
+    (policy.spec.ingress ?? []).some(
+      (rule: any) =>
+        (rule.ports === undefined || rule.ports.length === 0 || rule.ports.some((p: any) => portMatches(p, port))) &&
+        (rule.from === undefined || rule.from.length === 0 || rule.from.some((peer: any) => peerMatches(peer, policy.metadata.namespace!, source))),
+    ),
+  );
 }
 
 /** A destination outside the pod network (the API server, a BMC, the internet), by IPv4 address. */
@@ -95,22 +107,40 @@ function inCidr(ip: string, cidr: string): boolean {
 }
 
 function egressPeerMatches(peer: any, policyNamespace: string, destination: (Pod & { namespaceLabels?: Record<string, string> }) | Address): boolean {
-  if ('ip' in destination) return peer.ipBlock !== undefined && inCidr(destination.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((e: string) => inCidr(destination.ip, e));
+  if ('ip' in destination)
+    return (
+      peer.ipBlock !== undefined &&
+      inCidr(destination.ip, peer.ipBlock.cidr) &&
+      !(peer.ipBlock.except ?? []).some((e: string) => inCidr(destination.ip, e))
+    );
   if (peer.ipBlock) return false;
   return peerMatches(peer, policyNamespace, destination);
 }
 
 /** Whether `policies` let `source` send to `destination` on `port` (its own namespace's egress policies only). */
-export function egressAllowed(policies: readonly K8sObject[], source: Pod, destination: (Pod & { namespaceLabels?: Record<string, string> }) | Address, port: Port): boolean {
-  const selecting = policies.filter((p) =>
-    p.kind === 'NetworkPolicy' &&
-    p.metadata.namespace === source.namespace &&
-    (p.spec.policyTypes ?? []).includes('Egress') &&
-    selects(p.spec.podSelector ?? {}, source.labels));
+export function egressAllowed(
+  policies: readonly K8sObject[],
+  source: Pod,
+  destination: (Pod & { namespaceLabels?: Record<string, string> }) | Address,
+  port: Port,
+): boolean {
+  const selecting = policies.filter(
+    (p) =>
+      p.kind === 'NetworkPolicy' &&
+      p.metadata.namespace === source.namespace &&
+      (p.spec.policyTypes ?? []).includes('Egress') &&
+      selects(p.spec.podSelector ?? {}, source.labels),
+  );
   if (selecting.length === 0) return true;
-  return selecting.some((policy) => (policy.spec.egress ?? []).some((rule: any) =>
-    (rule.ports === undefined || rule.ports.length === 0 || rule.ports.some((p: any) => portMatches(p, port))) &&
-    (rule.to === undefined || rule.to.length === 0 || rule.to.some((peer: any) => egressPeerMatches(peer, policy.metadata.namespace!, destination)))));
+  return selecting.some((policy) =>
+    (policy.spec.egress ?? []).some(
+      (rule: any) =>
+        (rule.ports === undefined || rule.ports.length === 0 || rule.ports.some((p: any) => portMatches(p, port))) &&
+        (rule.to === undefined ||
+          rule.to.length === 0 ||
+          rule.to.some((peer: any) => egressPeerMatches(peer, policy.metadata.namespace!, destination))),
+    ),
+  );
 }
 
 /** Whether a connection from pod to pod gets through both: the source's egress and the destination's ingress policies. */

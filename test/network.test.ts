@@ -26,12 +26,15 @@ const containers = (w: K8sObject): any[] => [...(podSpec(w).initContainers ?? []
 /** The traffic a rendered stack needs, read from its configuration. */
 function requiredFlows(objects: readonly K8sObject[]): Flow[] {
   const workloads = objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
-  const configMap = (namespace: string, cmName: string) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.namespace === namespace && o.metadata.name === cmName);
+  const configMap = (namespace: string, cmName: string) =>
+    objects.find((o) => o.kind === 'ConfigMap' && o.metadata.namespace === namespace && o.metadata.name === cmName);
   const flows: Flow[] = [];
   for (const consumer of workloads) {
     const ns = consumer.metadata.namespace!;
     const texts = [
-      ...(podSpec(consumer).volumes ?? []).filter((v: any) => v.configMap).flatMap((v: any) => Object.values<string>(configMap(ns, v.configMap.name)?.data ?? {})),
+      ...(podSpec(consumer).volumes ?? [])
+        .filter((v: any) => v.configMap)
+        .flatMap((v: any) => Object.values<string>(configMap(ns, v.configMap.name)?.data ?? {})),
       ...containers(consumer).flatMap((c) => [...(c.args ?? []), ...(c.command ?? []), ...(c.env ?? []).map((e: any) => e.value ?? '')]),
     ];
     for (const text of texts) {
@@ -41,10 +44,17 @@ function requiredFlows(objects: readonly K8sObject[]): Flow[] {
         if (!service) throw new Error(`${address} names no rendered Service`);
         // A port the Service serves over TCP and UDP (Alertmanager's gossip) is used over both.
         const servicePorts = service.spec.ports.filter((p: any) => p.port === Number(port));
-        const providers = workloads.filter((w) => w.metadata.namespace === svcNamespace && selects({ matchLabels: service.spec.selector }, w.spec.template.metadata.labels));
+        const providers = workloads.filter(
+          (w) => w.metadata.namespace === svcNamespace && selects({ matchLabels: service.spec.selector }, w.spec.template.metadata.labels),
+        );
         for (const provider of providers) {
           for (const servicePort of servicePorts) {
-            flows.push({ why: `${name(consumer)} → ${address}`, source: podOf(consumer), destination: podOf(provider), port: { port: servicePort.targetPort, protocol: servicePort.protocol ?? 'TCP' } });
+            flows.push({
+              why: `${name(consumer)} → ${address}`,
+              source: podOf(consumer),
+              destination: podOf(provider),
+              port: { port: servicePort.targetPort, protocol: servicePort.protocol ?? 'TCP' },
+            });
           }
         }
       }
@@ -53,12 +63,23 @@ function requiredFlows(objects: readonly K8sObject[]): Flow[] {
       const { scrape_configs: jobs } = YAML.parse(text);
       for (const job of jobs ?? []) {
         const sd = job.kubernetes_sd_configs?.[0];
-        const keep = job.relabel_configs?.find((r: any) => r.action === 'keep' && r.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name');
+        const keep = job.relabel_configs?.find(
+          (r: any) => r.action === 'keep' && r.source_labels?.[0] === '__meta_kubernetes_pod_container_port_name',
+        );
         if (sd?.role !== 'pod' || !sd.namespaces?.names || !keep) continue;
         const labels = Object.fromEntries(sd.selectors[0].label.split(',').map((kv: string) => kv.split('=')));
-        for (const target of workloads.filter((w) => sd.namespaces.names.includes(w.metadata.namespace) && selects({ matchLabels: labels }, w.spec.template.metadata.labels))) {
-          const port = containers(target).flatMap((c) => c.ports ?? []).find((p: any) => p.name === keep.regex);
-          flows.push({ why: `${name(consumer)} scrapes ${name(target)} (job ${job.job_name})`, source: podOf(consumer), destination: podOf(target), port: { port: port.containerPort, protocol: 'TCP' } });
+        for (const target of workloads.filter(
+          (w) => sd.namespaces.names.includes(w.metadata.namespace) && selects({ matchLabels: labels }, w.spec.template.metadata.labels),
+        )) {
+          const port = containers(target)
+            .flatMap((c) => c.ports ?? [])
+            .find((p: any) => p.name === keep.regex);
+          flows.push({
+            why: `${name(consumer)} scrapes ${name(target)} (job ${job.job_name})`,
+            source: podOf(consumer),
+            destination: podOf(target),
+            port: { port: port.containerPort, protocol: 'TCP' },
+          });
         }
       }
     }
@@ -68,8 +89,13 @@ function requiredFlows(objects: readonly K8sObject[]): Flow[] {
 
 /** Every container port of every workload. */
 function stackPorts(objects: readonly K8sObject[]): Array<{ workload: K8sObject; port: Port; portName: string }> {
-  return objects.filter((o) => WORKLOAD_KINDS.has(o.kind)).flatMap((workload) =>
-    containers(workload).flatMap((c) => (c.ports ?? []).map((p: any) => ({ workload, port: { port: p.containerPort, protocol: p.protocol ?? 'TCP' }, portName: p.name }))));
+  return objects
+    .filter((o) => WORKLOAD_KINDS.has(o.kind))
+    .flatMap((workload) =>
+      containers(workload).flatMap((c) =>
+        (c.ports ?? []).map((p: any) => ({ workload, port: { port: p.containerPort, protocol: p.protocol ?? 'TCP' }, portName: p.name })),
+      ),
+    );
 }
 
 /**
@@ -80,16 +106,17 @@ function unneededPeers(policies: readonly K8sObject[], direction: 'ingress' | 'e
   const peersKey = direction === 'ingress' ? 'from' : 'to';
   const peers: string[] = [];
   let checked = 0;
-  policies.forEach((policy, p) => (policy.spec[direction] ?? []).forEach((rule: any, r: number) => {
-    for (let peer = 0; peer < Math.max(rule[peersKey]?.length ?? 0, 1); peer++) {
-      const reduced = structuredClone(policies) as K8sObject[];
-      const rules = reduced[p]!.spec[direction];
-      if (rule[peersKey]?.length > 1) rules[r][peersKey].splice(peer, 1);
-      else rules.splice(r, 1);
-      if (!breaks(reduced)) peers.push(`${policy.metadata.namespace}/${policy.metadata.name} ${direction} rule ${r} peer ${peer}`);
-      checked++;
+  for (const [p, policy] of policies.entries())
+    for (const [r, rule] of ((policy.spec[direction] ?? []) as any[]).entries()) {
+      for (let peer = 0; peer < Math.max(rule[peersKey]?.length ?? 0, 1); peer++) {
+        const reduced = structuredClone(policies) as K8sObject[];
+        const rules = reduced[p]!.spec[direction];
+        if (rule[peersKey]?.length > 1) rules[r][peersKey].splice(peer, 1);
+        else rules.splice(r, 1);
+        if (!breaks(reduced)) peers.push(`${policy.metadata.namespace}/${policy.metadata.name} ${direction} rule ${r} peer ${peer}`);
+        checked++;
+      }
     }
-  }));
   return { peers, checked };
 }
 
@@ -103,7 +130,8 @@ const INGRESS: Source = { namespace: 'ingress-nginx', labels: { 'app.kubernetes.
 function publicPorts(values: ValuesInput) {
   const otlpEverywhere = Object.keys(values.networkPolicy?.otlpNamespaceSelector ?? {}).length === 0;
   return (workload: K8sObject, portName: string): boolean =>
-    (otlpEverywhere && workload.metadata.name === 'otel-collector' && portName.startsWith('otlp-')) || (workload.metadata.name === 'syslog' && portName.startsWith('syslog-'));
+    (otlpEverywhere && workload.metadata.name === 'otel-collector' && portName.startsWith('otlp-')) ||
+    (workload.metadata.name === 'syslog' && portName.startsWith('syslog-'));
 }
 
 const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [['the default stack', {}], ...environments()];
@@ -126,13 +154,13 @@ describe.each(STACKS)('%s', (_, values) => {
     for (const flow of flows) expect(allowed(policies, flow.source, flow.destination, flow.port), flow.why).toBe(true);
   });
 
-  it('denies a pod of an unrelated namespace every stack port but the collector\'s OTLP (unless narrowed) and syslog', () => {
+  it("denies a pod of an unrelated namespace every stack port but the collector's OTLP (unless narrowed) and syslog", () => {
     for (const { workload, port, portName } of stackPorts(rendered.objects)) {
       expect(allowed(policies, UNRELATED, podOf(workload), port), `${name(workload)} ${portName}`).toBe(isPublic(workload, portName));
     }
   });
 
-  it('admits the ingress controller\'s namespace to Grafana, and to no other private port', () => {
+  it("admits the ingress controller's namespace to Grafana, and to no other private port", () => {
     for (const { workload, port, portName } of stackPorts(rendered.objects)) {
       const expected = isPublic(workload, portName) || (workload.metadata.name === 'grafana' && portName === 'http');
       expect(allowed(policies, INGRESS, podOf(workload), port), `${name(workload)} ${portName}`).toBe(expected);
@@ -141,7 +169,9 @@ describe.each(STACKS)('%s', (_, values) => {
 
   it('admits senders outside the cluster only to the syslog listeners', () => {
     for (const { workload, port, portName } of stackPorts(rendered.objects)) {
-      expect(allowed(policies, 'outside', podOf(workload), port), `${name(workload)} ${portName}`).toBe(workload.metadata.name === 'syslog' && portName.startsWith('syslog-'));
+      expect(allowed(policies, 'outside', podOf(workload), port), `${name(workload)} ${portName}`).toBe(
+        workload.metadata.name === 'syslog' && portName.startsWith('syslog-'),
+      );
     }
   });
 
@@ -149,11 +179,28 @@ describe.each(STACKS)('%s', (_, values) => {
     // An application in a namespace the OTLP selector admits (any namespace when it is empty).
     const application: Source = { namespace: 'apps', labels: {}, namespaceLabels: values.networkPolicy?.otlpNamespaceSelector ?? {} };
     const publicFlows: Flow[] = stackPorts(rendered.objects)
-      .filter(({ workload, portName }) => workload.metadata.name === 'syslog' ? portName.startsWith('syslog-') : workload.metadata.name === 'otel-collector' && portName.startsWith('otlp-'))
-      .map(({ workload, port, portName }) => ({ why: `${name(workload)} ${portName} is public`, source: workload.metadata.name === 'syslog' ? 'outside' : application, destination: podOf(workload), port }));
+      .filter(({ workload, portName }) =>
+        workload.metadata.name === 'syslog'
+          ? portName.startsWith('syslog-')
+          : workload.metadata.name === 'otel-collector' && portName.startsWith('otlp-'),
+      )
+      .map(({ workload, port, portName }) => ({
+        why: `${name(workload)} ${portName} is public`,
+        source: workload.metadata.name === 'syslog' ? 'outside' : application,
+        destination: podOf(workload),
+        port,
+      }));
     const grafana = rendered.find('Deployment', 'grafana');
-    const needed = [...flows, ...publicFlows, { why: 'ingress → grafana', source: INGRESS, destination: podOf(grafana), port: { port: 3000, protocol: 'TCP' } } as Flow];
-    const unneeded = unneededPeers(policies, 'ingress', (reduced) => needed.filter((f) => !allowed(reduced, f.source, f.destination, f.port)).length > 0);
+    const needed = [
+      ...flows,
+      ...publicFlows,
+      { why: 'ingress → grafana', source: INGRESS, destination: podOf(grafana), port: { port: 3000, protocol: 'TCP' } } as Flow,
+    ];
+    const unneeded = unneededPeers(
+      policies,
+      'ingress',
+      (reduced) => needed.filter((f) => !allowed(reduced, f.source, f.destination, f.port)).length > 0,
+    );
     expect(unneeded.checked).toBeGreaterThan(10);
     expect(unneeded.peers).toEqual([]);
   });
@@ -167,7 +214,7 @@ describe('the network policy hub', () => {
 });
 
 describe('network policy values', () => {
-  it('admit OTLP only from the namespaces the selector names, and the stack\'s own wired senders', () => {
+  it("admit OTLP only from the namespaces the selector names, and the stack's own wired senders", () => {
     const r = render({ networkPolicy: { otlpNamespaceSelector: { 'sightline.io/telemetry': 'otlp' } } });
     const collector = podOf(r.find('Deployment', 'otel-collector'));
     const policies = r.all('NetworkPolicy');
@@ -208,9 +255,25 @@ describe('with egress restricted', () => {
   /** What egress must let out, besides the wired flows. */
   const egressNeeds = [
     ...workloads.map((w) => ({ why: `${name(w)} resolves names`, source: podOf(w), destination: DNS as Pod | Address, port: dnsPort })),
-    ...workloads.filter(callsApi).map((w) => ({ why: `${name(w)} calls the API server`, source: podOf(w), destination: API_SERVER as Pod | Address, port: apiPort })),
-    ...workloads.filter((w) => isNamed(w, 'prometheus')).map((w) => ({ why: 'Prometheus scrapes an annotated pod', source: podOf(w), destination: unrelatedPod as Pod | Address, port: { port: 8080, protocol: 'TCP' } as Port })),
-    ...workloads.filter((w) => isNamed(w, 'redfish-')).map((w) => ({ why: `${name(w)} walks a BMC`, source: podOf(w), destination: bmc as Pod | Address, port: { port: 443, protocol: 'TCP' } as Port })),
+    ...workloads
+      .filter(callsApi)
+      .map((w) => ({ why: `${name(w)} calls the API server`, source: podOf(w), destination: API_SERVER as Pod | Address, port: apiPort })),
+    ...workloads
+      .filter((w) => isNamed(w, 'prometheus'))
+      .map((w) => ({
+        why: 'Prometheus scrapes an annotated pod',
+        source: podOf(w),
+        destination: unrelatedPod as Pod | Address,
+        port: { port: 8080, protocol: 'TCP' } as Port,
+      })),
+    ...workloads
+      .filter((w) => isNamed(w, 'redfish-'))
+      .map((w) => ({
+        why: `${name(w)} walks a BMC`,
+        source: podOf(w),
+        destination: bmc as Pod | Address,
+        port: { port: 443, protocol: 'TCP' } as Port,
+      })),
   ];
 
   it('lets every wired connection through both ends', () => {
@@ -234,24 +297,34 @@ describe('with egress restricted', () => {
   });
 
   it('needs every egress rule: removing any one peer breaks a wired connection or a need', () => {
-    const unneeded = unneededPeers(policies, 'egress', (reduced) =>
-      flows.some((f) => !connects(reduced, f.source as Pod, f.destination, f.port)) || egressNeeds.some((n) => !egressAllowed(reduced, n.source, n.destination, n.port)));
+    const unneeded = unneededPeers(
+      policies,
+      'egress',
+      (reduced) =>
+        flows.some((f) => !connects(reduced, f.source as Pod, f.destination, f.port)) ||
+        egressNeeds.some((n) => !egressAllowed(reduced, n.source, n.destination, n.port)),
+    );
     expect(unneeded.checked).toBeGreaterThan(10);
     expect(unneeded.peers).toEqual([]);
   });
 
   it('is off by default: no egress policy', () => {
-    expect(render().all('NetworkPolicy').filter((p) => p.spec.policyTypes.includes('Egress'))).toEqual([]);
+    expect(
+      render()
+        .all('NetworkPolicy')
+        .filter((p) => p.spec.policyTypes.includes('Egress')),
+    ).toEqual([]);
   });
 
   it('fails when asked for while network policies are off', () => {
-    expect(valueProblems({ networkPolicy: { enabled: false, egress: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } } } }))
-      .toEqual(['networkPolicy.egress.enabled: true is set, but networkPolicy.enabled is false, which renders no policy at all']);
+    expect(valueProblems({ networkPolicy: { enabled: false, egress: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } } } })).toEqual([
+      'networkPolicy.egress.enabled: true is set, but networkPolicy.enabled is false, which renders no policy at all',
+    ]);
   });
 
-  it('fails without the API server\'s addresses', () => {
+  it("fails without the API server's addresses", () => {
     expect(valueProblems({ networkPolicy: { egress: { enabled: true } } })).toEqual([
-      'networkPolicy.egress.apiServer.cidrs: [] is empty, but restricted egress needs the API server\'s addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)',
+      "networkPolicy.egress.apiServer.cidrs: [] is empty, but restricted egress needs the API server's addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)",
     ]);
   });
 });

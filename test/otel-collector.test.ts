@@ -11,7 +11,8 @@ import { container, podSpec, render } from './support.ts';
 function standaloneCollector(options: { readonly withLogs: boolean }) {
   const app = Testing.app();
   const stores = new Chart(app, 'stores', { namespace: 'obs' });
-  const service = (name: string, port: number) => stackService(stores, name, { name, identity: { name, component: 'test', version: '1' }, ports: [{ name: 'api', port }] });
+  const service = (name: string, port: number) =>
+    stackService(stores, name, { name, identity: { name, component: 'test', version: '1' }, ports: [{ name: 'api', port }] });
   const loki = Endpoint.fromService(service('loki', 3100), 3100, { scheme: 'http', path: '/otlp' });
   const collector = new OtelCollector(app, 'collector', {
     namespace: 'obs',
@@ -50,7 +51,7 @@ describe('the OpenTelemetry Collector', () => {
     });
   }
 
-  it('exports traces to exactly the OTLP/gRPC endpoint Tempo publishes, and metrics to Prometheus\'s OTLP receiver', () => {
+  it("exports traces to exactly the OTLP/gRPC endpoint Tempo publishes, and metrics to Prometheus's OTLP receiver", () => {
     expect(config.service.pipelines.traces.exporters).toEqual(['otlp_grpc/tempo']);
     expect(config.exporters['otlp_grpc/tempo']).toEqual({ endpoint: r.stack.tempo.otlpGrpcEndpoint.hostPort, tls: { insecure: true } });
     expect(config.service.pipelines.metrics?.exporters).toEqual(['otlp_http/prometheus']);
@@ -77,7 +78,10 @@ describe('the OpenTelemetry Collector', () => {
 
   it('receives OTLP on 0.0.0.0 at the ports from values, which its Service exposes', () => {
     expect(config.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:14317' }, http: { endpoint: '0.0.0.0:14318' } });
-    expect(r.find('Service', 'otel-collector').spec.ports.map((p: any) => [p.name, p.port])).toEqual([['otlp-grpc', 14317], ['otlp-http', 14318]]);
+    expect(r.find('Service', 'otel-collector').spec.ports.map((p: any) => [p.name, p.port])).toEqual([
+      ['otlp-grpc', 14317],
+      ['otlp-http', 14318],
+    ]);
     expect(r.stack.otelCollector.otlpGrpcEndpoint.hostPort).toBe('otel-collector.sightline.svc.cluster.local:14317');
     expect(r.stack.otelCollector.otlpHttpEndpoint.url()).toBe('http://otel-collector.sightline.svc.cluster.local:14318');
   });
@@ -109,11 +113,18 @@ describe('the OpenTelemetry Collector', () => {
 
   it('may read what k8s_attributes watches, with a token mounted for it', () => {
     const readable = new Set(
-      r.find('ClusterRole', 'sightline-otel-collector').rules.flatMap((rule: any) =>
-        ['get', 'list', 'watch'].every((v) => rule.verbs.includes(v)) ? rule.apiGroups.flatMap((g: string) => rule.resources.map((res: string) => `${g}/${res}`)) : []),
+      r
+        .find('ClusterRole', 'sightline-otel-collector')
+        .rules.flatMap((rule: any) =>
+          ['get', 'list', 'watch'].every((v) => rule.verbs.includes(v))
+            ? rule.apiGroups.flatMap((g: string) => rule.resources.map((res: string) => `${g}/${res}`))
+            : [],
+        ),
     );
     expect(readable).toEqual(new Set(['/pods', '/namespaces', 'apps/replicasets']));
-    expect(r.find('ClusterRoleBinding', 'sightline-otel-collector').subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'otel-collector', namespace: 'sightline' })]);
+    expect(r.find('ClusterRoleBinding', 'sightline-otel-collector').subjects).toEqual([
+      expect.objectContaining({ kind: 'ServiceAccount', name: 'otel-collector', namespace: 'sightline' }),
+    ]);
     expect(podSpec(deployment)).toMatchObject({ serviceAccountName: 'otel-collector', automountServiceAccountToken: true });
     expect(config.processors.k8s_attributes.auth_type).toBe('serviceAccount');
   });
@@ -125,7 +136,11 @@ describe('the OpenTelemetry Collector', () => {
 
   it('fails when traces are to go to an endpoint that is not OTLP/gRPC', () => {
     const app = Testing.app();
-    const tempo = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'tempo', { name: 'tempo', identity: { name: 'tempo', component: 'traces', version: '1' }, ports: [{ name: 'otlp-http', port: 4318 }] });
+    const tempo = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'tempo', {
+      name: 'tempo',
+      identity: { name: 'tempo', component: 'traces', version: '1' },
+      ports: [{ name: 'otlp-http', port: 4318 }],
+    });
     const http = Endpoint.fromService(tempo, 4318, { scheme: 'http' });
     expect(() => new OtelCollector(app, 'c', { namespace: 'obs', ...parseValues(undefined).otelCollector, traces: http })).toThrow(/over OTLP\/gRPC/);
   });

@@ -24,12 +24,16 @@ describe.each(STACKS)('%s', (_, values) => {
   const r = render(values);
   const replicated = r.objects.filter((o) => REPLICATED_KINDS.has(o.kind) && o.spec.replicas > 1);
   const budgets = r.all('PodDisruptionBudget');
-  const selecting = (w: K8sObject) => budgets.filter((b) => b.metadata.namespace === w.metadata.namespace && selects(b.spec.selector, w.spec.template.metadata.labels));
+  const selecting = (w: K8sObject) =>
+    budgets.filter((b) => b.metadata.namespace === w.metadata.namespace && selects(b.spec.selector, w.spec.template.metadata.labels));
 
   it('gives every workload of several replicas a PodDisruptionBudget that drains one pod at a time', () => {
     for (const w of replicated) {
       const found = selecting(w);
-      expect(found.map((b) => b.metadata.name), `${w.kind} ${w.metadata.name}`).toHaveLength(1);
+      expect(
+        found.map((b) => b.metadata.name),
+        `${w.kind} ${w.metadata.name}`,
+      ).toHaveLength(1);
       expect(found[0]!.spec.maxUnavailable, `${w.kind} ${w.metadata.name}`).toBe(1);
     }
   });
@@ -37,7 +41,10 @@ describe.each(STACKS)('%s', (_, values) => {
   it('spreads every workload of several replicas over nodes and zones, without refusing to schedule', () => {
     for (const w of replicated) {
       const spread = podSpec(w).topologySpreadConstraints ?? [];
-      expect(spread.map((c: any) => c.topologyKey), w.metadata.name).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      expect(
+        spread.map((c: any) => c.topologyKey),
+        w.metadata.name,
+      ).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
       for (const c of spread) {
         expect(c.whenUnsatisfiable).toBe('ScheduleAnyway');
         expect(selects(c.labelSelector, w.spec.template.metadata.labels), w.metadata.name).toBe(true);
@@ -48,13 +55,17 @@ describe.each(STACKS)('%s', (_, values) => {
   it('never lets Argo CD prune a data claim, even one that left the rendered folder', () => {
     const claims = r.all('PersistentVolumeClaim');
     expect(claims.length).toBeGreaterThan(0);
-    for (const claim of claims) expect(claim.metadata.annotations?.['argocd.argoproj.io/sync-options']?.split(','), claim.metadata.name).toContain('Prune=false');
+    for (const claim of claims)
+      expect(claim.metadata.annotations?.['argocd.argoproj.io/sync-options']?.split(','), claim.metadata.name).toContain('Prune=false');
   });
 
   it('puts no budget on a single pod, where it could only block drains or mean nothing', () => {
     for (const b of budgets) {
       const targets = r.objects.filter((o) => REPLICATED_KINDS.has(o.kind) && selecting(o).includes(b));
-      expect(targets.every((t) => t.spec.replicas > 1), b.metadata.name).toBe(true);
+      expect(
+        targets.every((t) => t.spec.replicas > 1),
+        b.metadata.name,
+      ).toBe(true);
     }
   });
 });
@@ -92,7 +103,7 @@ describe('the production profile', () => {
     expect(startup.periodSeconds * startup.failureThreshold).toBeGreaterThanOrEqual(15 * 60);
   });
 
-  it('closes the syslog load balancer to all but the devices\' networks, on an internal load balancer', () => {
+  it("closes the syslog load balancer to all but the devices' networks, on an internal load balancer", () => {
     const service = r.find('Service', 'syslog');
     expect(service.spec.type).toBe('LoadBalancer');
     expect(service.spec.loadBalancerSourceRanges).toEqual(PRODUCTION.syslog!.loadBalancerSourceRanges);
@@ -103,9 +114,10 @@ describe('the production profile', () => {
 describe('outside the production profile', () => {
   const r = render();
 
-  it('names no priority class, since nothing renders the stores\' one', () => {
+  it("names no priority class, since nothing renders the stores' one", () => {
     expect(r.all('PriorityClass')).toEqual([]);
-    for (const w of r.objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))) expect(podSpec(w).priorityClassName, w.metadata.name).toBeUndefined();
+    for (const w of r.objects.filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)))
+      expect(podSpec(w).priorityClassName, w.metadata.name).toBeUndefined();
   });
 });
 
@@ -115,13 +127,13 @@ describe('startup budgets', () => {
     return probe.periodSeconds * probe.failureThreshold;
   };
 
-  it('follow the values, for Prometheus\'s WAL replay and Grafana\'s migrations', () => {
+  it("follow the values, for Prometheus's WAL replay and Grafana's migrations", () => {
     const r = render({ prometheus: { startupTimeout: '45m' }, grafana: { startupTimeout: '20m' } });
     expect(budget(r.find('StatefulSet', 'prometheus'), 'prometheus')).toBe(45 * 60);
     expect(budget(r.find('Deployment', 'grafana'), 'grafana')).toBe(20 * 60);
   });
 
-  it('hold Grafana\'s liveness off with a startup probe, not a guessed initial delay', () => {
+  it("hold Grafana's liveness off with a startup probe, not a guessed initial delay", () => {
     const grafana = container(render().find('Deployment', 'grafana'), 'grafana');
     expect(grafana.startupProbe.httpGet.path).toBe(grafana.livenessProbe.httpGet.path);
     expect(grafana.livenessProbe.initialDelaySeconds).toBeUndefined();
@@ -134,7 +146,13 @@ describe('startup budgets', () => {
 
 describe('the syslog Service', () => {
   it('takes source ranges and annotations from values', () => {
-    const r = render({ syslog: { serviceType: 'LoadBalancer', loadBalancerSourceRanges: ['10.20.0.0/16', '2001:db8::/48'], serviceAnnotations: { 'networking.gke.io/load-balancer-type': 'Internal' } } });
+    const r = render({
+      syslog: {
+        serviceType: 'LoadBalancer',
+        loadBalancerSourceRanges: ['10.20.0.0/16', '2001:db8::/48'],
+        serviceAnnotations: { 'networking.gke.io/load-balancer-type': 'Internal' },
+      },
+    });
     const service = r.find('Service', 'syslog');
     expect(service.spec.loadBalancerSourceRanges).toEqual(['10.20.0.0/16', '2001:db8::/48']);
     expect(service.metadata.annotations?.['networking.gke.io/load-balancer-type']).toBe('Internal');
@@ -145,25 +163,31 @@ describe('the syslog Service', () => {
   });
 
   it('fails on a range that is no network, and on ranges for a Service that is no load balancer', () => {
-    expect(valueProblems({ syslog: { serviceType: 'LoadBalancer', loadBalancerSourceRanges: ['10.20.0.0/33'] } }))
-      .toEqual(['syslog.loadBalancerSourceRanges[0]: "10.20.0.0/33" is not a network in CIDR notation like 10.20.0.0/16']);
-    expect(valueProblems({ syslog: { loadBalancerSourceRanges: ['10.20.0.0/16'] } }))
-      .toEqual(['syslog.loadBalancerSourceRanges: ["10.20.0.0/16"] is set, but only a LoadBalancer Service applies it (syslog.serviceType is NodePort)']);
+    expect(valueProblems({ syslog: { serviceType: 'LoadBalancer', loadBalancerSourceRanges: ['10.20.0.0/33'] } })).toEqual([
+      'syslog.loadBalancerSourceRanges[0]: "10.20.0.0/33" is not a network in CIDR notation like 10.20.0.0/16',
+    ]);
+    expect(valueProblems({ syslog: { loadBalancerSourceRanges: ['10.20.0.0/16'] } })).toEqual([
+      'syslog.loadBalancerSourceRanges: ["10.20.0.0/16"] is set, but only a LoadBalancer Service applies it (syslog.serviceType is NodePort)',
+    ]);
   });
 });
 
-describe('Loki\'s delete API', () => {
+describe("Loki's delete API", () => {
   it('is disabled unless the values ask for it', () => {
     expect(render().configFile('loki-config', 'loki.yaml').limits_config.deletion_mode).toBe('disabled');
-    expect(render({ loki: { deletionMode: 'filter-and-delete' } }).configFile('loki-config', 'loki.yaml').limits_config.deletion_mode).toBe('filter-and-delete');
+    expect(render({ loki: { deletionMode: 'filter-and-delete' } }).configFile('loki-config', 'loki.yaml').limits_config.deletion_mode).toBe(
+      'filter-and-delete',
+    );
   });
 
   it('fails on a mode Loki does not know', () => {
-    expect(valueProblems({ loki: { deletionMode: 'on' } })).toEqual(['loki.deletionMode: "on" is not one of "disabled", "filter-only", "filter-and-delete"']);
+    expect(valueProblems({ loki: { deletionMode: 'on' } })).toEqual([
+      'loki.deletionMode: "on" is not one of "disabled", "filter-only", "filter-and-delete"',
+    ]);
   });
 });
 
-describe('Grafana\'s secret key', () => {
+describe("Grafana's secret key", () => {
   it('comes from the Secret the values name, created out of band', () => {
     const grafana = render({ grafana: { secretKeySecret: { name: 'my-key', key: 'k' } } }).find('Deployment', 'grafana');
     const env = container(grafana, 'grafana').env.find((e: any) => e.name === 'GF_SECURITY_SECRET_KEY');

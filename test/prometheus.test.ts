@@ -8,7 +8,10 @@ import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
 
 describe('Prometheus', () => {
-  const r = render({ clusterName: 'lab', prometheus: { retention: '30d', retentionSize: '20GB', storage: '50Gi', scrapeInterval: '15s', scrapeTimeout: '5s' } });
+  const r = render({
+    clusterName: 'lab',
+    prometheus: { retention: '30d', retentionSize: '20GB', storage: '50Gi', scrapeInterval: '15s', scrapeTimeout: '5s' },
+  });
   const config = r.configFile('prometheus-config', 'prometheus.yml');
   const deployment = r.find('StatefulSet', 'prometheus');
   const prometheus = container(deployment, 'prometheus');
@@ -23,7 +26,9 @@ describe('Prometheus', () => {
   });
 
   it('receives remote write and OTLP, and stores exemplars', () => {
-    expect(prometheus.args).toEqual(expect.arrayContaining(['--web.enable-remote-write-receiver', '--web.enable-otlp-receiver', '--enable-feature=exemplar-storage']));
+    expect(prometheus.args).toEqual(
+      expect.arrayContaining(['--web.enable-remote-write-receiver', '--web.enable-otlp-receiver', '--enable-feature=exemplar-storage']),
+    );
   });
 
   it('publishes its receivers on the Service port', () => {
@@ -37,11 +42,20 @@ describe('Prometheus', () => {
     expect(jobs.grafana.static_configs[0].targets).toEqual([r.stack.grafana.endpoint.hostPort]);
     const pods = jobs['kubernetes-pods'];
     expect(pods.kubernetes_sd_configs).toEqual([{ role: 'pod' }]);
-    expect(pods.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' });
+    expect(pods.relabel_configs[0]).toEqual({
+      source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'],
+      action: 'keep',
+      regex: 'true',
+    });
   });
 
   it('rejects a second scrape job of the same name', () => {
-    const fresh = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...parseValues({}, 'test values').prometheus, startupTimeout: Duration.minutes(10) });
+    const fresh = new Prometheus(new App(), 'prometheus', {
+      namespace: 'test',
+      clusterName: 'test',
+      ...parseValues({}, 'test values').prometheus,
+      startupTimeout: Duration.minutes(10),
+    });
     fresh.addScrapeJob({ job_name: 'grafana' });
     expect(() => fresh.addScrapeJob({ job_name: 'grafana' })).toThrow(/already has a scrape job named "grafana"/);
   });
@@ -70,12 +84,16 @@ describe('Prometheus', () => {
     expect(binding.subjects).toEqual([expect.objectContaining({ kind: 'ServiceAccount', name: 'prometheus', namespace: 'sightline' })]);
   });
 
-  it('scrapes each kubelet for the volume statistics of the stack\'s own claims, with nodes/metrics and not nodes/proxy', () => {
+  it("scrapes each kubelet for the volume statistics of the stack's own claims, with nodes/metrics and not nodes/proxy", () => {
     const kubelet = config.scrape_configs.find((j: any) => j.job_name === 'kubelet');
     const rules = r.find('ClusterRole', 'sightline-prometheus').rules;
     const allowed = (resource: string, verb: string) => rules.some((rule: any) => rule.resources?.includes(resource) && rule.verbs.includes(verb));
 
-    expect(kubelet).toMatchObject({ scheme: 'https', kubernetes_sd_configs: [{ role: 'node' }], authorization: { credentials_file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } });
+    expect(kubelet).toMatchObject({
+      scheme: 'https',
+      kubernetes_sd_configs: [{ role: 'node' }],
+      authorization: { credentials_file: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+    });
     expect(kubelet.metric_relabel_configs).toEqual([
       { source_labels: ['__name__'], action: 'keep', regex: 'kubelet_volume_stats_(available|capacity)_bytes' },
       { source_labels: ['namespace'], action: 'keep', regex: 'sightline' },
@@ -100,7 +118,12 @@ describe('Prometheus rule hub', () => {
 
   /** A Prometheus alone with some rule groups, synthesized. */
   function withRules(...groups: RuleGroup[]) {
-    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus, startupTimeout: Duration.minutes(10) });
+    const prometheus = new Prometheus(new App(), 'prometheus', {
+      namespace: 'test',
+      clusterName: 'test',
+      ...values.prometheus,
+      startupTimeout: Duration.minutes(10),
+    });
     for (const group of groups) prometheus.addRuleGroup(group);
     const objects = Testing.synth(prometheus);
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -115,7 +138,9 @@ describe('Prometheus rule hub', () => {
 
     expect(config.rule_files).toEqual([`${mount.mountPath}/rules.yaml`]);
     expect(mount.readOnly).toBe(true);
-    expect(YAML.parse(find('ConfigMap', 'prometheus-rules').data['rules.yaml']).groups.filter((g: RuleGroup) => g.name === example.name)).toEqual([example]);
+    expect(YAML.parse(find('ConfigMap', 'prometheus-rules').data['rules.yaml']).groups.filter((g: RuleGroup) => g.name === example.name)).toEqual([
+      example,
+    ]);
   });
 
   it('renders only its own alerts (on itself and on the volumes of its namespace) when no component contributes rules', () => {
@@ -147,10 +172,16 @@ describe('Prometheus rule hub', () => {
 
 describe('Prometheus target groups for file discovery', () => {
   const values = parseValues({}, 'test values');
-  const targets = (count: number): StaticConfig[] => Array.from({ length: count }, (_, i) => ({ targets: [`https://10.0.${Math.floor(i / 250)}.${i % 250}`], labels: { instance: `s${i}` } }));
+  const targets = (count: number): StaticConfig[] =>
+    Array.from({ length: count }, (_, i) => ({ targets: [`https://10.0.${Math.floor(i / 250)}.${i % 250}`], labels: { instance: `s${i}` } }));
 
   function withTargets(name: string, groups: StaticConfig[], again?: StaticConfig[]) {
-    const prometheus = new Prometheus(new App(), 'prometheus', { namespace: 'test', clusterName: 'test', ...values.prometheus, startupTimeout: Duration.minutes(10) });
+    const prometheus = new Prometheus(new App(), 'prometheus', {
+      namespace: 'test',
+      clusterName: 'test',
+      ...values.prometheus,
+      startupTimeout: Duration.minutes(10),
+    });
     const sd = prometheus.addTargetGroups(name, groups);
     if (again) prometheus.addTargetGroups(name, again);
     const objects = Testing.synth(prometheus);

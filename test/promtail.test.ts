@@ -12,7 +12,11 @@ const job = (r: ReturnType<typeof render>, name: string) => promtailYaml(r).scra
 /** Each mount of the Promtail container with the volume behind it. */
 function mounts(ds: K8sObject): Array<{ mountPath: string; readOnly: boolean; volume: any }> {
   const volumes = new Map(podSpec(ds).volumes.map((v: any) => [v.name, v]));
-  return container(ds, 'promtail').volumeMounts.map((m: any) => ({ mountPath: m.mountPath, readOnly: m.readOnly === true, volume: volumes.get(m.name) }));
+  return container(ds, 'promtail').volumeMounts.map((m: any) => ({
+    mountPath: m.mountPath,
+    readOnly: m.readOnly === true,
+    volume: volumes.get(m.name),
+  }));
 }
 
 describe('the node agents namespace', () => {
@@ -49,7 +53,11 @@ describe('the Promtail DaemonSet', () => {
     const positions = hostPaths.find((m) => m.mountPath === positionsDir);
 
     // /var/log holds the pod logs and, where the node keeps one, the persistent journal.
-    expect(hostPaths.find((m) => m.volume.hostPath.path === '/var/log')).toMatchObject({ mountPath: '/var/log', readOnly: true, volume: { hostPath: { type: 'Directory' } } });
+    expect(hostPaths.find((m) => m.volume.hostPath.path === '/var/log')).toMatchObject({
+      mountPath: '/var/log',
+      readOnly: true,
+      volume: { hostPath: { type: 'Directory' } },
+    });
     expect(hostPaths.filter((m) => m !== positions).every((m) => m.readOnly)).toBe(true);
     expect(hostPaths.map((m) => m.volume.hostPath.path)).toEqual(expect.arrayContaining(['/run/log/journal', '/etc/machine-id']));
     expect(positions).toMatchObject({ readOnly: false, volume: { hostPath: { path: `/var/lib/${AGENTS}/promtail`, type: 'DirectoryOrCreate' } } });
@@ -61,7 +69,9 @@ describe('the Promtail DaemonSet', () => {
     // a hostPath of type "" lets the runtime create a missing path: only existing paths are required, and
     // only /run/log/journal, on a tmpfs journald itself recreates at every boot, may be created.
     for (const values of [{}, { promtail: { nodeLogs: { journal: true, files: true } } }]) {
-      const hostPaths = mounts(daemonSet(render(values))).filter((m) => m.volume.hostPath).map((m) => m.volume.hostPath);
+      const hostPaths = mounts(daemonSet(render(values)))
+        .filter((m) => m.volume.hostPath)
+        .map((m) => m.volume.hostPath);
       expect(hostPaths.map((h) => h.path)).not.toContain('/var/log/journal');
       for (const h of hostPaths) {
         expect(h.type, h.path).toBeDefined();
@@ -72,7 +82,9 @@ describe('the Promtail DaemonSet', () => {
 
   it('reads /var/log/*.log instead of the journal when values say so', () => {
     const r = render({ promtail: { nodeLogs: { journal: false, files: true } } });
-    const hostPaths = mounts(daemonSet(r)).filter((m) => m.volume.hostPath && m.readOnly).map((m) => m.volume.hostPath.path);
+    const hostPaths = mounts(daemonSet(r))
+      .filter((m) => m.volume.hostPath && m.readOnly)
+      .map((m) => m.volume.hostPath.path);
     const files = job(r, 'node-files');
 
     expect(hostPaths).toEqual(['/var/log']);
@@ -87,7 +99,11 @@ describe('the Promtail DaemonSet', () => {
     const r = render({ promtail: { nodeLogs: { journal: false, files: false } } });
 
     expect(promtailYaml(r).scrape_configs.map((j: any) => j.job_name)).toEqual(['kubernetes-pods']);
-    expect(mounts(daemonSet(r)).filter((m) => m.volume.hostPath && m.readOnly).map((m) => m.volume.hostPath.path)).toEqual(['/var/log/pods']);
+    expect(
+      mounts(daemonSet(r))
+        .filter((m) => m.volume.hostPath && m.readOnly)
+        .map((m) => m.volume.hostPath.path),
+    ).toEqual(['/var/log/pods']);
   });
 
   it('labels journal entries with node, unit, app and level', () => {
@@ -99,7 +115,13 @@ describe('the Promtail DaemonSet', () => {
       __journal_priority_keyword: 'warning',
     });
 
-    expect(visible({ ...journal.journal.labels, ...entry })).toEqual({ job: 'node-journal', node_name: 'node-1', unit: 'kubelet.service', app: 'kubelet', level: 'warning' });
+    expect(visible({ ...journal.journal.labels, ...entry })).toEqual({
+      job: 'node-journal',
+      node_name: 'node-1',
+      unit: 'kubelet.service',
+      app: 'kubelet',
+      level: 'warning',
+    });
   });
 
   it('runs on every Linux node, tainted control-plane nodes included', () => {
@@ -111,7 +133,7 @@ describe('the Promtail DaemonSet', () => {
     ]);
   });
 
-  it('knows its node from spec.nodeName and tails only that node\'s pods', () => {
+  it("knows its node from spec.nodeName and tails only that node's pods", () => {
     const r = render();
     const env = container(daemonSet(r), 'promtail').env;
     const pods = job(r, 'kubernetes-pods');
@@ -192,11 +214,18 @@ describe('pod logs', () => {
     expect(serviceName({})).toBe('cart');
     expect(serviceName({ __meta_kubernetes_pod_label_app: 'legacy' })).toBe('cart');
     expect(serviceName({ __meta_kubernetes_pod_label_app_kubernetes_io_name: 'cart-api' })).toBe('cart-api');
-    expect(serviceName({ __meta_kubernetes_pod_label_app_kubernetes_io_name: 'cart-api', __meta_kubernetes_pod_label_app_kubernetes_io_instance: 'cart-eu' })).toBe('cart-eu');
-    expect(serviceName({
-      __meta_kubernetes_pod_label_app_kubernetes_io_instance: 'cart-eu',
-      __meta_kubernetes_pod_annotation_resource_opentelemetry_io_service_name: 'checkout',
-    })).toBe('checkout');
+    expect(
+      serviceName({
+        __meta_kubernetes_pod_label_app_kubernetes_io_name: 'cart-api',
+        __meta_kubernetes_pod_label_app_kubernetes_io_instance: 'cart-eu',
+      }),
+    ).toBe('cart-eu');
+    expect(
+      serviceName({
+        __meta_kubernetes_pod_label_app_kubernetes_io_instance: 'cart-eu',
+        __meta_kubernetes_pod_annotation_resource_opentelemetry_io_service_name: 'checkout',
+      }),
+    ).toBe('checkout');
   });
 
   it('takes app from app.kubernetes.io/name, else from the app label', () => {
@@ -211,10 +240,12 @@ describe('pod logs', () => {
     const path = (extra: Record<string, string>) => relabel(pods.relabel_configs, { ...meta, ...extra })?.__path__;
 
     expect(path({})).toBe('/var/log/pods/*0b6c1f2a/cart/*.log');
-    expect(path({
-      __meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash: 'true',
-      __meta_kubernetes_pod_annotation_kubernetes_io_config_hash: '5f3a9c',
-    })).toBe('/var/log/pods/*5f3a9c/cart/*.log');
+    expect(
+      path({
+        __meta_kubernetes_pod_annotationpresent_kubernetes_io_config_hash: 'true',
+        __meta_kubernetes_pod_annotation_kubernetes_io_config_hash: '5f3a9c',
+      }),
+    ).toBe('/var/log/pods/*5f3a9c/cart/*.log');
   });
 });
 
@@ -229,7 +260,8 @@ describe('Promtail wiring', () => {
     const r = render();
     const pods = job(r, 'kubernetes-pods');
     const meta = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
-    const traced = r.objects.flatMap((o) => (o.kind === 'Deployment' ? podSpec(o).containers.map((c: any) => [o, c] as const) : []))
+    const traced = r.objects
+      .flatMap((o) => (o.kind === 'Deployment' ? podSpec(o).containers.map((c: any) => [o, c] as const) : []))
       .filter(([, c]) => c.env?.some((e: any) => e.name === 'OTEL_SERVICE_NAME'));
 
     expect(traced.length).toBeGreaterThan(0);
@@ -245,7 +277,7 @@ describe('Promtail wiring', () => {
     }
   });
 
-  it("is scraped pod by pod in the agents namespace, on its metrics port", () => {
+  it('is scraped pod by pod in the agents namespace, on its metrics port', () => {
     const r = render();
     const ds = daemonSet(r);
     const scrape = (r.configFile('prometheus-config', 'prometheus.yml') as PrometheusConfig).scrape_configs.find((j) => j.job_name === 'promtail')!;

@@ -8,10 +8,12 @@ import type { ValuesInput } from '../charts/values.ts';
 
 /** Every rule of a ClusterRole as `apiGroup/resource: verbs`, sorted. */
 function rules(role: K8sObject): string[] {
-  return role.rules.flatMap((rule: { apiGroups: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }) => [
-    ...(rule.resources ?? []).flatMap((res) => rule.apiGroups.map((g) => `${g}/${res}: ${[...rule.verbs].sort().join(',')}`)),
-    ...(rule.nonResourceURLs ?? []).map((url) => `${url}: ${[...rule.verbs].sort().join(',')}`),
-  ]).sort();
+  return role.rules
+    .flatMap((rule: { apiGroups: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }) => [
+      ...(rule.resources ?? []).flatMap((res) => rule.apiGroups.map((g) => `${g}/${res}: ${[...rule.verbs].sort().join(',')}`)),
+      ...(rule.nonResourceURLs ?? []).map((url) => `${url}: ${[...rule.verbs].sort().join(',')}`),
+    ])
+    .sort();
 }
 
 const roleOf = (values: ValuesInput, name: string) => rules(render(values).find('ClusterRole', name));
@@ -41,11 +43,18 @@ describe('the ClusterRoles', () => {
   it('let the collector read pods, namespaces and ReplicaSets: what k8s_attributes watches for its extract list', () => {
     // k8sattributesprocessor README (contrib v0.159.0): pods and namespaces always; replicasets for
     // k8s.deployment.name. StatefulSet, DaemonSet and Job names come from the pod's owner references.
-    expect(roleOf({}, 'sightline-otel-collector')).toEqual(['/namespaces: get,list,watch', '/pods: get,list,watch', 'apps/replicasets: get,list,watch']);
+    expect(roleOf({}, 'sightline-otel-collector')).toEqual([
+      '/namespaces: get,list,watch',
+      '/pods: get,list,watch',
+      'apps/replicasets: get,list,watch',
+    ]);
   });
 
   it('are the only cluster-wide rights the stack grants', () => {
-    const names = render({ promtail: { nodeLogs: { files: true } } }).all('ClusterRole').map((r) => r.metadata.name).sort();
+    const names = render({ promtail: { nodeLogs: { files: true } } })
+      .all('ClusterRole')
+      .map((r) => r.metadata.name)
+      .sort();
     expect(names).toEqual(['sightline-agents-promtail', 'sightline-otel-collector', 'sightline-prometheus']);
   });
 });

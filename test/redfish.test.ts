@@ -44,30 +44,39 @@ function prometheusConfig(rendered: ReturnType<typeof render>) {
  * The target groups a scrape job discovers from files, read the way Prometheus reads them: each file path
  * must lie in a folder where a ConfigMap is mounted into the Prometheus container.
  */
-function discoveredTargets(rendered: ReturnType<typeof render>, job: { file_sd_configs: Array<{ files: string[] }> }): Array<{ targets: string[]; labels: Record<string, string> }> {
+function discoveredTargets(
+  rendered: ReturnType<typeof render>,
+  job: { file_sd_configs: Array<{ files: string[] }> },
+): Array<{ targets: string[]; labels: Record<string, string> }> {
   const prometheus = rendered.find('StatefulSet', 'prometheus');
-  return job.file_sd_configs.flatMap((sd) => sd.files).flatMap((path) => {
-    const slash = path.lastIndexOf('/');
-    const mount = container(prometheus, 'prometheus').volumeMounts.find((m: { mountPath: string }) => m.mountPath === path.slice(0, slash));
-    const volume = podSpec(prometheus).volumes.find((v: { name: string }) => v.name === mount.name);
-    return rendered.configFile(volume.configMap.name, path.slice(slash + 1));
-  });
+  return job.file_sd_configs
+    .flatMap((sd) => sd.files)
+    .flatMap((path) => {
+      const slash = path.lastIndexOf('/');
+      const mount = container(prometheus, 'prometheus').volumeMounts.find((m: { mountPath: string }) => m.mountPath === path.slice(0, slash));
+      const volume = podSpec(prometheus).volumes.find((v: { name: string }) => v.name === mount.name);
+      return rendered.configFile(volume.configMap.name, path.slice(slash + 1));
+    });
 }
 
 describe('Redfish exporter groups', () => {
   it('renders one exporter DaemonSet and one Service per group, each restricted to its nodes', () => {
-    const rendered = render(withGroups(group('fra1'), group('ams1', { nodeSelector: { 'sightline.io/bmc-network': 'ams1', 'sightline.io/rack-row': 'a' } }, 2, 1)));
+    const rendered = render(
+      withGroups(group('fra1'), group('ams1', { nodeSelector: { 'sightline.io/bmc-network': 'ams1', 'sightline.io/rack-row': 'a' } }, 2, 1)),
+    );
 
     const daemonSets = exporters(rendered);
     expect(daemonSets.map((d) => d.metadata.name)).toEqual(['redfish-fra1', 'redfish-ams1']);
     const terms = (d: K8sObject) => podSpec(d).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
     expect(terms(daemonSets[0]!)).toEqual([{ matchExpressions: [{ key: 'sightline.io/bmc-network', operator: 'In', values: ['fra1'] }] }]);
-    expect(terms(daemonSets[1]!)).toEqual([{
-      matchExpressions: [
-        { key: 'sightline.io/bmc-network', operator: 'In', values: ['ams1'] },
-        { key: 'sightline.io/rack-row', operator: 'In', values: ['a'] },
-      ],
-    }]);
+    expect(terms(daemonSets[1]!)).toEqual([
+      {
+        matchExpressions: [
+          { key: 'sightline.io/bmc-network', operator: 'In', values: ['ams1'] },
+          { key: 'sightline.io/rack-row', operator: 'In', values: ['a'] },
+        ],
+      },
+    ]);
     for (const daemonSet of daemonSets) {
       const service = rendered.find('Service', daemonSet.metadata.name, 'sightline-hardware');
       expect(service.spec.selector).toEqual(daemonSet.spec.selector.matchLabels);
@@ -97,7 +106,7 @@ describe('Redfish exporter groups', () => {
     expect(c.readinessProbe.tcpSocket.port).toBe(9096);
   });
 
-  it('only references the group\'s config Secret: mounted read-only, recorded as external, never rendered', () => {
+  it("only references the group's config Secret: mounted read-only, recorded as external, never rendered", () => {
     const rendered = render(withGroups(group('fra1', { configSecret: { name: 'bmc-credentials', key: 'exporter.yml' } })));
     const exporter = rendered.find('DaemonSet', 'redfish-fra1');
 
@@ -110,7 +119,7 @@ describe('Redfish exporter groups', () => {
     expect(c.args).toContain('-config.file=/etc/redfish_exporter/config.yml');
   });
 
-  it('scrapes every server through its group\'s Service with the multi-target pattern', () => {
+  it("scrapes every server through its group's Service with the multi-target pattern", () => {
     const rendered = render(withGroups(group('fra1', { scrapeInterval: '2m30s', scrapeTimeout: '90s' }), group('ams1', {}, 2, 1)));
     const jobs = prometheusConfig(rendered).scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'));
     const endpoint = rendered.stack.redfish!.endpoints.get('fra1')!;
@@ -132,7 +141,10 @@ describe('Redfish exporter groups', () => {
     // The address Prometheus ends up scraping is the group's own Service, on the port the exporter listens on.
     const service = rendered.find('Service', endpoint.serviceName, endpoint.namespace);
     expect(service.spec.ports.map((p: { port: number }) => p.port)).toContain(endpoint.port);
-    expect(container(rendered.find('DaemonSet', 'redfish-fra1'), 'redfish-exporter').ports).toContainEqual({ containerPort: endpoint.port, name: 'http' });
+    expect(container(rendered.find('DaemonSet', 'redfish-fra1'), 'redfish-exporter').ports).toContainEqual({
+      containerPort: endpoint.port,
+      name: 'http',
+    });
   });
 
   it('asks the exporter for https URLs of host names and IPs, and keeps the scheme and port of a URL', () => {
@@ -143,7 +155,7 @@ describe('Redfish exporter groups', () => {
     expect(bmcUrl('http://bmc.lab')).toBe('http://bmc.lab');
   });
 
-  it('runs hostNetwork groups in the nodes\' network with the node\'s resolver, in a namespace that admits them', () => {
+  it("runs hostNetwork groups in the nodes' network with the node's resolver, in a namespace that admits them", () => {
     const rendered = render(withGroups(group('fra1'), group('ams1', { hostNetwork: true, port: 9196 }, 2, 1)));
     const hostNetworked = podSpec(rendered.find('DaemonSet', 'redfish-ams1'));
 
@@ -156,7 +168,7 @@ describe('Redfish exporter groups', () => {
     expect(rendered.find('Namespace', 'sightline').metadata.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('keeps the hardware namespace restricted when no group needs the host\'s network', () => {
+  it("keeps the hardware namespace restricted when no group needs the host's network", () => {
     const rendered = render({ namespace: 'obs', redfish: { groups: [group('fra1')] } });
 
     const namespace = rendered.find('Namespace', 'obs-hardware');
@@ -183,7 +195,12 @@ describe('Redfish exporter groups', () => {
     expect(exporters(rendered)).toEqual([]);
     expect(rendered.objects.filter((o) => o.metadata.namespace === 'sightline-hardware')).toEqual([]);
     expect(rendered.objects.filter((o) => o.metadata.name === `grafana-dashboard-${Redfish.DASHBOARD_UID}`)).toEqual([]);
-    expect(rendered.configFile('prometheus-rules', 'rules.yaml').groups.map((g: { name: string }) => g.name).filter((n: string) => n.startsWith('redfish'))).toEqual([]);
+    expect(
+      rendered
+        .configFile('prometheus-rules', 'rules.yaml')
+        .groups.map((g: { name: string }) => g.name)
+        .filter((n: string) => n.startsWith('redfish')),
+    ).toEqual([]);
   });
 
   it('renders the example hardware environment', () => {
@@ -202,11 +219,14 @@ describe('Redfish values', () => {
     const servers = bad.map((bmc, i) => ({ name: `s${i}`, bmc }));
 
     expect(valueProblems(withGroups(group('fra1', { servers })))).toEqual(
-      bad.map((bmc, i) => `redfish.groups[0].servers[${i}].bmc: ${JSON.stringify(bmc)} is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443`),
+      bad.map(
+        (bmc, i) =>
+          `redfish.groups[0].servers[${i}].bmc: ${JSON.stringify(bmc)} is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443`,
+      ),
     );
   });
 
-  it('fails when a group\'s scrape interval and timeout together reach into Prometheus\'s 5m lookback, less a minute of margin', () => {
+  it("fails when a group's scrape interval and timeout together reach into Prometheus's 5m lookback, less a minute of margin", () => {
     // A sample is stamped when its walk starts and may land scrapeTimeout later: just before the next one
     // lands, the last is interval + timeout old, and past 5m the series is gone.
     expect(valueProblems(withGroups(group('fra1', { scrapeInterval: '3m', scrapeTimeout: '150s' })))).toEqual([
@@ -218,12 +238,12 @@ describe('Redfish values', () => {
     expect(() => parseValues(withGroups(group('fra1', { scrapeInterval: '2m30s', scrapeTimeout: '90s' })))).not.toThrow();
   });
 
-  it('fails when the example environment\'s slowest group would not fit, and takes it as committed', () => {
+  it("fails when the example environment's slowest group would not fit, and takes it as committed", () => {
     const groups = loadValues('environments/example-hardware.yaml').redfish.groups;
     for (const g of groups) expect(seconds(g.scrapeInterval) + seconds(g.scrapeTimeout), g.name).toBeLessThanOrEqual(240);
   });
 
-  it('fails when a group\'s node selector is empty', () => {
+  it("fails when a group's node selector is empty", () => {
     expect(valueProblems(withGroups(group('ams1', { nodeSelector: {} })))).toEqual([
       'redfish.groups[0].nodeSelector: {} is empty, but every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}',
     ]);
@@ -250,13 +270,16 @@ describe('Redfish values', () => {
     ]);
   });
 
-  it('reserves, in one list, every label the hardware series and alerts get from anything but the server\'s own labels', () => {
+  it("reserves, in one list, every label the hardware series and alerts get from anything but the server's own labels", () => {
     const rendered = render(withGroups(group('fra1')));
     const config = prometheusConfig(rendered);
     const setByStack = new Set<string>([
-      'instance', 'job', 'alertname',
+      'instance',
+      'job',
+      'alertname',
       ...Object.keys(config.global.external_labels),
-      ...config.scrape_configs.filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'))
+      ...config.scrape_configs
+        .filter((j: { job_name: string }) => j.job_name.startsWith('redfish-'))
         .flatMap((j: { relabel_configs: Array<{ target_label?: string }> }) => j.relabel_configs.map((r) => r.target_label))
         .filter((l: string | undefined): l is string => l !== undefined && !l.startsWith('__')),
       ...hardwareRules().rules.flatMap((r) => Object.keys(r.labels ?? {})),
@@ -280,7 +303,7 @@ describe('Redfish values', () => {
     ]);
   });
 
-  it('fails when the hardware namespace is the stack\'s own', () => {
+  it("fails when the hardware namespace is the stack's own", () => {
     expect(valueProblems({ redfish: { namespace: 'sightline', groups: [group('fra1')] } })).toEqual([
       'redfish.namespace: "sightline" is the stack\'s namespace: the exporters need one of their own (it holds BMC credentials, and admits hostNetwork pods)',
     ]);
@@ -297,14 +320,20 @@ interface Panel {
 
 /** The "Server hardware" dashboard as Grafana reads it from its ConfigMap. */
 function hardwareDashboard(): { model: any; panels: Panel[] } {
-  const model = JSON.parse(render(HARDWARE_VALUES).find('ConfigMap', `grafana-dashboard-${Redfish.DASHBOARD_UID}`).data[`${Redfish.DASHBOARD_UID}.json`]);
+  const model = JSON.parse(
+    render(HARDWARE_VALUES).find('ConfigMap', `grafana-dashboard-${Redfish.DASHBOARD_UID}`).data[`${Redfish.DASHBOARD_UID}.json`],
+  );
   return { model, panels: model.panels.filter((p: Panel) => p.type !== 'row') };
 }
 
 /** PromQL syntax errors in `expr` (Grafana's `$variables` sit inside label values, which PromQL allows). */
 function promqlErrors(expr: string): string[] {
   const errors: string[] = [];
-  parser.parse(expr).iterate({ enter: (node) => { if (node.type.isError) errors.push(`at ${node.from}: ${expr.slice(node.from, node.from + 20)}`); } });
+  parser.parse(expr).iterate({
+    enter: (node) => {
+      if (node.type.isError) errors.push(`at ${node.from}: ${expr.slice(node.from, node.from + 20)}`);
+    },
+  });
   return errors;
 }
 
@@ -333,11 +362,19 @@ describe('Server hardware dashboard', () => {
     ]);
   });
 
-  it('shows one health matrix column per kind of component, from the exporter\'s metrics', () => {
+  it("shows one health matrix column per kind of component, from the exporter's metrics", () => {
     const matrix = hardwareDashboard().panels.find((p) => p.title === 'Health matrix')!;
     const exprs = matrix.targets!.map((t) => t.expr).join('\n');
 
-    for (const metric of ['up', 'redfish_power_state', 'redfish_health', 'redfish_processor_health', 'redfish_memory_health', 'redfish_storage_health', 'redfish_drive_health']) {
+    for (const metric of [
+      'up',
+      'redfish_power_state',
+      'redfish_health',
+      'redfish_processor_health',
+      'redfish_memory_health',
+      'redfish_storage_health',
+      'redfish_drive_health',
+    ]) {
       expect(exprs).toContain(`(${metric}{`);
     }
   });
@@ -356,7 +393,9 @@ describe('Server hardware dashboard', () => {
     const { model, panels } = hardwareDashboard();
     const exprs = panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     const variableExprs = model.templating.list.map((v: { query: string }) => /^label_values\((.*), \w+\)$/.exec(v.query)![1]!);
-    const jobs = render(HARDWARE_VALUES).configFile('prometheus-config', 'prometheus.yml').scrape_configs.map((j: { job_name: string }) => j.job_name);
+    const jobs = render(HARDWARE_VALUES)
+      .configFile('prometheus-config', 'prometheus.yml')
+      .scrape_configs.map((j: { job_name: string }) => j.job_name);
 
     for (const expr of [...exprs, ...variableExprs]) expect(promqlErrors(expr), expr).toEqual([]);
     const jobMatchers = [...exprs, ...variableExprs].flatMap((e) => [...e.matchAll(/job=~"([^"]+)"/g)].map((m) => m[1]!));

@@ -35,8 +35,12 @@ export function receiversOf(route: AlertmanagerRoute, labels: Labels, inherited?
 
 /** Whether an alert with `target` labels is muted by a firing alert with `source` labels. */
 export function inhibits(rules: readonly AlertmanagerInhibitRule[], source: Labels, target: Labels): boolean {
-  return rules.some((rule) =>
-    matches(rule.source_matchers, source) && matches(rule.target_matchers, target) && rule.equal.every((l) => (source[l] ?? '') === (target[l] ?? '')));
+  return rules.some(
+    (rule) =>
+      matches(rule.source_matchers, source) &&
+      matches(rule.target_matchers, target) &&
+      rule.equal.every((l) => (source[l] ?? '') === (target[l] ?? '')),
+  );
 }
 
 /** Receivers of every kind, routed by severity: what a production profile looks like. */
@@ -47,7 +51,16 @@ export const ROUTED_VALUES: ValuesInput = {
     receivers: [
       { name: 'pager', pagerduty: { routingKeySecret: { name: 'am-pagerduty', key: 'routing-key' } } },
       { name: 'team-chat', slack: { channel: '#alerts', urlSecret: { name: 'am-slack', key: 'url' } } },
-      { name: 'team-mail', email: { to: 'team@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', username: 'am', passwordSecret: { name: 'am-smtp', key: 'password' } } },
+      {
+        name: 'team-mail',
+        email: {
+          to: 'team@example.com',
+          from: 'am@example.com',
+          smarthost: 'smtp.example.com:587',
+          username: 'am',
+          passwordSecret: { name: 'am-smtp', key: 'password' },
+        },
+      },
       { name: 'tickets', webhook: { urlSecret: { name: 'am-webhook', key: 'url' } } },
     ],
   },

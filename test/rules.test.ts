@@ -86,7 +86,9 @@ function server(name: string, bmc: string): Record<string, string> {
 }
 
 function series(metric: string, labels: Record<string, string>): string {
-  return `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+  return `${metric}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}}`;
 }
 
 /**
@@ -115,44 +117,90 @@ const SYSTEM = { system_id: 'System.Embedded.1' };
  * (or an enabled drive behind an HPE Smart Array).
  */
 const ENABLED_UNREPORTED = 'while it is enabled (the exporter counts both as Warning)';
-const DRIVE_UNREPORTED = 'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)';
+const DRIVE_UNREPORTED =
+  'while the BMC predicts its failure, or, behind an HPE Smart Array, while it is enabled (the exporter counts these as Warning)';
 
 const CASES: readonly AlertCase[] = [
   {
-    alert: 'RedfishBmcUnreachable', metric: 'up', forMinutes: 10, severity: 'warning', exporterLabels: {}, healthyValue: 1,
-    failing: [{
-      value: 0,
-      summary: 'BMC of fra1-s02 cannot be read',
-      description: 'The Redfish exporter has failed to walk the BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) for 10 minutes: its hardware is not monitored. The server itself may be fine. Check that the BMC answers from a node of the group, that the credentials in the group\'s config Secret are valid, and the log of the redfish-fra1 pods; if every server of the group is affected, suspect the exporter or the management network.',
-    }],
+    alert: 'RedfishBmcUnreachable',
+    metric: 'up',
+    forMinutes: 10,
+    severity: 'warning',
+    exporterLabels: {},
+    healthyValue: 1,
+    failing: [
+      {
+        value: 0,
+        summary: 'BMC of fra1-s02 cannot be read',
+        description:
+          "The Redfish exporter has failed to walk the BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) for 10 minutes: its hardware is not monitored. The server itself may be fine. Check that the BMC answers from a node of the group, that the credentials in the group's config Secret are valid, and the log of the redfish-fra1 pods; if every server of the group is affected, suspect the exporter or the management network.",
+      },
+    ],
   },
   {
-    alert: 'RedfishSystemHealthCritical', metric: 'redfish_health', forMinutes: 5, severity: 'critical', exporterLabels: SYSTEM, healthyValue: 1,
-    failing: [{
-      value: 3,
-      summary: 'fra1-s02 reports Critical system health',
-      description: 'The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 in Critical health. Find the failed part in the BMC\'s web UI or event log, and move workloads off the server if it is at risk.',
-    }],
+    alert: 'RedfishSystemHealthCritical',
+    metric: 'redfish_health',
+    forMinutes: 5,
+    severity: 'critical',
+    exporterLabels: SYSTEM,
+    healthyValue: 1,
+    failing: [
+      {
+        value: 3,
+        summary: 'fra1-s02 reports Critical system health',
+        description:
+          "The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 in Critical health. Find the failed part in the BMC's web UI or event log, and move workloads off the server if it is at risk.",
+      },
+    ],
   },
   {
-    alert: 'RedfishSystemHealthWarning', metric: 'redfish_health', forMinutes: 15, severity: 'warning', exporterLabels: SYSTEM, healthyValue: 1,
-    failing: [{
-      value: 2,
-      summary: 'fra1-s02 reports Warning system health',
-      description: 'The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 in Warning health. Find the degraded part in the BMC\'s web UI or event log and plan its repair.',
-    }],
+    alert: 'RedfishSystemHealthWarning',
+    metric: 'redfish_health',
+    forMinutes: 15,
+    severity: 'warning',
+    exporterLabels: SYSTEM,
+    healthyValue: 1,
+    failing: [
+      {
+        value: 2,
+        summary: 'fra1-s02 reports Warning system health',
+        description:
+          "The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 in Warning health. Find the degraded part in the BMC's web UI or event log and plan its repair.",
+      },
+    ],
   },
   componentCase('RedfishProcessorUnhealthy', 'redfish_processor_health', 'Processor', { processor_id: 'CPU.Socket.2' }, 'CPU.Socket.2'),
   componentCase('RedfishMemoryUnhealthy', 'redfish_memory_health', 'Memory module', { memory_id: 'DIMM.Socket.A4' }, 'DIMM.Socket.A4'),
-  componentCase('RedfishStorageUnhealthy', 'redfish_storage_health', 'Storage controller', { storage_id: 'RAID.Integrated.1-1' }, 'RAID.Integrated.1-1'),
-  componentCase('RedfishDriveUnhealthy', 'redfish_drive_health', 'Drive', { storage_id: 'RAID.Integrated.1-1', drive_id: 'Disk.Bay.3' }, 'RAID.Integrated.1-1/Disk.Bay.3', DRIVE_UNREPORTED),
+  componentCase(
+    'RedfishStorageUnhealthy',
+    'redfish_storage_health',
+    'Storage controller',
+    { storage_id: 'RAID.Integrated.1-1' },
+    'RAID.Integrated.1-1',
+  ),
+  componentCase(
+    'RedfishDriveUnhealthy',
+    'redfish_drive_health',
+    'Drive',
+    { storage_id: 'RAID.Integrated.1-1', drive_id: 'Disk.Bay.3' },
+    'RAID.Integrated.1-1/Disk.Bay.3',
+    DRIVE_UNREPORTED,
+  ),
   {
-    alert: 'RedfishPowerOff', metric: 'redfish_power_state', forMinutes: 10, severity: 'warning', exporterLabels: SYSTEM, healthyValue: 1,
-    failing: [{
-      value: 2,
-      summary: 'fra1-s02 is powered off',
-      description: 'The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 powered off for 10 minutes. If no maintenance is planned, read the BMC\'s event log for why it went down, then power it on from the BMC.',
-    }],
+    alert: 'RedfishPowerOff',
+    metric: 'redfish_power_state',
+    forMinutes: 10,
+    severity: 'warning',
+    exporterLabels: SYSTEM,
+    healthyValue: 1,
+    failing: [
+      {
+        value: 2,
+        summary: 'fra1-s02 is powered off',
+        description:
+          "The BMC of server fra1-s02 (group fra1, BMC 10.0.0.2) reports system System.Embedded.1 powered off for 10 minutes. If no maintenance is planned, read the BMC's event log for why it went down, then power it on from the BMC.",
+      },
+    ],
   },
 ];
 
@@ -160,14 +208,26 @@ const CASES: readonly AlertCase[] = [
  * A component alert: server 2 at 2, server 3 at 3, so both renderings of the state are seen. The exporter
  * reports 2 for Warning and for a component whose BMC gives no health, so the text says both.
  */
-function componentCase(alert: string, metric: string, component: string, exporterLabels: Record<string, string>, id: string, unreported = ENABLED_UNREPORTED): AlertCase {
+function componentCase(
+  alert: string,
+  metric: string,
+  component: string,
+  exporterLabels: Record<string, string>,
+  id: string,
+  unreported = ENABLED_UNREPORTED,
+): AlertCase {
   const failing = (name: string, bmc: string, value: 2 | 3) => ({
     value,
     summary: `${component} ${id} of ${name} is ${value === 2 ? 'Warning or not reported' : 'Critical'}`,
     description: `The BMC of server ${name} (group fra1, BMC ${bmc}) reports ${component.toLowerCase()} ${id} ${value === 2 ? `in Warning health, or gives no health for it ${unreported}` : 'in Critical health'}. Find the part in the BMC's web UI or event log and replace or reseat it in the next maintenance window.`,
   });
   return {
-    alert, metric, forMinutes: 15, severity: 'warning', exporterLabels, healthyValue: 1,
+    alert,
+    metric,
+    forMinutes: 15,
+    severity: 'warning',
+    exporterLabels,
+    healthyValue: 1,
     failing: [failing('fra1-s02', '10.0.0.2', 2), failing('fra1-s03', 'idrac-s03.mgmt', 3)],
   };
 }
@@ -215,7 +275,9 @@ describe.runIf(promtoolFound || process.env.CI)('hardware alerts under promtool'
 
     const result = promtool('check', 'rules', 'rules.yaml');
 
-    expect(result.stdout + result.stderr).toContain(`SUCCESS: ${(YAML.parse(renderedRuleFile()) as RuleFile).groups.flatMap((g) => g.rules).length} rules found`);
+    expect(result.stdout + result.stderr).toContain(
+      `SUCCESS: ${(YAML.parse(renderedRuleFile()) as RuleFile).groups.flatMap((g) => g.rules).length} rules found`,
+    );
     expect(result.status).toBe(0);
   });
 
@@ -242,5 +304,8 @@ if (!promtoolFound && !process.env.CI) {
 
 /** The alerts of the hardware group (the stack's self-monitoring groups have their own tests). */
 function alertNames(): string[] {
-  return (YAML.parse(renderedRuleFile()) as RuleFile).groups.filter((g) => g.name === 'redfish').flatMap((g) => g.rules).flatMap((r) => ('alert' in r ? [r.alert] : []));
+  return (YAML.parse(renderedRuleFile()) as RuleFile).groups
+    .filter((g) => g.name === 'redfish')
+    .flatMap((g) => g.rules)
+    .flatMap((r) => ('alert' in r ? [r.alert] : []));
 }

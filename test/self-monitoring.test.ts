@@ -27,10 +27,20 @@ const ruleFileText = render(VALUES).find('ConfigMap', 'prometheus-rules').data['
 const groups = (YAML.parse(ruleFileText) as RuleFile).groups.filter((g) => g.name !== HARDWARE_GROUP);
 const alerts = groups.flatMap((g) => g.rules as AlertingRule[]);
 
-
 describe('self-monitoring rules', () => {
   it('has a group for every component of the stack', () => {
-    expect(groups.map((g) => g.name).sort()).toEqual(['alertmanager', 'grafana', 'loki', 'otel-collector', 'prometheus', 'promtail', 'redfish-exporters', 'syslog', 'tempo', 'volumes']);
+    expect(groups.map((g) => g.name).sort()).toEqual([
+      'alertmanager',
+      'grafana',
+      'loki',
+      'otel-collector',
+      'prometheus',
+      'promtail',
+      'redfish-exporters',
+      'syslog',
+      'tempo',
+      'volumes',
+    ]);
   });
 
   it('uses only metrics the pinned components emit, in valid PromQL', () => {
@@ -66,7 +76,10 @@ interface AlertCase {
   readonly firing: ReadonlyArray<{ readonly labels: Record<string, string>; readonly value?: string }>;
 }
 
-const s = (metric: string, labels: Record<string, string>) => `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+const s = (metric: string, labels: Record<string, string>) =>
+  `${metric}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}}`;
 /** A counter rising by `perMinute` each minute for an hour. */
 const rising = (perMinute: number) => `0+${perMinute}x60`;
 const flat = (value: number) => `${value}x60`;
@@ -78,10 +91,23 @@ const LOKI = { job: 'loki', instance: 'loki.sightline.svc.cluster.local:3100' };
 const TEMPO = { job: 'tempo', instance: 'tempo.sightline.svc.cluster.local:3200' };
 const COL = { job: 'otel-collector', namespace: 'sightline', pod: 'otel-collector-7d9f-abcde', instance: '10.1.0.9:8888' };
 const COL2 = { ...COL, pod: 'otel-collector-7d9f-fghij', instance: '10.1.0.10:8888' };
-const PT = { job: 'promtail', namespace: 'sightline-agents', pod: 'promtail-x2k4q', instance: '10.1.0.11:3101', node: 'n1', host: 'loki.sightline.svc.cluster.local:3100' };
+const PT = {
+  job: 'promtail',
+  namespace: 'sightline-agents',
+  pod: 'promtail-x2k4q',
+  instance: '10.1.0.11:3101',
+  node: 'n1',
+  host: 'loki.sightline.svc.cluster.local:3100',
+};
 const PT2 = { ...PT, pod: 'promtail-9fj2d', instance: '10.1.0.12:3101', node: 'n2' };
 const SYSLOG = { ...PT, job: 'syslog', namespace: 'sightline', pod: 'syslog-5c7b-xk2l9' };
-const PVC = (claim: string, namespace = 'sightline') => ({ job: 'kubelet', instance: '10.0.0.21:10250', node: 'worker-1', namespace, persistentvolumeclaim: claim });
+const PVC = (claim: string, namespace = 'sightline') => ({
+  job: 'kubelet',
+  instance: '10.0.0.21:10250',
+  node: 'worker-1',
+  namespace,
+  persistentvolumeclaim: claim,
+});
 const pick = (labels: Record<string, string>, ...keys: string[]) => Object.fromEntries(keys.map((k) => [k, labels[k]!]));
 
 /** The volume series of a claim with `available` of 100 bytes free. */
@@ -92,12 +118,20 @@ const volume = (claim: string, available: number, namespace?: string): Array<rea
 
 const CASES: readonly AlertCase[] = [
   {
-    alert: 'PrometheusTargetDown', quietAt: 9, firingAt: 15,
-    series: [[s('up', LOKI), flat(0)], [s('up', TEMPO), flat(1)], [s('up', { job: 'redfish-fra1', instance: 'fra1-s01', bmc: '10.0.0.1', group: 'fra1' }), flat(0)]],
+    alert: 'PrometheusTargetDown',
+    quietAt: 9,
+    firingAt: 15,
+    series: [
+      [s('up', LOKI), flat(0)],
+      [s('up', TEMPO), flat(1)],
+      [s('up', { job: 'redfish-fra1', instance: 'fra1-s01', bmc: '10.0.0.1', group: 'fra1' }), flat(0)],
+    ],
     firing: [{ labels: LOKI }],
   },
   {
-    alert: 'PrometheusRuleEvaluationFailures', quietAt: 15, firingAt: 20,
+    alert: 'PrometheusRuleEvaluationFailures',
+    quietAt: 15,
+    firingAt: 20,
     series: [
       [s('prometheus_rule_evaluation_failures_total', { ...PROM, rule_group: '/etc/prometheus-rules/rules.yaml;loki' }), rising(1)],
       [s('prometheus_rule_evaluation_failures_total', { ...PROM, rule_group: '/etc/prometheus-rules/rules.yaml;tempo' }), flat(0)],
@@ -105,22 +139,39 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...PROM, rule_group: '/etc/prometheus-rules/rules.yaml;loki' } }],
   },
   {
-    alert: 'PrometheusTsdbCompactionsFailing', quietAt: 20, firingAt: 30,
-    series: [[s('prometheus_tsdb_compactions_failed_total', PROM), '0x10 1x50'], [s('prometheus_tsdb_compactions_failed_total', { ...PROM, instance: 'other:9090' }), flat(0)]],
+    alert: 'PrometheusTsdbCompactionsFailing',
+    quietAt: 20,
+    firingAt: 30,
+    series: [
+      [s('prometheus_tsdb_compactions_failed_total', PROM), '0x10 1x50'],
+      [s('prometheus_tsdb_compactions_failed_total', { ...PROM, instance: 'other:9090' }), flat(0)],
+    ],
     firing: [{ labels: PROM }],
   },
   {
-    alert: 'PrometheusTsdbWalCorrupted', quietAt: 5, firingAt: 15,
-    series: [[s('prometheus_tsdb_wal_corruptions_total', PROM), '0x10 1x50'], [s('prometheus_tsdb_wal_corruptions_total', { ...PROM, instance: 'other:9090' }), flat(0)]],
+    alert: 'PrometheusTsdbWalCorrupted',
+    quietAt: 5,
+    firingAt: 15,
+    series: [
+      [s('prometheus_tsdb_wal_corruptions_total', PROM), '0x10 1x50'],
+      [s('prometheus_tsdb_wal_corruptions_total', { ...PROM, instance: 'other:9090' }), flat(0)],
+    ],
     firing: [{ labels: PROM }],
   },
   {
-    alert: 'PrometheusAlertmanagerNotFound', quietAt: 9, firingAt: 15,
-    series: [[s('prometheus_notifications_alertmanagers_discovered', PROM), flat(0)], [s('prometheus_notifications_alertmanagers_discovered', { ...PROM, instance: 'other:9090' }), flat(3)]],
+    alert: 'PrometheusAlertmanagerNotFound',
+    quietAt: 9,
+    firingAt: 15,
+    series: [
+      [s('prometheus_notifications_alertmanagers_discovered', PROM), flat(0)],
+      [s('prometheus_notifications_alertmanagers_discovered', { ...PROM, instance: 'other:9090' }), flat(3)],
+    ],
     firing: [{ labels: PROM }],
   },
   {
-    alert: 'PrometheusNotificationErrors', quietAt: 15, firingAt: 20,
+    alert: 'PrometheusNotificationErrors',
+    quietAt: 15,
+    firingAt: 20,
     series: [
       [s('prometheus_notifications_errors_total', { ...PROM, alertmanager: 'http://10.1.0.5:9093/api/v2/alerts' }), rising(5)],
       [s('prometheus_notifications_errors_total', { ...PROM, alertmanager: 'http://10.1.0.6:9093/api/v2/alerts' }), flat(0)],
@@ -128,22 +179,33 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...PROM, alertmanager: 'http://10.1.0.5:9093/api/v2/alerts' } }],
   },
   {
-    alert: 'PrometheusDroppingAlerts', quietAt: 5, firingAt: 10,
-    series: [[s('prometheus_notifications_dropped_total', { ...PROM, alertmanager: 'http://10.1.0.5:9093/api/v2/alerts' }), rising(5)], [s('prometheus_notifications_dropped_total', { ...PROM, instance: 'other:9090', alertmanager: 'x' }), flat(0)]],
+    alert: 'PrometheusDroppingAlerts',
+    quietAt: 5,
+    firingAt: 10,
+    series: [
+      [s('prometheus_notifications_dropped_total', { ...PROM, alertmanager: 'http://10.1.0.5:9093/api/v2/alerts' }), rising(5)],
+      [s('prometheus_notifications_dropped_total', { ...PROM, instance: 'other:9090', alertmanager: 'x' }), flat(0)],
+    ],
     firing: [{ labels: PROM }],
   },
   {
-    alert: 'VolumeFillingUp', quietAt: 14, firingAt: 20,
+    alert: 'VolumeFillingUp',
+    quietAt: 14,
+    firingAt: 20,
     series: [...volume('loki-data', 10), ...volume('grafana-data', 50), ...volume('someone-elses', 1, 'team-a')],
     firing: [{ labels: PVC('loki-data'), value: '10%' }],
   },
   {
-    alert: 'VolumeAlmostFull', quietAt: 4, firingAt: 10,
+    alert: 'VolumeAlmostFull',
+    quietAt: 4,
+    firingAt: 10,
     series: [...volume('prometheus-data', 3), ...volume('loki-data', 10)],
     firing: [{ labels: PVC('prometheus-data'), value: '3%' }],
   },
   {
-    alert: 'AlertmanagerNotificationsFailing', quietAt: 10, firingAt: 15,
+    alert: 'AlertmanagerNotificationsFailing',
+    quietAt: 10,
+    firingAt: 15,
     series: [
       [s('alertmanager_notifications_failed_total', { ...AM0, integration: 'slack', reason: 'clientError' }), rising(1)],
       [s('alertmanager_notifications_failed_total', { ...AM1, integration: 'email', reason: 'other' }), flat(0)],
@@ -151,21 +213,33 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...pick(AM0, 'namespace', 'pod'), integration: 'slack' } }],
   },
   {
-    alert: 'AlertmanagerClusterMembersMissing', quietAt: 14, firingAt: 20,
-    series: [[s('alertmanager_cluster_members', AM0), flat(2)], [s('alertmanager_cluster_members', AM1), flat(3)]],
+    alert: 'AlertmanagerClusterMembersMissing',
+    quietAt: 14,
+    firingAt: 20,
+    series: [
+      [s('alertmanager_cluster_members', AM0), flat(2)],
+      [s('alertmanager_cluster_members', AM1), flat(3)],
+    ],
     firing: [{ labels: AM0, value: '2' }],
   },
   {
-    alert: 'LokiRequestErrors', quietAt: 15, firingAt: 20,
+    alert: 'LokiRequestErrors',
+    quietAt: 15,
+    firingAt: 20,
     series: [
       [s('loki_request_duration_seconds_count', { ...LOKI, method: 'POST', route: 'loki_api_v1_push', status_code: '500', ws: 'false' }), rising(10)],
       [s('loki_request_duration_seconds_count', { ...LOKI, method: 'POST', route: 'loki_api_v1_push', status_code: '204', ws: 'false' }), rising(90)],
-      [s('loki_request_duration_seconds_count', { ...LOKI, method: 'GET', route: 'loki_api_v1_query_range', status_code: '200', ws: 'false' }), rising(100)],
+      [
+        s('loki_request_duration_seconds_count', { ...LOKI, method: 'GET', route: 'loki_api_v1_query_range', status_code: '200', ws: 'false' }),
+        rising(100),
+      ],
     ],
     firing: [{ labels: { ...LOKI, route: 'loki_api_v1_push' }, value: '10%' }],
   },
   {
-    alert: 'LokiDiscardingSamples', quietAt: 15, firingAt: 20,
+    alert: 'LokiDiscardingSamples',
+    quietAt: 15,
+    firingAt: 20,
     series: [
       [s('loki_discarded_samples_total', { ...LOKI, reason: 'rate_limited', tenant: 'fake' }), rising(50)],
       [s('loki_discarded_samples_total', { ...LOKI, reason: 'line_too_long', tenant: 'fake' }), flat(7)],
@@ -173,7 +247,9 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...LOKI, reason: 'rate_limited' } }],
   },
   {
-    alert: 'TempoDiscardingSpans', quietAt: 15, firingAt: 20,
+    alert: 'TempoDiscardingSpans',
+    quietAt: 15,
+    firingAt: 20,
     series: [
       [s('tempo_discarded_spans_total', { ...TEMPO, reason: 'live_traces_exceeded', tenant: 'single-tenant' }), rising(20)],
       [s('tempo_discarded_spans_total', { ...TEMPO, reason: 'trace_too_large', tenant: 'single-tenant' }), flat(2)],
@@ -181,7 +257,9 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...TEMPO, reason: 'live_traces_exceeded' } }],
   },
   {
-    alert: 'TempoFlushesFailing', quietAt: 10, firingAt: 15,
+    alert: 'TempoFlushesFailing',
+    quietAt: 10,
+    firingAt: 15,
     series: [
       [s('tempo_live_store_local_failed_flushes_total', TEMPO), rising(1)],
       [s('tempo_live_store_failed_completions_total', TEMPO), flat(0)],
@@ -191,17 +269,37 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: TEMPO }],
   },
   {
-    alert: 'TempoGeneratorRemoteWriteFailing', quietAt: 15, firingAt: 20,
+    alert: 'TempoGeneratorRemoteWriteFailing',
+    quietAt: 15,
+    firingAt: 20,
     series: [
-      [s('prometheus_remote_storage_samples_failed_total', { ...TEMPO, remote_name: 'single-tenant-0', url: 'http://prometheus:9090/api/v1/write', tenant: 'single-tenant' }), flat(0)],
-      [s('prometheus_remote_storage_samples_retried_total', { ...TEMPO, remote_name: 'single-tenant-0', url: 'http://prometheus:9090/api/v1/write', tenant: 'single-tenant' }), rising(100)],
+      [
+        s('prometheus_remote_storage_samples_failed_total', {
+          ...TEMPO,
+          remote_name: 'single-tenant-0',
+          url: 'http://prometheus:9090/api/v1/write',
+          tenant: 'single-tenant',
+        }),
+        flat(0),
+      ],
+      [
+        s('prometheus_remote_storage_samples_retried_total', {
+          ...TEMPO,
+          remote_name: 'single-tenant-0',
+          url: 'http://prometheus:9090/api/v1/write',
+          tenant: 'single-tenant',
+        }),
+        rising(100),
+      ],
       [s('prometheus_remote_storage_samples_failed_total', { ...TEMPO, instance: 'other:3200', tenant: 'single-tenant' }), flat(0)],
       [s('prometheus_remote_storage_samples_retried_total', { ...TEMPO, instance: 'other:3200', tenant: 'single-tenant' }), flat(0)],
     ],
     firing: [{ labels: TEMPO }],
   },
   {
-    alert: 'OtelCollectorRefusingData', quietAt: 10, firingAt: 15,
+    alert: 'OtelCollectorRefusingData',
+    quietAt: 10,
+    firingAt: 15,
     series: [
       [s('otelcol_receiver_refused_spans', { ...COL, receiver: 'otlp', transport: 'grpc' }), rising(100)],
       [s('otelcol_receiver_refused_log_records', { ...COL, receiver: 'otlp', transport: 'http' }), flat(0)],
@@ -210,7 +308,9 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...pick(COL, 'namespace', 'pod'), receiver: 'otlp', signal: 'spans' } }],
   },
   {
-    alert: 'OtelCollectorSendFailing', quietAt: 10, firingAt: 15,
+    alert: 'OtelCollectorSendFailing',
+    quietAt: 10,
+    firingAt: 15,
     series: [
       [s('otelcol_exporter_send_failed_log_records', { ...COL, exporter: 'otlp_http/loki' }), rising(30)],
       [s('otelcol_exporter_send_failed_spans', { ...COL, exporter: 'otlp_grpc/tempo' }), flat(0)],
@@ -218,7 +318,9 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...pick(COL, 'namespace', 'pod'), exporter: 'otlp_http/loki', signal: 'log records' } }],
   },
   {
-    alert: 'OtelCollectorQueueFull', quietAt: 9, firingAt: 15,
+    alert: 'OtelCollectorQueueFull',
+    quietAt: 9,
+    firingAt: 15,
     series: [
       [s('otelcol_exporter_queue_size', { ...COL, exporter: 'otlp_grpc/tempo', data_type: 'traces' }), flat(900)],
       [s('otelcol_exporter_queue_capacity', { ...COL, exporter: 'otlp_grpc/tempo', data_type: 'traces' }), flat(1000)],
@@ -228,7 +330,9 @@ const CASES: readonly AlertCase[] = [
     firing: [{ labels: { ...pick(COL, 'namespace', 'pod'), exporter: 'otlp_grpc/tempo' }, value: '90%' }],
   },
   {
-    alert: 'OtelCollectorDroppingData', quietAt: 5, firingAt: 10,
+    alert: 'OtelCollectorDroppingData',
+    quietAt: 5,
+    firingAt: 10,
     series: [
       [s('otelcol_exporter_enqueue_failed_spans', { ...COL, exporter: 'otlp_grpc/tempo' }), rising(40)],
       [s('otelcol_exporter_enqueue_failed_spans', { ...COL2, exporter: 'otlp_grpc/tempo' }), flat(0)],
@@ -238,12 +342,19 @@ const CASES: readonly AlertCase[] = [
   ...promtailCases('Promtail', PT, PT2),
   ...promtailCases('SyslogReceiver', SYSLOG, { ...SYSLOG, pod: 'syslog-5c7b-aaaaa' }),
   {
-    alert: 'GrafanaDown', quietAt: 4, firingAt: 10,
-    series: [[s('up', { job: 'grafana', instance: 'grafana.sightline.svc.cluster.local:3000' }), flat(0)], [s('up', LOKI), flat(1)]],
+    alert: 'GrafanaDown',
+    quietAt: 4,
+    firingAt: 10,
+    series: [
+      [s('up', { job: 'grafana', instance: 'grafana.sightline.svc.cluster.local:3000' }), flat(0)],
+      [s('up', LOKI), flat(1)],
+    ],
     firing: [{ labels: { job: 'grafana', instance: 'grafana.sightline.svc.cluster.local:3000' } }],
   },
   {
-    alert: 'RedfishExporterGroupDown', quietAt: 9, firingAt: 15,
+    alert: 'RedfishExporterGroupDown',
+    quietAt: 9,
+    firingAt: 15,
     series: [
       [s('up', { job: 'redfish-fra1', group: 'fra1', instance: 'fra1-s01', bmc: '10.0.0.1' }), flat(0)],
       [s('up', { job: 'redfish-fra1', group: 'fra1', instance: 'fra1-s02', bmc: '10.0.0.2' }), flat(0)],
@@ -258,7 +369,9 @@ const CASES: readonly AlertCase[] = [
 function promtailCases(prefix: string, failing: Record<string, string>, healthy: Record<string, string>): AlertCase[] {
   return [
     {
-      alert: `${prefix}DroppingEntries`, quietAt: 5, firingAt: 10,
+      alert: `${prefix}DroppingEntries`,
+      quietAt: 5,
+      firingAt: 10,
       series: [
         [s('promtail_dropped_entries_total', { ...failing, tenant: '', reason: 'rate_limited' }), rising(100)],
         [s('promtail_dropped_entries_total', { ...healthy, tenant: '', reason: 'rate_limited' }), flat(0)],
@@ -266,7 +379,9 @@ function promtailCases(prefix: string, failing: Record<string, string>, healthy:
       firing: [{ labels: { ...pick(failing, 'namespace', 'pod'), reason: 'rate_limited' } }],
     },
     {
-      alert: `${prefix}PushFailing`, quietAt: 15, firingAt: 20,
+      alert: `${prefix}PushFailing`,
+      quietAt: 15,
+      firingAt: 20,
       series: [
         [s('promtail_request_duration_seconds_count', { ...failing, status_code: '-1' }), rising(2)],
         [s('promtail_request_duration_seconds_count', { ...healthy, status_code: '204' }), rising(20)],
@@ -278,13 +393,15 @@ function promtailCases(prefix: string, failing: Record<string, string>, healthy:
 
 /** An annotation as Prometheus renders it for an alert with these labels and value. */
 function expand(template: string, labels: Record<string, string>, value: string | undefined): string {
-  return template.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => {
-    if (!(name in labels)) throw new Error(`the test gives no label ${name} for ${template}`);
-    return labels[name]!;
-  }).replace(/\{\{ \$value( \| humanizePercentage)? \}\}/g, () => {
-    if (value === undefined) throw new Error(`the test gives no value for ${template}`);
-    return value;
-  });
+  return template
+    .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => {
+      if (!(name in labels)) throw new Error(`the test gives no label ${name} for ${template}`);
+      return labels[name]!;
+    })
+    .replace(/\{\{ \$value( \| humanizePercentage)? \}\}/g, () => {
+      if (value === undefined) throw new Error(`the test gives no value for ${template}`);
+      return value;
+    });
 }
 
 function unitTests() {

@@ -9,7 +9,11 @@ import { render } from './support.ts';
 
 describe('Endpoint', () => {
   const chart = new Chart(Testing.app(), 'test', { namespace: 'obs' });
-  const service = stackService(chart, 'svc', { name: 'loki', identity: { name: 'loki', component: 'logs', version: '1' }, ports: [{ name: 'http', port: 3100 }] });
+  const service = stackService(chart, 'svc', {
+    name: 'loki',
+    identity: { name: 'loki', component: 'logs', version: '1' },
+    ports: [{ name: 'http', port: 3100 }],
+  });
 
   it('addresses a Service port by its cluster DNS name', () => {
     const endpoint = Endpoint.fromService(service, 3100, { scheme: 'http', path: '/loki' });

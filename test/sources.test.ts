@@ -13,6 +13,8 @@ describe('imports/', () => {
     const out = join(tempDir(), 'imports');
     const run = spawnSync(process.execPath, ['scripts/import.ts', '--out', out], { cwd: ROOT, encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
-    expect(treeDigest(join(ROOT, 'imports')), 'imports/ differs from what the CRDs generate: run npm run import and commit imports/').toEqual(treeDigest(out));
+    expect(treeDigest(join(ROOT, 'imports')), 'imports/ differs from what the CRDs generate: run npm run import and commit imports/').toEqual(
+      treeDigest(out),
+    );
   });
 });

@@ -10,7 +10,15 @@ import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { environments, podSpec, render, type K8sObject } from './support.ts';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass', 'PersistentVolume', 'StorageClass', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PriorityClass',
+  'PersistentVolume',
+  'StorageClass',
+  'CustomResourceDefinition',
+]);
 /** Volume types Pod Security `restricted` allows. */
 const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
@@ -62,8 +70,11 @@ describe.each(STACKS)('%s', (_, values) => {
         for (const p of service.spec.ports) {
           // One number may be exposed for TCP and UDP alike (syslog, DNS): the target must match both.
           const protocol = p.protocol ?? 'TCP';
-          const target = ports.find((cp: any) =>
-            (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort) && (cp.protocol ?? 'TCP') === protocol);
+          const target = ports.find(
+            (cp: any) =>
+              (typeof p.targetPort === 'string' ? cp.name === p.targetPort : cp.containerPort === p.targetPort) &&
+              (cp.protocol ?? 'TCP') === protocol,
+          );
           expect(target, `port ${p.name} → ${p.targetPort}/${protocol}`).toBeDefined();
         }
       });
@@ -82,7 +93,8 @@ describe.each(STACKS)('%s', (_, values) => {
         for (const v of spec.volumes ?? []) {
           if (v.configMap) expect(has('ConfigMap', v.configMap.name, ns), `ConfigMap ${v.configMap.name}`).toBe(true);
           if (v.secret) expect(secretExists(v.secret.secretName), `Secret ${v.secret.secretName}`).toBe(true);
-          if (v.persistentVolumeClaim) expect(has('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, ns), `PVC ${v.persistentVolumeClaim.claimName}`).toBe(true);
+          if (v.persistentVolumeClaim)
+            expect(has('PersistentVolumeClaim', v.persistentVolumeClaim.claimName, ns), `PVC ${v.persistentVolumeClaim.claimName}`).toBe(true);
         }
         for (const c of allContainers(spec)) {
           for (const e of c.env ?? []) {
@@ -95,7 +107,8 @@ describe.each(STACKS)('%s', (_, values) => {
             if (e.secretRef) expect(secretExists(e.secretRef.name)).toBe(true);
           }
         }
-        if (spec.serviceAccountName) expect(has('ServiceAccount', spec.serviceAccountName, ns), `ServiceAccount ${spec.serviceAccountName}`).toBe(true);
+        if (spec.serviceAccountName)
+          expect(has('ServiceAccount', spec.serviceAccountName, ns), `ServiceAccount ${spec.serviceAccountName}`).toBe(true);
       });
 
       it(`${describeWorkload(w)} states resources, replicas, token mount and a pinned image`, () => {
@@ -119,7 +132,10 @@ describe.each(STACKS)('%s', (_, values) => {
           expect(sc.allowPrivilegeEscalation, c.name).toBe(false);
           expect(sc.readOnlyRootFilesystem, c.name).toBe(true);
           expect(sc.capabilities?.drop, c.name).toEqual(['ALL']);
-          expect((sc.capabilities?.add ?? []).filter((cap: string) => cap !== 'NET_BIND_SERVICE'), c.name).toEqual([]);
+          expect(
+            (sc.capabilities?.add ?? []).filter((cap: string) => cap !== 'NET_BIND_SERVICE'),
+            c.name,
+          ).toEqual([]);
         }
       });
 
@@ -129,14 +145,22 @@ describe.each(STACKS)('%s', (_, values) => {
           expect(spec.hostPID ?? false).toBe(false);
           expect(spec.hostIPC ?? false).toBe(false);
           for (const v of spec.volumes ?? []) {
-            expect(Object.keys(v).filter((k) => k !== 'name').every((k) => RESTRICTED_VOLUMES.includes(k)), v.name).toBe(true);
+            expect(
+              Object.keys(v)
+                .filter((k) => k !== 'name')
+                .every((k) => RESTRICTED_VOLUMES.includes(k)),
+              v.name,
+            ).toBe(true);
           }
           for (const c of allContainers(spec)) {
             const sc = c.securityContext ?? {};
             expect(sc.runAsNonRoot ?? spec.securityContext?.runAsNonRoot, c.name).toBe(true);
             expect(sc.runAsUser ?? spec.securityContext?.runAsUser, c.name).not.toBe(0);
             expect((sc.seccompProfile ?? spec.securityContext?.seccompProfile)?.type, c.name).toMatch(/^(RuntimeDefault|Localhost)$/);
-            expect((c.ports ?? []).every((p: any) => p.hostPort === undefined), c.name).toBe(true);
+            expect(
+              (c.ports ?? []).every((p: any) => p.hostPort === undefined),
+              c.name,
+            ).toBe(true);
           }
         });
       }
@@ -166,7 +190,9 @@ describe.each(STACKS)('%s', (_, values) => {
     /** Every string in every ConfigMap file and container env/args of the stack. */
     const texts = [
       ...rendered.all('ConfigMap').flatMap((cm) => Object.values<string>(cm.data ?? {})),
-      ...workloads.flatMap((w) => allContainers(podSpec(w)).flatMap((c) => [...(c.args ?? []), ...(c.command ?? []), ...(c.env ?? []).map((e: any) => e.value ?? '')])),
+      ...workloads.flatMap((w) =>
+        allContainers(podSpec(w)).flatMap((c) => [...(c.args ?? []), ...(c.command ?? []), ...(c.env ?? []).map((e: any) => e.value ?? '')]),
+      ),
     ];
 
     it('every in-cluster address names a rendered Service and a port it exposes', () => {
@@ -176,7 +202,10 @@ describe.each(STACKS)('%s', (_, values) => {
         const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === name && o.metadata.namespace === namespace);
         expect(service, address).toBeDefined();
         expect(port, `${address} names its port`).toBeDefined();
-        expect(service!.spec.ports.map((p: any) => String(p.port)), address).toContain(port);
+        expect(
+          service!.spec.ports.map((p: any) => String(p.port)),
+          address,
+        ).toContain(port);
       }
     });
 

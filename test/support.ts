@@ -30,7 +30,9 @@ export interface Rendered {
 /** Renders the stack from values (defaults applied, validated as `npm run synth` would). */
 export function render(values: ValuesInput = {}): Rendered {
   const stack = buildStack(parseValues(values, 'test values'), '/nonexistent');
-  const objects = YAML.parseAllDocuments(stack.app.synthYaml()).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  const objects = YAML.parseAllDocuments(stack.app.synthYaml())
+    .map((d) => d.toJS() as K8sObject)
+    .filter(Boolean);
   const all = (kind: string) => objects.filter((o) => o.kind === kind);
   const find = (kind: string, name: string, namespace?: string) => {
     const found = all(kind).filter((o) => o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
@@ -75,13 +77,22 @@ export function valueProblems(values: unknown): readonly string[] {
 
 /** Every example environment (`environments/*.yaml`), parsed as `npm run synth` reads it. */
 export function environments(): ReadonlyArray<readonly [file: string, values: ValuesInput]> {
-  return readdirSync('environments').filter((f) => f.endsWith('.yaml')).sort()
+  return readdirSync('environments')
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .map((f) => [`environments/${f}`, YAML.parse(readFileSync(`environments/${f}`, 'utf8')) as ValuesInput] as const);
 }
 
 /** The smallest values with hardware monitoring: one exporter group of one server. */
 export const HARDWARE_VALUES: ValuesInput = {
   redfish: {
-    groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 'fra1-s01', bmc: '10.0.0.1' }] }],
+    groups: [
+      {
+        name: 'fra1',
+        nodeSelector: { 'sightline.io/bmc-network': 'fra1' },
+        configSecret: { name: 'redfish-fra1' },
+        servers: [{ name: 'fra1-s01', bmc: '10.0.0.1' }],
+      },
+    ],
   },
 };

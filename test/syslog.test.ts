@@ -14,8 +14,15 @@ describe('the syslog receiver', () => {
     const service = r.find('Service', 'syslog');
     const ports = container(r.find('Deployment', 'syslog'), 'promtail').ports;
 
-    expect(receiverYaml(r).scrape_configs.map((j: any) => j.syslog.listen_protocol).sort()).toEqual(['tcp', 'udp']);
-    for (const [protocol, servicePort] of [['tcp', 6514], ['udp', 5514]] as const) {
+    expect(
+      receiverYaml(r)
+        .scrape_configs.map((j: any) => j.syslog.listen_protocol)
+        .sort(),
+    ).toEqual(['tcp', 'udp']);
+    for (const [protocol, servicePort] of [
+      ['tcp', 6514],
+      ['udp', 5514],
+    ] as const) {
       const job = listener(r, protocol);
       const port = service.spec.ports.find((p: any) => p.protocol === protocol.toUpperCase());
       expect(port.port).toBe(servicePort);
@@ -62,12 +69,26 @@ describe('the syslog receiver', () => {
         __syslog_message_facility: 'auth',
       });
 
-      expect(visible({ ...job.syslog.labels, ...entry })).toEqual({ job: 'syslog', host: 'edge1', source_ip: '192.0.2.10', app: 'sshd', level: 'warning', facility: 'auth' });
+      expect(visible({ ...job.syslog.labels, ...entry })).toEqual({
+        job: 'syslog',
+        host: 'edge1',
+        source_ip: '192.0.2.10',
+        app: 'sshd',
+        level: 'warning',
+        facility: 'auth',
+      });
     }
   });
 
   it('labels messages from an inventoried address with its device, site and role, and no other address', () => {
-    const r = render({ syslog: { devices: [{ address: '10.0.0.1', name: 'core-sw1', site: 'dc1', role: 'core-switch' }, { address: '2001:db8::1', name: 'fw1' }] } });
+    const r = render({
+      syslog: {
+        devices: [
+          { address: '10.0.0.1', name: 'core-sw1', site: 'dc1', role: 'core-switch' },
+          { address: '2001:db8::1', name: 'fw1' },
+        ],
+      },
+    });
     for (const protocol of ['tcp', 'udp'] as const) {
       const labelsOf = (address: string) => visible(relabel(listener(r, protocol).relabel_configs, { __syslog_connection_ip_address: address }));
 
@@ -91,7 +112,12 @@ describe('the syslog receiver', () => {
     expect(deployment.metadata.namespace).toBe('sightline');
     expect(deployment.spec.replicas).toBe(1);
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
-    expect(promtail.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(promtail.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(promtail.securityContext.runAsUser).toBeGreaterThan(0);
     expect(promtail.resources).toEqual({ requests: { cpu: '20m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } });
     expect(podSpec(deployment).volumes.some((v: any) => v.hostPath)).toBe(false);
@@ -121,12 +147,19 @@ describe('syslog values', () => {
   const problems = (syslog: unknown) => valueProblems({ syslog });
 
   it('fails when two devices have the same address', () => {
-    expect(problems({ devices: [{ address: '10.0.0.1', name: 'sw1' }, { address: '10.0.0.1', name: 'sw2' }] })).toEqual([
-      'syslog.devices[1].address: "10.0.0.1" is already the address of syslog.devices[0]',
-    ]);
+    expect(
+      problems({
+        devices: [
+          { address: '10.0.0.1', name: 'sw1' },
+          { address: '10.0.0.1', name: 'sw2' },
+        ],
+      }),
+    ).toEqual(['syslog.devices[1].address: "10.0.0.1" is already the address of syslog.devices[0]']);
   });
 
   it('fails when the Service type is not one Kubernetes offers for devices', () => {
-    expect(problems({ serviceType: 'ExternalName' })).toEqual(['syslog.serviceType: "ExternalName" is not one of "ClusterIP", "NodePort", "LoadBalancer"']);
+    expect(problems({ serviceType: 'ExternalName' })).toEqual([
+      'syslog.serviceType: "ExternalName" is not one of "ClusterIP", "NodePort", "LoadBalancer"',
+    ]);
   });
 });

@@ -7,7 +7,14 @@ const REMOVED_IN_TEMPO_3 = ['ingester', 'ingester_client', 'compactor', 'metrics
 
 describe('Tempo', () => {
   const r = render({
-    tempo: { blockRetention: '14d', compactedBlockRetention: '90m', maxBlockBytes: 5_000_000, maxBlockDuration: '10m', searchDurationSlo: '3s', storage: '20Gi' },
+    tempo: {
+      blockRetention: '14d',
+      compactedBlockRetention: '90m',
+      maxBlockBytes: 5_000_000,
+      maxBlockDuration: '10m',
+      searchDurationSlo: '3s',
+      storage: '20Gi',
+    },
   });
   const config = r.configFile('tempo-config', 'tempo.yaml');
   const deployment = r.find('StatefulSet', 'tempo');
@@ -34,14 +41,14 @@ describe('Tempo', () => {
     expect(defaults.query_frontend.search.duration_slo).toBe('5s');
   });
 
-  it('cuts blocks at Tempo\'s own size in every environment, unless values set one', () => {
+  it("cuts blocks at Tempo's own size in every environment, unless values set one", () => {
     for (const [file, values] of environments()) {
       expect(render(values).configFile('tempo-config', 'tempo.yaml').live_store.max_block_bytes, file).toBeUndefined();
     }
     expect(render({ tempo: { maxBlockBytes: 1_000_000 } }).configFile('tempo-config', 'tempo.yaml').live_store.max_block_bytes).toBe(1_000_000);
   });
 
-  it('lets the Go runtime size its heap from the container\'s memory limit', () => {
+  it("lets the Go runtime size its heap from the container's memory limit", () => {
     // memory.automemlimit_enabled (Tempo 3.0.3, cmd/tempo/app/config.go) sets GOMEMLIMIT from the cgroup
     // limit at start; without it the garbage collector ignores the limit until the kernel kills the pod.
     expect(config.memory).toEqual({ automemlimit_enabled: true });
@@ -92,7 +99,8 @@ describe('Tempo', () => {
   });
 
   it('probes /ready on the HTTP port, and gives a WAL replay time before liveness counts', () => {
-    for (const probe of [tempo.readinessProbe, tempo.livenessProbe, tempo.startupProbe]) expect(probe.httpGet).toMatchObject({ path: '/ready', port: 3200 });
+    for (const probe of [tempo.readinessProbe, tempo.livenessProbe, tempo.startupProbe])
+      expect(probe.httpGet).toMatchObject({ path: '/ready', port: 3200 });
     expect(tempo.startupProbe.failureThreshold * tempo.startupProbe.periodSeconds).toBeGreaterThanOrEqual(300);
   });
 

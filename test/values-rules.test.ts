@@ -26,16 +26,33 @@ function fieldsWhere(matches: (name: string, schema: Schema) => boolean, schema:
 const BASE: ValuesInput = {
   argocd: { repoURL: 'https://git.example.com/x.git' },
   syslog: { devices: [{ address: '10.0.0.9', name: 'sw1' }] },
-  redfish: { groups: [{ name: 'fra1', nodeSelector: { 'sightline.io/bmc-network': 'fra1' }, configSecret: { name: 'redfish-fra1' }, servers: [{ name: 's1', bmc: '10.0.0.1' }] }] },
+  redfish: {
+    groups: [
+      {
+        name: 'fra1',
+        nodeSelector: { 'sightline.io/bmc-network': 'fra1' },
+        configSecret: { name: 'redfish-fra1' },
+        servers: [{ name: 's1', bmc: '10.0.0.1' }],
+      },
+    ],
+  },
   // One receiver with every integration, so each of their fields exists.
   alertmanager: {
-    receivers: [{
-      name: 'all',
-      webhook: { urlSecret: { name: 'am-webhook', key: 'url' } },
-      slack: { urlSecret: { name: 'am-slack', key: 'url' } },
-      email: { to: 'a@example.com', from: 'b@example.com', smarthost: 'smtp.example.com:587', username: 'am', passwordSecret: { name: 'am-smtp', key: 'password' } },
-      pagerduty: { routingKeySecret: { name: 'am-pd', key: 'key' } },
-    }],
+    receivers: [
+      {
+        name: 'all',
+        webhook: { urlSecret: { name: 'am-webhook', key: 'url' } },
+        slack: { urlSecret: { name: 'am-slack', key: 'url' } },
+        email: {
+          to: 'a@example.com',
+          from: 'b@example.com',
+          smarthost: 'smtp.example.com:587',
+          username: 'am',
+          passwordSecret: { name: 'am-smtp', key: 'password' },
+        },
+        pagerduty: { routingKeySecret: { name: 'am-pd', key: 'key' } },
+      },
+    ],
   },
 };
 
@@ -70,11 +87,21 @@ describe('every duration field', () => {
   const durations = fieldsWhere((_, s) => s.pattern?.includes('(\\d+y)?') ?? false);
 
   it('is found in the schema', () => {
-    expect(durations).toEqual(expect.arrayContaining(['prometheus.retention', 'prometheus.scrapeInterval', 'loki.retention', 'tempo.blockRetention', 'redfish.groups[0].scrapeTimeout']));
+    expect(durations).toEqual(
+      expect.arrayContaining([
+        'prometheus.retention',
+        'prometheus.scrapeInterval',
+        'loki.retention',
+        'tempo.blockRetention',
+        'redfish.groups[0].scrapeTimeout',
+      ]),
+    );
   });
 
-  it.each(durations)('%s fails beyond what Go\'s time.Duration holds, the tightest limit of any consumer', (path) => {
-    expect(problemsOf(path, '1000y')).toEqual([`${path}: "1000y" is longer than ${MAX_DURATION}, the longest duration Prometheus, Loki, Tempo and Grafana can represent (Go's time.Duration)`]);
+  it.each(durations)("%s fails beyond what Go's time.Duration holds, the tightest limit of any consumer", (path) => {
+    expect(problemsOf(path, '1000y')).toEqual([
+      `${path}: "1000y" is longer than ${MAX_DURATION}, the longest duration Prometheus, Loki, Tempo and Grafana can represent (Go's time.Duration)`,
+    ]);
     // One millisecond past 2^63-1 ns.
     expect(problemsOf(path, '292y24w3d23h47m16s855ms')).toHaveLength(1);
   });
@@ -84,11 +111,23 @@ describe('every duration field', () => {
   });
 });
 
-describe('every container\'s resources', () => {
+describe("every container's resources", () => {
   const sections = fieldsWhere((name) => name === 'resources');
 
   it('are found in the schema, one per component', () => {
-    expect(sections).toEqual(expect.arrayContaining(['prometheus.resources', 'grafana.resources', 'loki.resources', 'promtail.resources', 'syslog.resources', 'tempo.resources', 'otelCollector.resources', 'helloApp.resources', 'redfish.resources']));
+    expect(sections).toEqual(
+      expect.arrayContaining([
+        'prometheus.resources',
+        'grafana.resources',
+        'loki.resources',
+        'promtail.resources',
+        'syslog.resources',
+        'tempo.resources',
+        'otelCollector.resources',
+        'helloApp.resources',
+        'redfish.resources',
+      ]),
+    );
   });
 
   it.each(sections)('%s fails with a request above its limit, comparing quantities, not strings', (path) => {
@@ -105,7 +144,9 @@ describe('every Secret key field', () => {
   const keys = fieldsWhere((name, s) => /key$/i.test(name) && s.type === 'string');
 
   it('is found in the schema', () => {
-    expect(keys).toEqual(expect.arrayContaining(['grafana.adminSecret.userKey', 'grafana.adminSecret.passwordKey', 'redfish.groups[0].configSecret.key']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['grafana.adminSecret.userKey', 'grafana.adminSecret.passwordKey', 'redfish.groups[0].configSecret.key']),
+    );
   });
 
   it.each(keys)('%s fails unless it is a valid data key ([-._a-zA-Z0-9]+, not "." or "..")', (path) => {
@@ -116,8 +157,39 @@ describe('every Secret key field', () => {
 
 describe('the Argo CD revision', () => {
   it('fails unless Git can resolve it: HEAD, a commit SHA, or a ref name git check-ref-format allows', () => {
-    const bad = ['release 1.0', 'feature..x', 'a~1', 'v1^{}', 'x:y', 'what?', 'a*', 'a[1]', 'a\\b', '/main', 'main/', 'a//b', '.hidden', 'x/.y', 'main.lock', 'main.', '@', 'a@{1}', ''];
-    const good = ['HEAD', 'main', 'release/1.0', 'v1.2.3', 'refs/heads/main', 'refs/tags/v1', '3f786850e387550fdab836ed7e6dc881de23001b', 'deadbee', 'feature_x-1', 'a@b'];
+    const bad = [
+      'release 1.0',
+      'feature..x',
+      'a~1',
+      'v1^{}',
+      'x:y',
+      'what?',
+      'a*',
+      'a[1]',
+      'a\\b',
+      '/main',
+      'main/',
+      'a//b',
+      '.hidden',
+      'x/.y',
+      'main.lock',
+      'main.',
+      '@',
+      'a@{1}',
+      '',
+    ];
+    const good = [
+      'HEAD',
+      'main',
+      'release/1.0',
+      'v1.2.3',
+      'refs/heads/main',
+      'refs/tags/v1',
+      '3f786850e387550fdab836ed7e6dc881de23001b',
+      'deadbee',
+      'feature_x-1',
+      'a@b',
+    ];
     for (const revision of bad) expect(isGitRevision(revision), revision).toBe(false);
     for (const revision of good) expect(isGitRevision(revision), revision).toBe(true);
     expect(problemsOf('argocd.targetRevision', 'release 1.0')[0]).toMatch(/^argocd\.targetRevision: "release 1\.0" is not a Git revision/);
@@ -132,7 +204,7 @@ describe('every IP address field', () => {
     }
   });
 
-  it('writes IPv6 as RFC 5952 does and an IPv4-mapped address as IPv4, as Go\'s net.IP does', () => {
+  it("writes IPv6 as RFC 5952 does and an IPv4-mapped address as IPv4, as Go's net.IP does", () => {
     expect(canonicalIpText('2001:0DB8:0000:0000:0001:0000:0000:0001')).toBe('2001:db8::1:0:0:1');
     expect(canonicalIpText('2001:db8:0:1:1:1:1:1')).toBe('2001:db8:0:1:1:1:1:1');
     expect(canonicalIpText('::ffff:192.0.2.128')).toBe('192.0.2.128');
@@ -154,11 +226,15 @@ describe('a quoted value in a message', () => {
 });
 
 describe('every scrape interval and timeout pair', () => {
-  it('fails when the two together leave less than a minute of Prometheus\'s 5m lookback, globally and per exporter group', () => {
-    expect(problemsOf('prometheus.scrapeInterval', '3m').concat(valueProblems(withField('prometheus', { scrapeInterval: '3m', scrapeTimeout: '90s' })))).toContain(
+  it("fails when the two together leave less than a minute of Prometheus's 5m lookback, globally and per exporter group", () => {
+    expect(
+      problemsOf('prometheus.scrapeInterval', '3m').concat(valueProblems(withField('prometheus', { scrapeInterval: '3m', scrapeTimeout: '90s' }))),
+    ).toContain(
       'prometheus.scrapeInterval: "3m" is too long with prometheus.scrapeTimeout (90s): scrapeInterval + scrapeTimeout is 270s, more than 4m (Prometheus\'s 5m lookback less a minute of margin), so series would vanish between scrapes and alerts would reset',
     );
-    expect(problemsOf('redfish.groups[0].scrapeInterval', '4m')[0]).toMatch(/^redfish\.groups\[0\]\.scrapeInterval: "4m" is too long with redfish\.groups\[0\]\.scrapeTimeout \(90s\)/);
+    expect(problemsOf('redfish.groups[0].scrapeInterval', '4m')[0]).toMatch(
+      /^redfish\.groups\[0\]\.scrapeInterval: "4m" is too long with redfish\.groups\[0\]\.scrapeTimeout \(90s\)/,
+    );
     expect(() => parseValues(withField('prometheus', { scrapeInterval: '2m', scrapeTimeout: '2m' }))).not.toThrow();
   });
 });

@@ -17,54 +17,226 @@ const AMS1 = 'name: ams1, nodeSelector: { sightline.io/bmc-network: ams1 }, conf
  * with such a message, and with the output folder, is tested once below.)
  */
 const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; readonly message: string }> = [
-  { why: 'a number is given as a string', yaml: 'prometheus:\n  replicas: "one"\n', message: 'prometheus.replicas: "one" is not a replica count (0 or 1)' },
-  { why: 'a key is misspelt', yaml: 'prometheus:\n  retension: 30d\n', message: 'prometheus.retension: unknown key (allowed here: retention, retentionSize,' },
-  { why: 'a top-level key is misspelt', yaml: 'grafanna:\n  replicas: 1\n', message: 'grafanna: unknown key (allowed here: namespace, clusterName, storageClassName, prometheus, grafana' },
-  { why: 'a duration is prose', yaml: 'prometheus:\n  retention: 15 days\n', message: 'prometheus.retention: "15 days" is not a duration like 15d or 36h' },
-  { why: 'a duration is zero', yaml: 'prometheus:\n  scrapeInterval: 0s\n', message: 'prometheus.scrapeInterval: "0s" is not a duration like 15d or 36h' },
-  { why: 'a byte size has no unit', yaml: 'prometheus:\n  retentionSize: "8"\n', message: 'prometheus.retentionSize: "8" is not a size like 512MB or 50GB' },
-  { why: 'a storage quantity uses decimal units', yaml: 'prometheus:\n  storage: 10GB\n', message: 'prometheus.storage: "10GB" is not a quantity like 512Mi, 10Gi or 1Ti' },
-  { why: 'replicas are negative', yaml: 'grafana:\n  replicas: -1\n', message: 'grafana.replicas: -1 is not a replica count: use 1, or 0 to stop the workload and keep its data' },
-  { why: 'a ReadWriteOnce workload is scaled out', yaml: 'grafana:\n  replicas: 2\n', message: 'grafana.replicas: 2 is more than 1: the workload keeps its data on a ReadWriteOnce volume' },
+  {
+    why: 'a number is given as a string',
+    yaml: 'prometheus:\n  replicas: "one"\n',
+    message: 'prometheus.replicas: "one" is not a replica count (0 or 1)',
+  },
+  {
+    why: 'a key is misspelt',
+    yaml: 'prometheus:\n  retension: 30d\n',
+    message: 'prometheus.retension: unknown key (allowed here: retention, retentionSize,',
+  },
+  {
+    why: 'a top-level key is misspelt',
+    yaml: 'grafanna:\n  replicas: 1\n',
+    message: 'grafanna: unknown key (allowed here: namespace, clusterName, storageClassName, prometheus, grafana',
+  },
+  {
+    why: 'a duration is prose',
+    yaml: 'prometheus:\n  retention: 15 days\n',
+    message: 'prometheus.retention: "15 days" is not a duration like 15d or 36h',
+  },
+  {
+    why: 'a duration is zero',
+    yaml: 'prometheus:\n  scrapeInterval: 0s\n',
+    message: 'prometheus.scrapeInterval: "0s" is not a duration like 15d or 36h',
+  },
+  {
+    why: 'a byte size has no unit',
+    yaml: 'prometheus:\n  retentionSize: "8"\n',
+    message: 'prometheus.retentionSize: "8" is not a size like 512MB or 50GB',
+  },
+  {
+    why: 'a storage quantity uses decimal units',
+    yaml: 'prometheus:\n  storage: 10GB\n',
+    message: 'prometheus.storage: "10GB" is not a quantity like 512Mi, 10Gi or 1Ti',
+  },
+  {
+    why: 'replicas are negative',
+    yaml: 'grafana:\n  replicas: -1\n',
+    message: 'grafana.replicas: -1 is not a replica count: use 1, or 0 to stop the workload and keep its data',
+  },
+  {
+    why: 'a ReadWriteOnce workload is scaled out',
+    yaml: 'grafana:\n  replicas: 2\n',
+    message: 'grafana.replicas: 2 is more than 1: the workload keeps its data on a ReadWriteOnce volume',
+  },
   { why: 'the namespace is not a DNS label', yaml: 'namespace: Sightline_Prod\n', message: 'namespace: "Sightline_Prod" is not a DNS label' },
-  { why: 'a CPU quantity is prose', yaml: 'grafana:\n  resources:\n    limits:\n      cpu: lots\n', message: 'grafana.resources.limits.cpu: "lots" is not a CPU quantity like 250m or 2' },
-  { why: 'the scrape timeout exceeds the interval', yaml: 'prometheus:\n  scrapeInterval: 15s\n  scrapeTimeout: 20s\n', message: 'prometheus.scrapeTimeout: "20s" is longer than prometheus.scrapeInterval (15s)' },
-  { why: 'size retention cannot trigger before the disk is full', yaml: 'prometheus:\n  storage: 5Gi\n  retentionSize: 8GB\n', message: 'prometheus.retentionSize: "8GB" must be smaller than prometheus.storage (5Gi)' },
-  { why: 'a syslog format is unknown', yaml: 'syslog:\n  udp:\n    format: cef\n', message: 'syslog.udp.format: "cef" is not one of "rfc5424", "rfc3164"' },
-  { why: 'a syslog port is out of range', yaml: 'syslog:\n  tcp:\n    port: 70000\n', message: 'syslog.tcp.port: 70000 is not a port number (an integer from 1 to 65535)' },
-  { why: 'a device address is not an IP address', yaml: 'syslog:\n  devices:\n    - { address: core-sw1.example.net, name: core-sw1 }\n', message: 'syslog.devices[0].address: "core-sw1.example.net" is not an IP address' },
-  { why: 'two devices share a name', yaml: 'syslog:\n  devices:\n    - { address: 10.0.0.1, name: sw1 }\n    - { address: 10.0.0.2, name: sw1 }\n', message: 'syslog.devices[1].name: "sw1" is already the name of syslog.devices[0]' },
-  { why: 'the log retention is not a duration', yaml: 'loki:\n  retention: forever\n', message: 'loki.retention: "forever" is not a duration like 15d or 36h' },
+  {
+    why: 'a CPU quantity is prose',
+    yaml: 'grafana:\n  resources:\n    limits:\n      cpu: lots\n',
+    message: 'grafana.resources.limits.cpu: "lots" is not a CPU quantity like 250m or 2',
+  },
+  {
+    why: 'the scrape timeout exceeds the interval',
+    yaml: 'prometheus:\n  scrapeInterval: 15s\n  scrapeTimeout: 20s\n',
+    message: 'prometheus.scrapeTimeout: "20s" is longer than prometheus.scrapeInterval (15s)',
+  },
+  {
+    why: 'size retention cannot trigger before the disk is full',
+    yaml: 'prometheus:\n  storage: 5Gi\n  retentionSize: 8GB\n',
+    message: 'prometheus.retentionSize: "8GB" must be smaller than prometheus.storage (5Gi)',
+  },
+  {
+    why: 'a syslog format is unknown',
+    yaml: 'syslog:\n  udp:\n    format: cef\n',
+    message: 'syslog.udp.format: "cef" is not one of "rfc5424", "rfc3164"',
+  },
+  {
+    why: 'a syslog port is out of range',
+    yaml: 'syslog:\n  tcp:\n    port: 70000\n',
+    message: 'syslog.tcp.port: 70000 is not a port number (an integer from 1 to 65535)',
+  },
+  {
+    why: 'a device address is not an IP address',
+    yaml: 'syslog:\n  devices:\n    - { address: core-sw1.example.net, name: core-sw1 }\n',
+    message: 'syslog.devices[0].address: "core-sw1.example.net" is not an IP address',
+  },
+  {
+    why: 'two devices share a name',
+    yaml: 'syslog:\n  devices:\n    - { address: 10.0.0.1, name: sw1 }\n    - { address: 10.0.0.2, name: sw1 }\n',
+    message: 'syslog.devices[1].name: "sw1" is already the name of syslog.devices[0]',
+  },
+  {
+    why: 'the log retention is not a duration',
+    yaml: 'loki:\n  retention: forever\n',
+    message: 'loki.retention: "forever" is not a duration like 15d or 36h',
+  },
   { why: 'a section is not a mapping', yaml: 'prometheus: big\n', message: 'prometheus: "big" is not a mapping' },
-  { why: 'the Secret name is not a DNS label', yaml: 'grafana:\n  adminSecret:\n    name: Grafana Admin\n', message: 'grafana.adminSecret.name: "Grafana Admin" is not a DNS label' },
-  { why: 'a trace retention is not a duration', yaml: 'tempo:\n  blockRetention: two weeks\n', message: 'tempo.blockRetention: "two weeks" is not a duration like 15d or 36h' },
-  { why: 'the live-store block size is zero', yaml: 'tempo:\n  maxBlockBytes: 0\n', message: 'tempo.maxBlockBytes: 0 must be a positive number of bytes' },
-  { why: 'the live-store block size is negative', yaml: 'tempo:\n  maxBlockBytes: -1048576\n', message: 'tempo.maxBlockBytes: -1048576 must be a positive number of bytes' },
-  { why: 'two collector receivers share a port', yaml: 'otelCollector:\n  otlpHttpPort: 4317\n', message: 'otelCollector.otlpHttpPort: 4317 is already taken by otelCollector.otlpGrpcPort; each receiver needs a port of its own' },
-  { why: 'a collector receiver takes the internal metrics port', yaml: 'otelCollector:\n  otlpGrpcPort: 8888\n', message: "otelCollector.otlpGrpcPort: 8888 is already taken by the collector's internal metrics port" },
-  { why: 'two servers share a name, in different exporter groups', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1 }]`, `${AMS1}, servers: [{ name: s1, bmc: 10.0.1.1 }]`), message: 'redfish.groups[1].servers[0].name: "s1" is already the name of redfish.groups[0].servers[0]: server names are unique across all groups' },
-  { why: 'a BMC address is neither a host name, an IP nor a URL', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.300 }]`), message: 'redfish.groups[0].servers[0].bmc: "10.0.0.300" is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443' },
-  { why: 'a BMC walk may last as long as its interval', yaml: redfish(`${FRA1}, scrapeInterval: 2m, scrapeTimeout: 2m, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].scrapeTimeout: "2m" is not shorter than redfish.groups[0].scrapeInterval (2m)' },
-  { why: 'an exporter group has no node selector', yaml: redfish('name: fra1, configSecret: { name: redfish-fra1 }, servers: [{ name: s1, bmc: 10.0.0.1 }]'), message: 'redfish.groups[0].nodeSelector: nothing is given, but every group needs the labels of the nodes that can reach its BMCs' },
-  { why: 'a server label is not a Prometheus label name', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { rack-id: r1 } }]`), message: 'redfish.groups[0].servers[0].labels.rack-id: "rack-id" is not a Prometheus label name (letters, digits and _, not starting with a digit)' },
+  {
+    why: 'the Secret name is not a DNS label',
+    yaml: 'grafana:\n  adminSecret:\n    name: Grafana Admin\n',
+    message: 'grafana.adminSecret.name: "Grafana Admin" is not a DNS label',
+  },
+  {
+    why: 'a trace retention is not a duration',
+    yaml: 'tempo:\n  blockRetention: two weeks\n',
+    message: 'tempo.blockRetention: "two weeks" is not a duration like 15d or 36h',
+  },
+  {
+    why: 'the live-store block size is zero',
+    yaml: 'tempo:\n  maxBlockBytes: 0\n',
+    message: 'tempo.maxBlockBytes: 0 must be a positive number of bytes',
+  },
+  {
+    why: 'the live-store block size is negative',
+    yaml: 'tempo:\n  maxBlockBytes: -1048576\n',
+    message: 'tempo.maxBlockBytes: -1048576 must be a positive number of bytes',
+  },
+  {
+    why: 'two collector receivers share a port',
+    yaml: 'otelCollector:\n  otlpHttpPort: 4317\n',
+    message: 'otelCollector.otlpHttpPort: 4317 is already taken by otelCollector.otlpGrpcPort; each receiver needs a port of its own',
+  },
+  {
+    why: 'a collector receiver takes the internal metrics port',
+    yaml: 'otelCollector:\n  otlpGrpcPort: 8888\n',
+    message: "otelCollector.otlpGrpcPort: 8888 is already taken by the collector's internal metrics port",
+  },
+  {
+    why: 'two servers share a name, in different exporter groups',
+    yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1 }]`, `${AMS1}, servers: [{ name: s1, bmc: 10.0.1.1 }]`),
+    message: 'redfish.groups[1].servers[0].name: "s1" is already the name of redfish.groups[0].servers[0]: server names are unique across all groups',
+  },
+  {
+    why: 'a BMC address is neither a host name, an IP nor a URL',
+    yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.300 }]`),
+    message:
+      'redfish.groups[0].servers[0].bmc: "10.0.0.300" is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443',
+  },
+  {
+    why: 'a BMC walk may last as long as its interval',
+    yaml: redfish(`${FRA1}, scrapeInterval: 2m, scrapeTimeout: 2m, servers: [{ name: s1, bmc: 10.0.0.1 }]`),
+    message: 'redfish.groups[0].scrapeTimeout: "2m" is not shorter than redfish.groups[0].scrapeInterval (2m)',
+  },
+  {
+    why: 'an exporter group has no node selector',
+    yaml: redfish('name: fra1, configSecret: { name: redfish-fra1 }, servers: [{ name: s1, bmc: 10.0.0.1 }]'),
+    message: 'redfish.groups[0].nodeSelector: nothing is given, but every group needs the labels of the nodes that can reach its BMCs',
+  },
+  {
+    why: 'a server label is not a Prometheus label name',
+    yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { rack-id: r1 } }]`),
+    message:
+      'redfish.groups[0].servers[0].labels.rack-id: "rack-id" is not a Prometheus label name (letters, digits and _, not starting with a digit)',
+  },
   { why: 'the file is a list, not a mapping', yaml: '- prometheus\n', message: '(top level): ["prometheus"] is not a mapping' },
   { why: 'the file is not YAML', yaml: 'prometheus:\n  retention: [15d\n', message: 'values.yaml is not valid' },
   { why: 'the Argo CD section has no repository', yaml: 'argocd:\n  targetRevision: main\n', message: 'argocd.repoURL: nothing is not a string' },
-  { why: 'the Argo CD repository is not a URL', yaml: 'argocd:\n  repoURL: platform/sightline\n', message: 'argocd.repoURL: "platform/sightline" is not a Git repository URL' },
-  { why: 'the Argo CD repository key is spelt as cdk8s spells it', yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n', message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,' },
-  { why: 'the Argo CD path climbs out of the repository', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n', message: 'argocd.path: "../dist" is not a folder relative to the repository root' },
-  { why: 'Argo CD pruning is prose', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n', message: 'argocd.automated.prune: "yes please" is not a boolean' },
+  {
+    why: 'the Argo CD repository is not a URL',
+    yaml: 'argocd:\n  repoURL: platform/sightline\n',
+    message: 'argocd.repoURL: "platform/sightline" is not a Git repository URL',
+  },
+  {
+    why: 'the Argo CD repository key is spelt as cdk8s spells it',
+    yaml: 'argocd:\n  repoUrl: https://git.example.com/x.git\n',
+    message: 'argocd.repoUrl: unknown key (allowed here: repoURL, targetRevision, path,',
+  },
+  {
+    why: 'the Argo CD path climbs out of the repository',
+    yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  path: ../dist\n',
+    message: 'argocd.path: "../dist" is not a folder relative to the repository root',
+  },
+  {
+    why: 'Argo CD pruning is prose',
+    yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  automated:\n    prune: yes please\n',
+    message: 'argocd.automated.prune: "yes please" is not a boolean',
+  },
   // Accepted before, broken at deploy or run time.
-  { why: 'a duration is beyond what Go and Prometheus can represent', yaml: 'prometheus:\n  retention: 1000y\n', message: 'prometheus.retention: "1000y" is longer than 292y24w3d23h47m16s854ms' },
-  { why: 'a request is above its limit', yaml: 'grafana:\n  resources:\n    requests: { memory: 1Gi }\n    limits: { memory: 512Mi }\n', message: 'grafana.resources.requests.memory: "1Gi" is more than limits.memory (512Mi)' },
-  { why: 'a Secret key has a space', yaml: 'grafana:\n  adminSecret:\n    userKey: admin user\n', message: 'grafana.adminSecret.userKey: "admin user" is not a Secret key' },
-  { why: 'a Secret key is a path', yaml: redfish('name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, configSecret: { name: redfish-fra1, key: creds/config.yml }, servers: [{ name: s1, bmc: 10.0.0.1 }]'), message: 'redfish.groups[0].configSecret.key: "creds/config.yml" is not a Secret key' },
-  { why: 'the Argo CD revision is not a Git ref', yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  targetRevision: release 1.0\n', message: 'argocd.targetRevision: "release 1.0" is not a Git revision' },
-  { why: 'a device address is IPv6 in a form the receiver never reports', yaml: 'syslog:\n  devices:\n    - { address: "2001:DB8:0:0:0:0:0:1", name: sw1 }\n', message: 'syslog.devices[0].address: "2001:DB8:0:0:0:0:0:1" is not in canonical form: write "2001:db8::1"' },
-  { why: 'a server label is one the alerts set', yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { server: db-01 } }]`), message: 'redfish.groups[0].servers[0].labels.server: "server" is a label Sightline sets itself' },
-  { why: 'a BMC walk and its timeout reach into the 5m lookback', yaml: redfish(`${FRA1}, scrapeInterval: 3m, scrapeTimeout: 150s, servers: [{ name: s1, bmc: 10.0.0.1 }]`), message: 'redfish.groups[0].scrapeInterval: "3m" is too long with redfish.groups[0].scrapeTimeout (150s)' },
-  { why: 'an alert route names a receiver that does not exist', yaml: 'alertmanager:\n  route:\n    severities:\n      critical: [pager]\n', message: 'alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (nobody)' },
-  { why: 'a notifier secret is written into the values', yaml: 'alertmanager:\n  receivers:\n    - name: chat\n      slack: { url: "https://hooks.slack.com/services/T/B/x" }\n', message: 'alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)' },
+  {
+    why: 'a duration is beyond what Go and Prometheus can represent',
+    yaml: 'prometheus:\n  retention: 1000y\n',
+    message: 'prometheus.retention: "1000y" is longer than 292y24w3d23h47m16s854ms',
+  },
+  {
+    why: 'a request is above its limit',
+    yaml: 'grafana:\n  resources:\n    requests: { memory: 1Gi }\n    limits: { memory: 512Mi }\n',
+    message: 'grafana.resources.requests.memory: "1Gi" is more than limits.memory (512Mi)',
+  },
+  {
+    why: 'a Secret key has a space',
+    yaml: 'grafana:\n  adminSecret:\n    userKey: admin user\n',
+    message: 'grafana.adminSecret.userKey: "admin user" is not a Secret key',
+  },
+  {
+    why: 'a Secret key is a path',
+    yaml: redfish(
+      'name: fra1, nodeSelector: { sightline.io/bmc-network: fra1 }, configSecret: { name: redfish-fra1, key: creds/config.yml }, servers: [{ name: s1, bmc: 10.0.0.1 }]',
+    ),
+    message: 'redfish.groups[0].configSecret.key: "creds/config.yml" is not a Secret key',
+  },
+  {
+    why: 'the Argo CD revision is not a Git ref',
+    yaml: 'argocd:\n  repoURL: https://git.example.com/x.git\n  targetRevision: release 1.0\n',
+    message: 'argocd.targetRevision: "release 1.0" is not a Git revision',
+  },
+  {
+    why: 'a device address is IPv6 in a form the receiver never reports',
+    yaml: 'syslog:\n  devices:\n    - { address: "2001:DB8:0:0:0:0:0:1", name: sw1 }\n',
+    message: 'syslog.devices[0].address: "2001:DB8:0:0:0:0:0:1" is not in canonical form: write "2001:db8::1"',
+  },
+  {
+    why: 'a server label is one the alerts set',
+    yaml: redfish(`${FRA1}, servers: [{ name: s1, bmc: 10.0.0.1, labels: { server: db-01 } }]`),
+    message: 'redfish.groups[0].servers[0].labels.server: "server" is a label Sightline sets itself',
+  },
+  {
+    why: 'a BMC walk and its timeout reach into the 5m lookback',
+    yaml: redfish(`${FRA1}, scrapeInterval: 3m, scrapeTimeout: 150s, servers: [{ name: s1, bmc: 10.0.0.1 }]`),
+    message: 'redfish.groups[0].scrapeInterval: "3m" is too long with redfish.groups[0].scrapeTimeout (150s)',
+  },
+  {
+    why: 'an alert route names a receiver that does not exist',
+    yaml: 'alertmanager:\n  route:\n    severities:\n      critical: [pager]\n',
+    message: 'alertmanager.route.severities.critical[0]: "pager" is not a receiver of alertmanager.receivers (nobody)',
+  },
+  {
+    why: 'a notifier secret is written into the values',
+    yaml: 'alertmanager:\n  receivers:\n    - name: chat\n      slack: { url: "https://hooks.slack.com/services/T/B/x" }\n',
+    message: 'alertmanager.receivers[0].slack.url: unknown key (allowed here: urlSecret, channel)',
+  },
 ];
 
 describe('a values file', () => {

@@ -76,7 +76,8 @@ function isIdentifier(name: string): boolean {
 }
 
 function identifier(name: string, what: string): string {
-  if (!isIdentifier(name)) throw new Error(`${JSON.stringify(name)} is not an Alloy identifier (letters, digits and _, not starting with a digit): invalid ${what}`);
+  if (!isIdentifier(name))
+    throw new Error(`${JSON.stringify(name)} is not an Alloy identifier (letters, digits and _, not starting with a digit): invalid ${what}`);
   return name;
 }
 
@@ -121,7 +122,9 @@ function renderBlock(block: AlloyBlock, depth: number): string {
   const label = block.label === undefined ? '' : ` ${quote(identifier(block.label, `label of ${block.name}`))}`;
   const attributes = defined(block.attributes ?? {});
   const width = Math.max(0, ...attributes.map(([k]) => k.length));
-  const lines = attributes.map(([key, value]) => `${pad}${INDENT}${identifier(key, `attribute of ${block.name}`).padEnd(width)} = ${renderValue(value, depth + 1)}`);
+  const lines = attributes.map(
+    ([key, value]) => `${pad}${INDENT}${identifier(key, `attribute of ${block.name}`).padEnd(width)} = ${renderValue(value, depth + 1)}`,
+  );
   const nested = (block.blocks ?? []).map((b) => renderBlock(b, depth + 1));
   const body = [...(lines.length > 0 ? [lines.join('\n')] : []), ...nested].join('\n\n');
   return body === '' ? `${pad}${block.name}${label} { }` : `${pad}${block.name}${label} {\n${body}\n${pad}}`;

@@ -5,7 +5,7 @@
  *
  * @see https://github.com/grafana/alloy/blob/v1.18.1/docs/sources/reference/cli/run.md
  */
-import * as kplus from 'cdk8s-plus-28';
+import type * as kplus from 'cdk8s-plus-28';
 import { ref, type AlloyBlock, type AlloyReference } from './alloy-syntax.ts';
 import type { Endpoint } from './endpoint.ts';
 import { agentReadiness } from './node-logs.ts';

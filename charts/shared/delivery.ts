@@ -42,8 +42,16 @@ export const SYNC_WAVES = { foundations: 0, configuration: 1, workloads: 2 } as 
 
 const FOUNDATION_KINDS: ReadonlySet<string> = new Set(['Namespace', 'CustomResourceDefinition']);
 const CONFIGURATION_KINDS: ReadonlySet<string> = new Set([
-  'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Secret',
-  'NetworkPolicy', 'PriorityClass', 'ResourceQuota',
+  'ServiceAccount',
+  'Role',
+  'RoleBinding',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ConfigMap',
+  'Secret',
+  'NetworkPolicy',
+  'PriorityClass',
+  'ResourceQuota',
 ]);
 
 /** The sync wave of an object of `kind` (see {@link SYNC_WAVES}). */
@@ -119,7 +127,10 @@ export function annotateForArgoCd(app: App): Manifest[] {
     const own = manifest.metadata.annotations ?? {};
     const wave = own[SYNC_WAVE_ANNOTATION] ?? String(syncWave(object.kind));
     object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, wave);
-    const options = (own[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+    const options = (own[SYNC_OPTIONS_ANNOTATION] ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== '');
     if (NEVER_DELETED_KINDS.has(object.kind)) options.push(...NEVER_DELETE_OPTIONS.filter((o) => !options.includes(o)));
     // Measured as rendered, wave and options included.
     const annotations = { ...own, [SYNC_WAVE_ANNOTATION]: wave, ...(options.length > 0 && { [SYNC_OPTIONS_ANNOTATION]: options.join(',') }) };

@@ -26,11 +26,7 @@ export class Endpoint implements NetworkTarget {
    *
    * @throws if the Service does not expose `port`: an endpoint to a port nobody serves is a wiring bug.
    */
-  public static fromService(
-    service: kplus.Service,
-    port: number,
-    options: { readonly scheme: EndpointScheme; readonly path?: string },
-  ): Endpoint {
+  public static fromService(service: kplus.Service, port: number, options: { readonly scheme: EndpointScheme; readonly path?: string }): Endpoint {
     const servicePort = service.ports.find((p) => p.port === port);
     if (servicePort === undefined) {
       throw new Error(`Service ${service.name} exposes no port ${port} (it exposes ${service.ports.map((p) => p.port).join(', ')})`);

@@ -19,7 +19,9 @@ export class HubSeal {
    */
   public assertOpen(what: string): void {
     if (this.renderedBy !== undefined) {
-      throw new Error(`${this.hub} cannot take the ${what}: it already rendered ${this.renderedBy}, which would never contain it. Contribute to a hub before anything renders it (synth, toJson, fileText).`);
+      throw new Error(
+        `${this.hub} cannot take the ${what}: it already rendered ${this.renderedBy}, which would never contain it. Contribute to a hub before anything renders it (synth, toJson, fileText).`,
+      );
     }
   }
 

@@ -45,10 +45,7 @@ export interface PodPort {
  * - every pod of the namespaces whose labels match (`{}`: every namespace), for ports meant for applications;
  * - anywhere, in or outside the cluster, for receivers devices outside the cluster send to.
  */
-export type TrafficSource =
-  | { readonly pods: PodGroup }
-  | { readonly namespaces: Readonly<Record<string, string>> }
-  | { readonly anywhere: true };
+export type TrafficSource = { readonly pods: PodGroup } | { readonly namespaces: Readonly<Record<string, string>> } | { readonly anywhere: true };
 
 /** A workload whose pods can be the source of traffic. */
 export type SourceWorkload = kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet;
@@ -179,7 +176,9 @@ export class NetworkAccess extends Construct {
     const isEveryPod = (p: TrafficPeer) => 'namespaces' in p && Object.keys(p.namespaces).length === 0;
     // Every pod on every port (Prometheus's scrapes by annotation) leaves the rules to single pods nothing to add.
     const everyPodAnyPort = [...(entry.ports.get('*')?.peers.values() ?? [])].some(isEveryPod);
-    const needed = [...entry.ports].filter(([key, { peers }]) => !(everyPodAnyPort && key !== '*' && [...peers.values()].every((p) => 'pods' in p || 'namespaces' in p)));
+    const needed = [...entry.ports].filter(
+      ([key, { peers }]) => !(everyPodAnyPort && key !== '*' && [...peers.values()].every((p) => 'pods' in p || 'namespaces' in p)),
+    );
     const rules = needed.map(([, { ports, peers }]) => {
       const all = [...peers.values()];
       const rulePorts = ports.length === 0 ? undefined : ports.map((p) => ({ port: kplus.k8s.IntOrString.fromNumber(p.port), protocol: p.protocol }));
@@ -199,10 +198,12 @@ export class NetworkAccess extends Construct {
 
 function peersOf(peer: TrafficPeer): kplus.k8s.NetworkPolicyPeer[] {
   if ('pods' in peer) {
-    return [{
-      namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.pods.namespace } },
-      podSelector: { matchLabels: { ...peer.pods.labels } },
-    }];
+    return [
+      {
+        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.pods.namespace } },
+        podSelector: { matchLabels: { ...peer.pods.labels } },
+      },
+    ];
   }
   if ('namespaces' in peer) return [{ namespaceSelector: { matchLabels: { ...peer.namespaces } } }];
   if ('cidrs' in peer) return peer.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
@@ -210,7 +211,9 @@ function peersOf(peer: TrafficPeer): kplus.k8s.NetworkPolicyPeer[] {
 }
 
 function describePods(pods: PodGroup): string {
-  return `${pods.namespace}/${Object.entries(pods.labels).map(([k, v]) => `${k}=${v}`).join(',')}`;
+  return `${pods.namespace}/${Object.entries(pods.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')}`;
 }
 
 /** Where the cluster's DNS and API server are, for egress policies: neither is a pod of the stack. */
@@ -240,8 +243,15 @@ export function applyNetworkPolicies(scope: Construct, options: { readonly enabl
   const egress = options.egress;
   if (egress) {
     for (const workload of constructs) {
-      const callsApi = (workload instanceof kplus.Deployment || workload instanceof kplus.DaemonSet || workload instanceof kplus.StatefulSet) && workload.automountServiceAccountToken;
-      if (callsApi) allowEgress(workload, { cidrs: egress.apiServer.cidrs }, egress.apiServer.ports.map((port) => ({ port, protocol: 'TCP' })));
+      const callsApi =
+        (workload instanceof kplus.Deployment || workload instanceof kplus.DaemonSet || workload instanceof kplus.StatefulSet) &&
+        workload.automountServiceAccountToken;
+      if (callsApi)
+        allowEgress(
+          workload,
+          { cidrs: egress.apiServer.cidrs },
+          egress.apiServer.ports.map((port) => ({ port, protocol: 'TCP' })),
+        );
     }
   }
   for (const construct of constructs) {
@@ -262,10 +272,17 @@ export function applyNetworkPolicies(scope: Construct, options: { readonly enabl
           spec: {
             podSelector: {},
             policyTypes: ['Egress'],
-            egress: [{
-              to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: egress.dns.namespace } }, podSelector: { matchLabels: { ...egress.dns.podLabels } } }],
-              ports: (['UDP', 'TCP'] as const).map((protocol) => ({ port: kplus.k8s.IntOrString.fromNumber(DNS_PORT), protocol })),
-            }],
+            egress: [
+              {
+                to: [
+                  {
+                    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: egress.dns.namespace } },
+                    podSelector: { matchLabels: { ...egress.dns.podLabels } },
+                  },
+                ],
+                ports: (['UDP', 'TCP'] as const).map((protocol) => ({ port: kplus.k8s.IntOrString.fromNumber(DNS_PORT), protocol })),
+              },
+            ],
           },
         });
       }

@@ -122,11 +122,12 @@ export function journalRules(): RelabelConfig[] {
  * journal on disk as soon as that directory exists (Storage=auto).
  */
 export function hostLogPaths(nodeLogs: NodeLogSources): Array<{ name: string; path: string; type: kplus.HostPathVolumeType }> {
-  const paths = nodeLogs.files || nodeLogs.journal
-    // /var/log holds the pod logs, the log files, and the persistent journal where the node keeps one: one
-    // mount of a directory every Linux node has covers a journal that may or may not be there.
-    ? [{ name: 'var-log', path: '/var/log', type: kplus.HostPathVolumeType.DIRECTORY }]
-    : [{ name: 'pod-logs', path: POD_LOGS_DIR, type: kplus.HostPathVolumeType.DIRECTORY }];
+  const paths =
+    nodeLogs.files || nodeLogs.journal
+      ? // /var/log holds the pod logs, the log files, and the persistent journal where the node keeps one: one
+        // mount of a directory every Linux node has covers a journal that may or may not be there.
+        [{ name: 'var-log', path: '/var/log', type: kplus.HostPathVolumeType.DIRECTORY }]
+      : [{ name: 'pod-logs', path: POD_LOGS_DIR, type: kplus.HostPathVolumeType.DIRECTORY }];
   if (nodeLogs.journal) {
     // A node without a persistent journal keeps it here, in memory; creating the directory where it is
     // missing changes nothing (journald creates it itself at every boot, on a tmpfs). The reader needs the

@@ -6,7 +6,7 @@
  *
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
-import * as kplus from 'cdk8s-plus-28';
+import type * as kplus from 'cdk8s-plus-28';
 import type { Endpoint } from './endpoint.ts';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { componentDashboard, memoryPanel, upPanel } from '../component-dashboard.ts';
@@ -38,9 +38,7 @@ export interface PromtailScrapeConfig {
 }
 
 /** The pipeline stages Sightline uses. */
-export type PipelineStage =
-  | { readonly cri: Readonly<Record<string, never>> }
-  | { readonly labeldrop: readonly string[] };
+export type PipelineStage = { readonly cri: Readonly<Record<string, never>> } | { readonly labeldrop: readonly string[] };
 
 /** `<journal_config>`: reads the systemd journal. */
 export interface JournalTargetConfig {
@@ -107,7 +105,12 @@ export function mountPromtailConfig(container: kplus.Container, volume: kplus.Vo
  * @param props.alertPrefix starts every alert name, e.g. `Promtail`
  * @param props.what how the description names the pods, e.g. `The Promtail agent`
  */
-export function promtailRules(props: { readonly group: string; readonly job: string; readonly alertPrefix: string; readonly what: string }): RuleGroup {
+export function promtailRules(props: {
+  readonly group: string;
+  readonly job: string;
+  readonly alertPrefix: string;
+  readonly what: string;
+}): RuleGroup {
   const job = `job="${props.job}"`;
   return {
     name: props.group,
@@ -140,10 +143,29 @@ export function promtailDashboard(props: { readonly uid: string; readonly title:
     title: props.title,
     description: `Health, throughput, failures and saturation of ${props.what}.`,
     health: [upPanel(props.job, props.title, '{{pod}}')],
-    throughput: [{ title: 'Lines sent', description: 'Log lines pushed to Loki per second.', unit: 'short', queries: [{ expr: `sum by (pod) (rate(promtail_sent_entries_total{${job}}[5m]))`, legend: '{{pod}}' }] }],
+    throughput: [
+      {
+        title: 'Lines sent',
+        description: 'Log lines pushed to Loki per second.',
+        unit: 'short',
+        queries: [{ expr: `sum by (pod) (rate(promtail_sent_entries_total{${job}}[5m]))`, legend: '{{pod}}' }],
+      },
+    ],
     errors: [
-      { title: 'Lines dropped', description: 'Log lines given up on per second, by reason: they never reach Loki.', unit: 'short', queries: [{ expr: `sum by (pod, reason) (rate(promtail_dropped_entries_total{${job}}[5m]))`, legend: '{{pod}} {{reason}}' }] },
-      { title: 'Failed pushes', description: 'Pushes to Loki that did not succeed per second, by HTTP status (-1: no connection).', unit: 'reqps', queries: [{ expr: `sum by (status_code) (rate(promtail_request_duration_seconds_count{${job}, status_code!~"2.."}[5m]))`, legend: '{{status_code}}' }] },
+      {
+        title: 'Lines dropped',
+        description: 'Log lines given up on per second, by reason: they never reach Loki.',
+        unit: 'short',
+        queries: [{ expr: `sum by (pod, reason) (rate(promtail_dropped_entries_total{${job}}[5m]))`, legend: '{{pod}} {{reason}}' }],
+      },
+      {
+        title: 'Failed pushes',
+        description: 'Pushes to Loki that did not succeed per second, by HTTP status (-1: no connection).',
+        unit: 'reqps',
+        queries: [
+          { expr: `sum by (status_code) (rate(promtail_request_duration_seconds_count{${job}, status_code!~"2.."}[5m]))`, legend: '{{status_code}}' },
+        ],
+      },
     ],
     saturation: [memoryPanel(props.job, props.title, '{{pod}}')],
   });

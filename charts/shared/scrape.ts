@@ -15,7 +15,18 @@ export interface RelabelConfig {
   readonly modulus?: number;
   readonly target_label?: string;
   readonly replacement?: string;
-  readonly action?: 'replace' | 'keep' | 'drop' | 'keepequal' | 'dropequal' | 'hashmod' | 'labelmap' | 'labeldrop' | 'labelkeep' | 'lowercase' | 'uppercase';
+  readonly action?:
+    | 'replace'
+    | 'keep'
+    | 'drop'
+    | 'keepequal'
+    | 'dropequal'
+    | 'hashmod'
+    | 'labelmap'
+    | 'labeldrop'
+    | 'labelkeep'
+    | 'lowercase'
+    | 'uppercase';
 }
 
 /** `<static_config>`. */
@@ -51,8 +62,16 @@ const DISCOVERY_RESOURCES: Readonly<Record<KubernetesSdConfig['role'], readonly 
   node: [{ apiGroup: '', resource: 'nodes' }],
   pod: [{ apiGroup: '', resource: 'pods' }],
   service: [{ apiGroup: '', resource: 'services' }],
-  endpoints: [{ apiGroup: '', resource: 'endpoints' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
-  endpointslice: [{ apiGroup: 'discovery.k8s.io', resource: 'endpointslices' }, { apiGroup: '', resource: 'services' }, { apiGroup: '', resource: 'pods' }],
+  endpoints: [
+    { apiGroup: '', resource: 'endpoints' },
+    { apiGroup: '', resource: 'services' },
+    { apiGroup: '', resource: 'pods' },
+  ],
+  endpointslice: [
+    { apiGroup: 'discovery.k8s.io', resource: 'endpointslices' },
+    { apiGroup: '', resource: 'services' },
+    { apiGroup: '', resource: 'pods' },
+  ],
   ingress: [{ apiGroup: 'networking.k8s.io', resource: 'ingresses' }],
 };
 
@@ -109,7 +128,13 @@ export function alertingRule(props: {
   readonly summary: string;
   readonly description: string;
 }): AlertingRule {
-  return { alert: props.alert, expr: props.expr, for: props.for, labels: { severity: props.severity }, annotations: { summary: props.summary, description: props.description } };
+  return {
+    alert: props.alert,
+    expr: props.expr,
+    for: props.for,
+    labels: { severity: props.severity },
+    annotations: { summary: props.summary, description: props.description },
+  };
 }
 
 /** A recording rule of a rule file. @see https://prometheus.io/docs/prometheus/3.14/configuration/recording_rules/ */
@@ -172,11 +197,20 @@ export function podScrapeJob(props: {
 }): ScrapeConfig {
   return {
     job_name: props.jobName,
-    kubernetes_sd_configs: [{
-      role: 'pod',
-      namespaces: { names: [props.namespace] },
-      selectors: [{ role: 'pod', label: Object.entries(props.selector).map(([k, v]) => `${k}=${v}`).join(',') }],
-    }],
+    kubernetes_sd_configs: [
+      {
+        role: 'pod',
+        namespaces: { names: [props.namespace] },
+        selectors: [
+          {
+            role: 'pod',
+            label: Object.entries(props.selector)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          },
+        ],
+      },
+    ],
     relabel_configs: [
       // Discovery yields one target per container port: keep the metrics port only.
       { source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: props.portName },

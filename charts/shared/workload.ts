@@ -99,7 +99,11 @@ export function restrictedContainerSecurity(user: number): kplus.ContainerSecuri
  * moves, and a locally loaded demo image must not be pulled), the restricted security context as the image's
  * user, and explicit requests and limits.
  */
-export function hardenedContainer(props: { readonly image: string; readonly user: number; readonly resources: ContainerResourceValues }): Pick<kplus.ContainerProps, 'image' | 'imagePullPolicy' | 'securityContext' | 'resources'> {
+export function hardenedContainer(props: {
+  readonly image: string;
+  readonly user: number;
+  readonly resources: ContainerResourceValues;
+}): Pick<kplus.ContainerProps, 'image' | 'imagePullPolicy' | 'securityContext' | 'resources'> {
   return {
     image: props.image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -226,7 +230,10 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
     ...workloadProps(props),
     strategy: props.persistent
       ? kplus.DeploymentStrategy.recreate()
-      : kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+      : kplus.DeploymentStrategy.rollingUpdate({
+          maxSurge: kplus.PercentOrAbsolute.absolute(1),
+          maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+        }),
   });
   completeWorkload(deployment, props);
   if (props.replicas > 1) keepReplicasApart(deployment, props.identity);
@@ -255,10 +262,9 @@ function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIden
     labelSelector: { matchLabels: selector },
     matchLabelKeys: ['pod-template-hash'],
   });
-  ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-    spread('kubernetes.io/hostname'),
-    spread('topology.kubernetes.io/zone'),
-  ]));
+  ApiObject.of(deployment).addJsonPatch(
+    JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [spread('kubernetes.io/hostname'), spread('topology.kubernetes.io/zone')]),
+  );
 }
 
 /** Properties of {@link storeStatefulSet}. */
@@ -338,10 +344,12 @@ export function stackDaemonSet(scope: Construct, id: string, props: StackDaemonS
     terminationGracePeriod: Duration.seconds(30),
   });
   // One term: conditions in separate terms would be ORed.
-  daemonSet.scheduling.attract(kplus.Node.labeled(
-    ...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value)),
-    ...props.nodeLabelQueries ?? [],
-  ));
+  daemonSet.scheduling.attract(
+    kplus.Node.labeled(
+      ...Object.entries(props.nodeSelector).map(([key, value]) => kplus.NodeLabelQuery.is(key, value)),
+      ...(props.nodeLabelQueries ?? []),
+    ),
+  );
   selectByIdentity(daemonSet, props.identity);
   if (props.configChecksum !== undefined) daemonSet.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, props.configChecksum);
   return daemonSet;
@@ -377,7 +385,12 @@ export interface ServicePortSpec {
 export function stackService(
   scope: Construct,
   id: string,
-  props: { readonly name: string; readonly identity: ComponentIdentity; readonly ports: readonly ServicePortSpec[]; readonly type?: kplus.ServiceType },
+  props: {
+    readonly name: string;
+    readonly identity: ComponentIdentity;
+    readonly ports: readonly ServicePortSpec[];
+    readonly type?: kplus.ServiceType;
+  },
 ): kplus.Service {
   const service = new kplus.Service(scope, id, {
     metadata: { name: props.name, labels: recommendedLabels(props.identity) },

@@ -19,7 +19,11 @@ export function hardwareInventory(groups: number, serversPerGroup: number): Valu
           servers: Array.from({ length: serversPerGroup }, (_, i) => {
             const rack = `r${String(Math.floor(i / 20) + 1).padStart(2, '0')}`;
             const name = `${site}-${rack}-s${String((i % 20) + 1).padStart(2, '0')}`;
-            return { name, bmc: `bmc-${name}.mgmt.example.net`, labels: { site, rack, model: MODELS[i % MODELS.length]!, node: `${name}.example.net` } };
+            return {
+              name,
+              bmc: `bmc-${name}.mgmt.example.net`,
+              labels: { site, rack, model: MODELS[i % MODELS.length]!, node: `${name}.example.net` },
+            };
           }),
         };
       }),

@@ -59,7 +59,7 @@ function median(samples: number[]): number {
 function measureInterleaved(commands: ReadonlyArray<readonly string[]>): number[] {
   for (const args of commands) timeRun(args); // warm the file system (and compile) caches; not counted
   const samples = commands.map((): number[] => []);
-  for (let round = 0; round < runs; round++) commands.forEach((args, i) => samples[i]!.push(timeRun(args)));
+  for (let round = 0; round < runs; round++) for (const [i, args] of commands.entries()) samples[i]!.push(timeRun(args));
   return samples.map(median);
 }
 

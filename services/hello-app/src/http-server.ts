@@ -69,14 +69,18 @@ export function createHttpServer(routes: ReadonlyMap<string, Handler>, logger: L
       inFlight.delete(res);
       const completed = res.writableFinished;
       const log = !completed || res.statusCode >= 500 ? logger.error : logger.info;
-      log('request', {
-        http_method: req.method,
-        url_path: url.pathname,
-        http_route: handler === undefined ? undefined : url.pathname,
-        status: res.statusCode,
-        duration_ms: Math.round(performance.now() - started),
-        error_type: completed ? undefined : 'connection closed before the response was sent',
-      }, span?.spanContext());
+      log(
+        'request',
+        {
+          http_method: req.method,
+          url_path: url.pathname,
+          http_route: handler === undefined ? undefined : url.pathname,
+          status: res.statusCode,
+          duration_ms: Math.round(performance.now() - started),
+          error_type: completed ? undefined : 'connection closed before the response was sent',
+        },
+        span?.spanContext(),
+      );
     });
 
     void respond(req, res, url, handler, span);
@@ -93,7 +97,7 @@ export function createHttpServer(routes: ReadonlyMap<string, Handler>, logger: L
     // closes after its answer. The callback runs once the last connection is gone.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const timedOut = sleep(timeoutMs, 'timed out' as const, { ref: false });
-    if (await Promise.race([closed, timedOut]) === undefined) {
+    if ((await Promise.race([closed, timedOut])) === undefined) {
       return 0;
     }
     const cut = [...inFlight].filter((res) => !res.headersSent);

@@ -1,12 +1,4 @@
-import {
-  isSpanContextValid,
-  logs,
-  ROOT_CONTEXT,
-  SeverityNumber,
-  trace,
-  type Attributes,
-  type SpanContext,
-} from '@opentelemetry/api';
+import { isSpanContextValid, logs, ROOT_CONTEXT, SeverityNumber, trace, type Attributes, type SpanContext } from '@opentelemetry/api';
 import { INSTRUMENTATION_SCOPE } from './telemetry.ts';
 
 /** Fields of one log line besides the ones every line carries. */

@@ -26,9 +26,8 @@ try {
 }
 
 const logger = createLogger(telemetry.serviceName);
-const routes = config.role === 'frontend'
-  ? frontendRoutes(telemetry.serviceName, createBackendClient(config.backendUrl))
-  : backendRoutes(telemetry.serviceName);
+const routes =
+  config.role === 'frontend' ? frontendRoutes(telemetry.serviceName, createBackendClient(config.backendUrl)) : backendRoutes(telemetry.serviceName);
 const { server, drain } = createHttpServer(routes, logger);
 
 server.on('error', (error) => {
@@ -68,7 +67,10 @@ async function shutdown(signal: string): Promise<void> {
   if (cut > 0) {
     logger.warn('requests outlasted the drain timeout', { requests: cut, drain_timeout_ms: config.drainTimeoutMs });
   }
-  const flushed = telemetry.shutdown().then(() => 'flushed' as const, (error: unknown) => error);
+  const flushed = telemetry.shutdown().then(
+    () => 'flushed' as const,
+    (error: unknown) => error,
+  );
   const outcome = await Promise.race([flushed, sleep(config.flushTimeoutMs, 'timed out' as const, { ref: false })]);
   if (outcome === 'timed out') {
     logger.warn('telemetry flush timed out; buffered telemetry is lost', { flush_timeout_ms: config.flushTimeoutMs });

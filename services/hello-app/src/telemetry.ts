@@ -41,9 +41,7 @@ let running: Telemetry | undefined;
 export function startTelemetry(defaultServiceName: string, serviceVersion: string): Telemetry {
   const sdk = new NodeSDK({
     // The lowest-priority attributes: the SDK's detectors, OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME override them.
-    resource: defaultResource().merge(
-      resourceFromAttributes({ [ATTR_SERVICE_NAME]: defaultServiceName, [ATTR_SERVICE_VERSION]: serviceVersion }),
-    ),
+    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: defaultServiceName, [ATTR_SERVICE_VERSION]: serviceVersion })),
     instrumentations: [
       new HttpInstrumentation({
         // The same test as the server's: the path, whatever the query.

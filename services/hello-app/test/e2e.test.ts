@@ -71,7 +71,7 @@ describe('hello-app frontend calling hello-backend', () => {
     expect(backend.nonJsonLines).toEqual([]);
   });
 
-  it('exports each request\'s log record over OTLP with the trace_id and span_id of its server span', async () => {
+  it("exports each request's log record over OTLP with the trace_id and span_id of its server span", async () => {
     const { body } = await get(frontend.port, '/?fail=true');
     const traceId = body['trace_id'] as string;
     const spans = await traceOf(receiver, traceId, 4);
@@ -145,7 +145,7 @@ describe('hello-app frontend calling hello-backend', () => {
     expect(receiver.spans.filter((span) => span.traceId === traceId).map((span) => span.name)).toEqual(['GET /']);
   });
 
-  it('continues the caller\'s trace when the request carries a traceparent header', async () => {
+  it("continues the caller's trace when the request carries a traceparent header", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const callerSpanId = '00f067aa0ba902b7';
     const response = await fetch(`http://127.0.0.1:${frontend.port}/`, {
@@ -166,7 +166,7 @@ describe('hello-app frontend calling hello-backend', () => {
     // A request after the probe: its span and its line are exported and written after anything the probe made.
     await fetch(`http://127.0.0.1:${frontend.port}/`, { headers: { traceparent: `00-${laterTrace}-00f067aa0ba902b7-01` } });
     await traceOf(receiver, laterTrace, 4);
-    await waitFor('the later request\'s log line', () => frontend.logs.find((line) => line['trace_id'] === laterTrace));
+    await waitFor("the later request's log line", () => frontend.logs.find((line) => line['trace_id'] === laterTrace));
 
     expect(receiver.spans.filter((span) => span.traceId === probeTrace)).toEqual([]);
     expect(frontend.logs.filter((line) => line['url_path'] === '/healthz')).toEqual([]);
@@ -198,20 +198,24 @@ describe('hello-app startup', () => {
   it('fails when ROLE is not a role, naming the variable, the value and what is allowed', async () => {
     const { code, logs } = await runServiceToExit({ ROLE: 'fronted' });
     expect(code).toBe(1);
-    expect(logs).toEqual([expect.objectContaining({
-      level: 'error',
-      msg: 'invalid configuration',
-      problems: ['ROLE: "fronted" is not a role; expected one of "frontend", "backend"'],
-    })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'invalid configuration',
+        problems: ['ROLE: "fronted" is not a role; expected one of "frontend", "backend"'],
+      }),
+    ]);
   });
 
   it('fails when started without the OpenTelemetry preload, which would leave HTTP untraced', async () => {
     const { code, logs } = await runServiceToExit({}, { preload: false });
     expect(code).toBe(1);
-    expect(logs).toEqual([expect.objectContaining({
-      level: 'error',
-      msg: 'cannot start',
-      error: 'OpenTelemetry is not started: run the service as node --import ./src/register.ts src/main.ts',
-    })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'cannot start',
+        error: 'OpenTelemetry is not started: run the service as node --import ./src/register.ts src/main.ts',
+      }),
+    ]);
   });
 });

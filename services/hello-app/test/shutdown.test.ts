@@ -38,10 +38,11 @@ async function startHeldBackend(): Promise<HeldBackend> {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"message":"held"}');
       }
     },
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -95,17 +96,23 @@ describe('hello-app shutdown', () => {
     expect(await backend.stop('SIGTERM')).toBe(0);
 
     expect((await traceOf(otlp, traceId, 4)).map((span) => span.name).sort()).toEqual(['GET', 'GET /', 'GET /work', 'index-request']);
-    expect(otlp.logRecords.filter((record) => record.traceId === traceId).map((record) => record.resource['service.name']).sort())
-      .toEqual(['hello-app', 'hello-backend']);
-    const serverDuration = otlp.histogramPoints.find((point) =>
-      point.metric === 'http.server.request.duration' && point.resource['service.name'] === 'hello-app');
+    expect(
+      otlp.logRecords
+        .filter((record) => record.traceId === traceId)
+        .map((record) => record.resource['service.name'])
+        .sort(),
+    ).toEqual(['hello-app', 'hello-backend']);
+    const serverDuration = otlp.histogramPoints.find(
+      (point) => point.metric === 'http.server.request.duration' && point.resource['service.name'] === 'hello-app',
+    );
     expect(serverDuration).toMatchObject({
       unit: 's',
       count: 1,
       attributes: { 'http.request.method': 'GET', 'http.route': '/', 'http.response.status_code': 200 },
     });
-    const clientDuration = otlp.histogramPoints.find((point) =>
-      point.metric === 'http.client.request.duration' && point.resource['service.name'] === 'hello-app');
+    const clientDuration = otlp.histogramPoints.find(
+      (point) => point.metric === 'http.client.request.duration' && point.resource['service.name'] === 'hello-app',
+    );
     expect(clientDuration).toMatchObject({ count: 1, attributes: { 'server.port': backend.port, 'http.response.status_code': 200 } });
     expect(frontend.logs.at(-1)).toMatchObject({ msg: 'stopped' });
   });
@@ -157,14 +164,17 @@ describe('hello-app shutdown', () => {
     const { status, body } = await inFlight;
     expect(status).toBe(503);
     expect(body['error']).toBe('the service is shutting down; the request ran longer than 100 ms');
-    expect(frontend.logs).toContainEqual(expect.objectContaining({
-      level: 'warn',
-      msg: 'requests outlasted the drain timeout',
-      requests: 1,
-      drain_timeout_ms: 100,
-    }));
-    const server = await waitFor('the cut request\'s server span', () =>
-      otlp.spans.find((span) => span.kind === SPAN_KIND.SERVER && span.name === 'GET /'));
+    expect(frontend.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'requests outlasted the drain timeout',
+        requests: 1,
+        drain_timeout_ms: 100,
+      }),
+    );
+    const server = await waitFor("the cut request's server span", () =>
+      otlp.spans.find((span) => span.kind === SPAN_KIND.SERVER && span.name === 'GET /'),
+    );
     expect(server).toMatchObject({ statusCode: STATUS_CODE.ERROR, attributes: { 'http.response.status_code': 503 } });
   });
 

@@ -152,10 +152,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     spans,
     histogramPoints,
     logRecords,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -173,7 +174,9 @@ function flattenSpans(request: ExportTraceServiceRequest): ReceivedSpan[] {
         attributes: toAttributes(span.attributes),
         statusCode: span.status?.code ?? STATUS_CODE.UNSET,
         statusMessage: span.status?.message ?? '',
-      }))));
+      })),
+    ),
+  );
 }
 
 function flattenHistograms(request: ExportMetricsServiceRequest): ReceivedHistogramPoint[] {
@@ -186,7 +189,10 @@ function flattenHistograms(request: ExportMetricsServiceRequest): ReceivedHistog
           unit: metric.unit ?? '',
           attributes: toAttributes(point.attributes),
           count: Number(point.count ?? 0),
-        })))));
+        })),
+      ),
+    ),
+  );
 }
 
 function flattenLogRecords(request: ExportLogsServiceRequest): ReceivedLogRecord[] {
@@ -199,14 +205,18 @@ function flattenLogRecords(request: ExportLogsServiceRequest): ReceivedLogRecord
         attributes: toAttributes(record.attributes),
         traceId: record.traceId ?? '',
         spanId: record.spanId ?? '',
-      }))));
+      })),
+    ),
+  );
 }
 
 function toAttributes(keyValues: readonly KeyValue[] | undefined): Attributes {
-  return Object.fromEntries((keyValues ?? []).map(({ key, value }) => [
-    key,
-    value.stringValue ?? value.boolValue ?? (value.intValue === undefined ? value.doubleValue : Number(value.intValue)),
-  ]));
+  return Object.fromEntries(
+    (keyValues ?? []).map(({ key, value }) => [
+      key,
+      value.stringValue ?? value.boolValue ?? (value.intValue === undefined ? value.doubleValue : Number(value.intValue)),
+    ]),
+  );
 }
 
 /** The OTel settings every service in these tests gets; the batch delays are short so spans and logs arrive quickly. */
