@@ -30,7 +30,7 @@ import {
   type NodeLogSources,
 } from './shared/node-logs.ts';
 import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
-import { clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
+import { clusterReader, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /** Properties of {@link Alloy}. */
@@ -80,20 +80,10 @@ export class Alloy extends Chart {
     const identity: ComponentIdentity = { name: 'alloy', component: 'log-collector', version: imageVersion(IMAGES.alloy) };
     const labels = recommendedLabels(identity);
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: 'alloy', labels },
-      automountToken: false,
-    });
     // discovery.kubernetes with the pod role lists and watches pods, and nothing else: the node's files and
     // journal need no API object (Promtail's node role for the files is replaced by the node name in HOSTNAME).
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-alloy`, labels } }));
+    const { serviceAccount, clusterRole } = clusterReader(this, { name: 'alloy', namespace: props.namespace, labels });
     clusterRole.allowRead(kplus.ApiResource.PODS);
-    clusterScoped(
-      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-        metadata: { name: `${props.namespace}-alloy`, labels },
-        role: clusterRole,
-      }),
-    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'alloy-config',

@@ -9,7 +9,7 @@ import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, type MetricsHub } from './shared/scrape.ts';
+import { alertingRule, scrapeEndpoint, type MetricsHub } from './shared/scrape.ts';
 import {
   addConfigChecksum,
   dataClaim,
@@ -190,7 +190,7 @@ export class Grafana extends Chart implements GrafanaHub {
     const service = stackService(this, 'Service', { name: 'grafana', identity, ports: [{ name: 'http', port: Grafana.PORT }] });
     this.endpoint = Endpoint.fromService(service, Grafana.PORT, { scheme: 'http' });
 
-    props.metrics?.addScrapeJob({ job_name: 'grafana', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    if (props.metrics) scrapeEndpoint(props.metrics, 'grafana', this.endpoint);
     this.addDashboard(
       componentDashboard({
         uid: 'sightline-grafana',

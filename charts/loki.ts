@@ -6,7 +6,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, size, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
@@ -183,7 +183,7 @@ export class Loki extends Chart {
     this.pushEndpoint = this.endpoint.withPath('/loki/api/v1/push');
     this.otlpEndpoint = this.endpoint.withPath('/otlp');
 
-    props.metrics?.addScrapeJob({ job_name: 'loki', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    if (props.metrics) scrapeEndpoint(props.metrics, 'loki', this.endpoint);
     props.metrics?.addRuleGroup(lokiRules('loki'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(

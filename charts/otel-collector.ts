@@ -7,8 +7,8 @@ import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { podPort } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
-import { clusterScoped, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { alertingRule, podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { clusterReader, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 
 /**
@@ -165,22 +165,13 @@ export class OtelCollector extends Chart {
     const identity: ComponentIdentity = { name: 'otel-collector', component: 'telemetry-gateway', version: imageVersion(IMAGES.otelCollector) };
     const labels = recommendedLabels(identity);
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: 'otel-collector', labels }, automountToken: false });
+    const { serviceAccount, clusterRole } = clusterReader(this, { name: 'otel-collector', namespace: props.namespace, labels });
     // What k8s_attributes watches for the extract list in renderConfig (its README, "Role-based access
     // control", contrib v0.159.0): pods and namespaces always, ReplicaSets for k8s.deployment.name (a pod's
     // owner is the ReplicaSet, whose owner names the Deployment). The StatefulSet, DaemonSet and Job names come
     // from the pod's own owner references and k8s.node.name from its spec: no node, Deployment, StatefulSet,
     // DaemonSet or Job is read. Extracting node labels, k8s.node.uid or k8s.cronjob.uid would need more.
-    const clusterRole = clusterScoped(
-      new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-otel-collector`, labels } }),
-    );
     clusterRole.allowRead(kplus.ApiResource.PODS, kplus.ApiResource.NAMESPACES, kplus.ApiResource.REPLICA_SETS);
-    clusterScoped(
-      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-        metadata: { name: `${props.namespace}-otel-collector`, labels },
-        role: clusterRole,
-      }),
-    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', { name: 'otel-collector-config', labels, files: { 'config.yaml': this.renderConfig() } });
 
@@ -239,19 +230,8 @@ export class OtelCollector extends Chart {
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
-    const selector = Object.entries(selectorLabels(identity))
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
     props.metrics?.addScrapeJob(
-      {
-        job_name: 'otel-collector',
-        kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [props.namespace] }, selectors: [{ role: 'pod', label: selector }] }],
-        relabel_configs: [
-          { source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: 'metrics' },
-          { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-          { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-        ],
-      },
+      podScrapeJob({ jobName: 'otel-collector', namespace: props.namespace, selector: selectorLabels(identity), portName: 'metrics' }),
       podPort(this.deployment, { port: OtelCollector.METRICS_PORT, protocol: 'TCP' }),
     );
     props.metrics?.addRuleGroup(otelCollectorRules('otel-collector'));

@@ -12,6 +12,7 @@ import { imageVersion, recommendedLabels, type ComponentIdentity } from './share
 import {
   alertingRule,
   discoveredResources,
+  scrapeEndpoint,
   type AlertingRule,
   type FileSdConfig,
   type KubernetesSdConfig,
@@ -25,7 +26,7 @@ import {
 import {
   addConfigChecksum,
   allowDiscovery,
-  clusterScoped,
+  clusterReader,
   dataClaim,
   hardenedContainer,
   stackService,
@@ -161,20 +162,10 @@ export class Prometheus extends Chart implements MetricsHub {
     const labels = recommendedLabels(identity);
     this.componentLabels = labels;
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: 'prometheus', labels },
-      automountToken: false,
-    });
     // Kubernetes service discovery lists and watches targets cluster-wide: the role grants exactly what the
     // discovery roles of the contributed scrape jobs read (see addScrapeJob), nothing else.
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-prometheus`, labels } }));
+    const { serviceAccount, clusterRole } = clusterReader(this, { name: 'prometheus', namespace: props.namespace, labels });
     this.clusterRole = clusterRole;
-    clusterScoped(
-      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-        metadata: { name: `${props.namespace}-prometheus`, labels },
-        role: clusterRole,
-      }),
-    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'prometheus-config',
@@ -250,7 +241,7 @@ export class Prometheus extends Chart implements MetricsHub {
     this.remoteWriteEndpoint = this.endpoint.withPath('/api/v1/write');
     this.otlpEndpoint = this.endpoint.withPath('/api/v1/otlp');
 
-    this.addScrapeJob({ job_name: 'prometheus', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    scrapeEndpoint(this, 'prometheus', this.endpoint);
     this.addScrapeJob(annotatedPodsJob());
     // The annotated pods may be anywhere, on any port: with egress restricted, Prometheus may still reach
     // every pod (each pod's own ingress policy decides).

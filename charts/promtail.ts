@@ -28,7 +28,7 @@ import {
   type PromtailScrapeConfig,
 } from './shared/promtail.ts';
 import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scrape.ts';
-import { allowDiscovery, clusterScoped, type ContainerResourceValues } from './shared/workload.ts';
+import { allowDiscovery, clusterReader, type ContainerResourceValues } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 
@@ -72,10 +72,6 @@ export class Promtail extends Chart {
     const identity: ComponentIdentity = { name: 'promtail', component: 'log-collector', version: imageVersion(IMAGES.promtail) };
     const labels = recommendedLabels(identity);
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: 'promtail', labels },
-      automountToken: false,
-    });
     const scrapeConfigs: PromtailScrapeConfig[] = [podLogsJob()];
     if (props.nodeLogs.journal) scrapeConfigs.push(journalJob());
     if (props.nodeLogs.files) scrapeConfigs.push(logFilesJob());
@@ -83,14 +79,8 @@ export class Promtail extends Chart {
     // Exactly what the discovery of its jobs reads: pods (pod logs), and nodes only for the node files job.
     // Not nodes/proxy, which upstream's manifests grant: it opens the kubelet's API (exec into any container)
     // to a root pod on every node, and Promtail never calls it.
-    const clusterRole = clusterScoped(new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: `${props.namespace}-promtail`, labels } }));
+    const { serviceAccount, clusterRole } = clusterReader(this, { name: 'promtail', namespace: props.namespace, labels });
     allowDiscovery(clusterRole, discoveredResources(scrapeConfigs.flatMap((c) => c.kubernetes_sd_configs ?? [])));
-    clusterScoped(
-      new kplus.ClusterRoleBinding(this, 'ClusterRoleBinding', {
-        metadata: { name: `${props.namespace}-promtail`, labels },
-        role: clusterRole,
-      }),
-    ).addSubjects(serviceAccount);
 
     this.config = new ConfigFiles(this, 'Config', {
       name: 'promtail-config',

@@ -6,7 +6,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import {
   dataClaim,
   hardenedContainer,
@@ -256,7 +256,7 @@ export class Tempo extends Chart {
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
 
     props.remoteWrite.allowFrom(this.statefulSet);
-    props.metrics?.addScrapeJob({ job_name: 'tempo', static_configs: [{ targets: [this.endpoint.hostPort] }] }, this.endpoint);
+    if (props.metrics) scrapeEndpoint(props.metrics, 'tempo', this.endpoint);
     props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(

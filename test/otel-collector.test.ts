@@ -109,6 +109,8 @@ describe('the OpenTelemetry Collector', () => {
       expect(deployment.spec.template.metadata.labels[key], term).toBe(value);
     }
     expect(job.relabel_configs[0]).toEqual({ source_labels: ['__meta_kubernetes_pod_container_port_name'], action: 'keep', regex: 'metrics' });
+    // Labelled like every pod-by-pod job of the stack, so one dashboard query can split any of them by node.
+    expect(job.relabel_configs.slice(1).map((c: any) => c.target_label)).toEqual(['namespace', 'pod', 'node']);
   });
 
   it('may read what k8s_attributes watches, with a token mounted for it', () => {

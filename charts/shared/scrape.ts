@@ -1,3 +1,4 @@
+import type { Endpoint } from './endpoint.ts';
 import type { NetworkTarget } from './network.ts';
 
 /**
@@ -219,4 +220,12 @@ export function podScrapeJob(props: {
       { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'node' },
     ],
   };
+}
+/**
+ * Scrapes a one-pod component through its Service (`endpoint`, which serves `/metrics` too), and allows the
+ * hub's pods into it. Components with several replicas are scraped pod by pod instead ({@link podScrapeJob}):
+ * through a Service, replicas would answer in turn and their counters jump back and forth.
+ */
+export function scrapeEndpoint(hub: MetricsHub, jobName: string, endpoint: Endpoint): void {
+  hub.addScrapeJob({ job_name: jobName, static_configs: [{ targets: [endpoint.hostPort] }] }, endpoint);
 }

@@ -122,6 +122,26 @@ export function clusterScoped<T extends Construct>(construct: T): T {
 }
 
 /**
+ * The identity a component reads the cluster with: a ServiceAccount named after it and a ClusterRole
+ * `<namespace>-<name>` bound to it (cluster-scoped names carry the namespace, so two installations never share
+ * one). The role starts empty: the component grants exactly what it reads. The token is not mounted by the
+ * account; the workload that needs it says so.
+ */
+export function clusterReader(
+  scope: Construct,
+  props: { readonly name: string; readonly namespace: string; readonly labels: Readonly<Record<string, string>> },
+): { readonly serviceAccount: kplus.ServiceAccount; readonly clusterRole: kplus.ClusterRole } {
+  const labels = { ...props.labels };
+  const serviceAccount = new kplus.ServiceAccount(scope, 'ServiceAccount', { metadata: { name: props.name, labels }, automountToken: false });
+  const roleName = `${props.namespace}-${props.name}`;
+  const clusterRole = clusterScoped(new kplus.ClusterRole(scope, 'ClusterRole', { metadata: { name: roleName, labels } }));
+  clusterScoped(new kplus.ClusterRoleBinding(scope, 'ClusterRoleBinding', { metadata: { name: roleName, labels }, role: clusterRole })).addSubjects(
+    serviceAccount,
+  );
+  return { serviceAccount, clusterRole };
+}
+
+/**
  * Lets `role` list and watch what Kubernetes service discovery reads, and nothing more: discovery runs
  * informers, which never `get` a single object. Resources the role already has are skipped.
  */
