@@ -5,186 +5,38 @@
  *
  * Validation messages name the field path, the value received and what is allowed.
  */
-import { isIP, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import * as z from 'zod';
+import { describeIssue, ValuesError } from './shared/messages.ts';
+import {
+  byteSize,
+  canonicalIp,
+  checkCanonicalIp,
+  checkLookback,
+  cidr,
+  dnsLabel,
+  duration,
+  k8sLabelKey,
+  k8sLabelValue,
+  labelValue,
+  LOOKBACK_BUDGET,
+  port,
+  quantity,
+  resources,
+  secretDataKey,
+  secretKeyRef,
+  singleReplica,
+  startupTimeout,
+} from './shared/fields.ts';
+import { bytes, HOST_NAME, isGitRevision, seconds } from './shared/units.ts';
 import { OTEL_COLLECTOR_OWN_PORTS } from './otel-collector.ts';
 import { REDFISH_RESERVED_LABELS } from './redfish.ts';
 import { DEMO_IMAGE } from './versions.ts';
 
-// ---------------------------------------------------------------------------------------------------------
-// Field types shared by several sections. Each message completes the sentence `<path>: <value> ...`.
-// ---------------------------------------------------------------------------------------------------------
-
-/** How far back Prometheus looks for a sample (its default `--query.lookback-delta`). */
-const LOOKBACK_DELTA = '5m';
-/**
- * The most `scrapeInterval + scrapeTimeout` may take. Prometheus stamps a sample with the time its scrape
- * started, and a scrape may end `scrapeTimeout` later: just before the next sample lands, the last one is
- * that sum old. Past the lookback a series vanishes between scrapes, pending alerts reset and `up == 0`
- * stops firing; a minute of margin absorbs scheduling jitter and slow rule evaluations.
- */
-const LOOKBACK_BUDGET = '4m';
-
-/**
- * Refuses a scrape interval and timeout whose sum reaches past {@link LOOKBACK_BUDGET}, on the interval's path.
- */
-function checkLookback(ctx: z.core.$RefinementCtx, path: PropertyKey[], where: string, interval: string, timeout: string): void {
-  const total = seconds(interval) + seconds(timeout);
-  if (total > seconds(LOOKBACK_BUDGET)) {
-    ctx.addIssue({
-      code: 'custom',
-      path,
-      input: interval,
-      message: `is too long with ${where}.scrapeTimeout (${timeout}): scrapeInterval + scrapeTimeout is ${total}s, more than ${LOOKBACK_BUDGET} (Prometheus's ${LOOKBACK_DELTA} lookback less a minute of margin), so series would vanish between scrapes and alerts would reset`,
-    });
-  }
-}
-
-/** Prometheus's duration syntax (`30s`, `15d`, `1h30m`), which every component in the stack accepts. */
-const DURATION = /^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
-
-/**
- * The longest duration every component can hold, in the stack's syntax. Each duration ends up in Go's
- * `time.Duration` (int64 nanoseconds, about 292 years): Tempo and Grafana parse into it directly, and
- * Prometheus's and Loki's `model.Duration` (prometheus/common 0.67 and later) is the same type, whose parser
- * refuses anything longer with "duration out of range". No consumer of any duration field allows more.
- */
-export const MAX_DURATION = '292y24w3d23h47m16s854ms';
-
-/** A Prometheus-style duration, greater than zero and no longer than {@link MAX_DURATION}. */
-export const duration = () =>
-  z
-    .string()
-    .regex(DURATION, { error: 'is not a duration like 15d or 36h', abort: true })
-    .refine((v) => seconds(v) > 0, { error: 'is not a duration like 15d or 36h', abort: true })
-    .refine((v) => nanoseconds(v) <= MAX_DURATION_NANOS, {
-      error: `is longer than ${MAX_DURATION}, the longest duration Prometheus, Loki, Tempo and Grafana can represent (Go's time.Duration)`,
-      abort: true,
-    });
-
-/** A byte size with a Prometheus unit (`512MB`, `50GB`). */
-export const byteSize = () =>
-  z.string().regex(/^[1-9]\d*(B|KB|MB|GB|TB|PB|EB)$/, { error: 'is not a size like 512MB or 50GB (units B, KB, MB, GB, TB, PB, EB)' });
-
-/**
- * How long a workload may take to start before its liveness probe counts: the budget of its startup probe.
- * A restart in the middle of a long start (a WAL replay, a migration) would only start it over.
- */
-export const startupTimeout = (fallback: string, what: string) =>
-  duration()
-    .refine((v) => seconds(v) >= 60, { error: 'is shorter than 1m' })
-    .default(fallback)
-    .describe(`How long the container may take to start before liveness probes count: ${what}.`);
-
-/** An IPv4 or IPv6 network in CIDR notation. */
-export const cidr = () =>
-  z.string().refine(
-    (v) => {
-      const [address, bits, ...rest] = v.split('/');
-      const max = isIP(address ?? '') === 4 ? 32 : isIP(address ?? '') === 6 ? 128 : 0;
-      return rest.length === 0 && max > 0 && bits !== undefined && /^\d{1,3}$/.test(bits) && Number(bits) <= max;
-    },
-    { error: 'is not a network in CIDR notation like 10.20.0.0/16' },
-  );
-
-/** A storage or memory quantity for Kubernetes, in binary units the stack can reason about. */
-export const quantity = () => z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, { error: 'is not a quantity like 512Mi, 10Gi or 1Ti' });
-
-/** A CPU quantity: millicores (`250m`) or cores (`1`, `0.5`). */
-export const cpuQuantity = () =>
-  z
-    .string()
-    .regex(/^([1-9]\d*m|\d+(\.\d{1,3})?)$/, { error: 'is not a CPU quantity like 250m or 2' })
-    .refine((v) => v.endsWith('m') || Number(v) > 0, { error: 'is not a CPU quantity like 250m or 2' });
-
-/** An RFC 1123 DNS label: what Kubernetes requires of namespace and Service names. */
-export const dnsLabel = () =>
-  z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
-    error: 'is not a DNS label (lower-case letters, digits and -, starting and ending alphanumeric, at most 63 characters)',
-  });
-
-/**
- * An IP address in the form the receivers write it: Go's `net.IP.String()`, which is RFC 5952 for IPv6
- * (lower case, the longest run of zero groups shortened to `::`) and plain dotted IPv4 for an IPv4-mapped
- * address. A label or a relabel regex only matches that exact text, so any other spelling is refused with
- * the one to write.
- */
-const canonicalIp = () =>
-  z
-    .string()
-    .refine((v) => isIP(v) !== 0, { error: 'is not an IP address', abort: true })
-    .superRefine((v, ctx) => checkCanonicalIp(v, ctx));
-
-/** Reports a valid IP address that is not written in its canonical form (see {@link canonicalIp}). */
-function checkCanonicalIp(address: string, ctx: z.core.$RefinementCtx<string>): void {
-  const canonical = canonicalIpText(address);
-  if (canonical !== address) {
-    ctx.addIssue({
-      code: 'custom',
-      input: address,
-      message: `is not in canonical form: write ${JSON.stringify(canonical)}, as the receivers print it (RFC 5952 for IPv6, an IPv4-mapped address as IPv4)`,
-    });
-  }
-}
-
-/** The canonical text of a valid IP address (see {@link canonicalIp}). */
-export function canonicalIpText(address: string): string {
-  if (!isIPv6(address)) return address;
-  // The WHATWG URL serializer writes IPv6 hosts exactly as RFC 5952 does, embedded IPv4 as hex groups.
-  const text = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(text);
-  if (mapped === null) return text;
-  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
-  return [high >> 8, high & 255, low >> 8, low & 255].join('.');
-}
-
-/** A TCP/UDP port number. */
-export const port = () =>
-  z
-    .int({ error: 'is not a port number (an integer from 1 to 65535)' })
-    .min(1, { error: 'is not a port number (an integer from 1 to 65535)' })
-    .max(65535, { error: 'is not a port number (an integer from 1 to 65535)' });
-
-/** Replica count of a workload on a ReadWriteOnce volume: one pod, or zero to stop it and keep the data. */
-export const singleReplica = () =>
-  z
-    .int({ error: 'is not a replica count (0 or 1)' })
-    .min(0, { error: 'is not a replica count: use 1, or 0 to stop the workload and keep its data' })
-    .max(1, { error: 'is more than 1: the workload keeps its data on a ReadWriteOnce volume that only one pod can mount' });
-
-/** Requests and limits of one container; no request above its limit, which the API server refuses. */
-export const resources = (defaults: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }) => {
-  const pair = (d: { cpu: string; memory: string }) =>
-    z.strictObject({ cpu: cpuQuantity().default(d.cpu), memory: quantity().default(d.memory) }).prefault({});
-  return z
-    .strictObject({ requests: pair(defaults.requests), limits: pair(defaults.limits) })
-    .superRefine((v, ctx) => {
-      const amounts = { cpu: millicores, memory: bytes };
-      for (const resource of ['cpu', 'memory'] as const) {
-        if (amounts[resource](v.requests[resource]) > amounts[resource](v.limits[resource])) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['requests', resource],
-            input: v.requests[resource],
-            message: `is more than limits.${resource} (${v.limits[resource]}): Kubernetes refuses a request above its limit`,
-          });
-        }
-      }
-    })
-    .prefault({})
-    .describe('Container resources: requests are reserved by the scheduler, limits are the ceiling; no request above its limit.');
-};
-
-/** A key of a Secret's data, as Kubernetes validates it (IsConfigMapKey): the file name it is mounted as, too. */
-export const secretDataKey = () =>
-  z
-    .string()
-    .regex(/^[-._a-zA-Z0-9]{1,253}$/, { error: 'is not a Secret key (1 to 253 letters, digits, -, _ and ., like config.yml)', abort: true })
-    .regex(/^(?!\.\.)(?!\.$)/, { error: 'is not a Secret key: it may not be "." or start with ".."' });
-
-/** A reference to a Secret that the operator creates out of band (never rendered into dist/). */
-export const secretKeyRef = (defaults: { name: string; key: string }) =>
-  z.strictObject({ name: dnsLabel().default(defaults.name), key: secretDataKey().default(defaults.key) }).prefault({});
+// Field types and unit parsing live in shared/fields.ts and shared/units.ts, messages in shared/messages.ts;
+// re-exported here for the callers that take everything about values from this module.
+export { ValuesError } from './shared/messages.ts';
+export { canonicalIpText, isGitRevision, MAX_DURATION, seconds } from './shared/units.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections, one per component.
@@ -302,9 +154,6 @@ const helloApp = z
     resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
   })
   .prefault({});
-
-/** A label value Sightline takes from values (cluster, device and site names): no spaces, no quotes. */
-const labelValue = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: `is not ${what} (letters, digits, ., _ and -)` });
 
 const loki = z
   .strictObject({
@@ -425,19 +274,6 @@ const promLabelName = () =>
     .regex(new RegExp(`^(?!(${RESERVED_SERVER_LABELS.join('|')})$)`), {
       error: `is a label Sightline sets itself (${RESERVED_SERVER_LABELS.join(', ')}): choose another name`,
     });
-
-/** A Kubernetes label key (`[prefix/]name`) and value, for node selectors. */
-const k8sLabelKey = () =>
-  z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, {
-    error: 'is not a Kubernetes label key like kubernetes.io/hostname or bmc-network',
-  });
-const k8sLabelValue = () =>
-  z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, {
-    error: 'is not a Kubernetes label value (at most 63 letters, digits, -, _ and ., starting and ending alphanumeric)',
-  });
-
-/** An RFC 1123 host name (at least one letter in its last label, so that a mistyped IP is not taken for a name). */
-const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)*[a-z0-9]*[a-z][-a-z0-9]*$/i;
 
 /** Whether a BMC address is a host name, an IP address, or an http(s) URL of a host with an optional port. */
 function isBmcAddress(value: string): boolean {
@@ -991,16 +827,6 @@ export type ValuesInput = z.input<typeof valuesSchema>;
 // Parsing and messages.
 // ---------------------------------------------------------------------------------------------------------
 
-/** Invalid values: one message per problem, each naming the field path. */
-export class ValuesError extends Error {
-  public readonly problems: readonly string[];
-  public constructor(source: string, problems: readonly string[]) {
-    super(`${source} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ValuesError';
-    this.problems = problems;
-  }
-}
-
 /**
  * Validates raw values (parsed YAML, or `undefined` for none) and applies defaults.
  *
@@ -1015,140 +841,13 @@ export function parseValues(raw: unknown, source = 'values'): Values {
   if (result.success) return result.data;
   throw new ValuesError(
     source,
-    result.error.issues.map((issue) => describeIssue(issue)),
+    result.error.issues.map((issue) => describeIssue(issue, valuesSchema)),
   );
 }
 
 /** Namespace of the hardware exporters: `redfish.namespace`, by default the stack's namespace + `-hardware`. */
 export function hardwareNamespace(values: { readonly namespace: string; readonly redfish: { readonly namespace?: string | undefined } }): string {
   return values.redfish.namespace ?? `${values.namespace}-hardware`;
-}
-
-/** Seconds in a duration; NaN for an invalid one, so that no cross-field comparison fires on it. */
-export function seconds(d: string): number {
-  if (!DURATION.test(d)) return NaN;
-  const units: Record<string, number> = { y: 31536000, w: 604800, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
-  let total = 0;
-  for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += Number(n) * units[unit!]!;
-  return total;
-}
-
-/** Nanoseconds in a duration, exactly (durations can exceed what a double holds to the nanosecond). */
-function nanoseconds(d: string): bigint {
-  const units: Record<string, bigint> = {
-    y: 31_536_000_000_000_000n,
-    w: 604_800_000_000_000n,
-    d: 86_400_000_000_000n,
-    h: 3_600_000_000_000n,
-    m: 60_000_000_000n,
-    s: 1_000_000_000n,
-    ms: 1_000_000n,
-  };
-  let total = 0n;
-  for (const [, n, unit] of d.matchAll(/(\d+)(ms|y|w|d|h|m|s)/g)) total += BigInt(n!) * units[unit!]!;
-  return total;
-}
-
-/** Go's largest time.Duration, in nanoseconds. */
-const MAX_DURATION_NANOS = 2n ** 63n - 1n;
-
-/** Millicores in a validated CPU quantity (`500m`, `2`, `0.5`). */
-export function millicores(cpu: string): number {
-  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Math.round(Number(cpu) * 1000);
-}
-
-/**
- * Whether `revision` is something Argo CD can resolve in a Git repository: `HEAD`, a commit SHA, or a ref
- * name as `git check-ref-format --allow-onelevel` accepts it (a branch, a tag, or refs/heads/..., refs/tags/...).
- *
- * @see https://git-scm.com/docs/git-check-ref-format
- */
-export function isGitRevision(revision: string): boolean {
-  if (revision === 'HEAD' || /^[0-9a-f]{7,64}$/.test(revision)) return true;
-  return (
-    revision !== '@' &&
-    // No control characters, space, ~ ^ : ? * [ or backslash anywhere.
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: git refuses exactly these control characters in a ref name
-    !/[\x00-\x20\x7f~^:?*[\\]/.test(revision) &&
-    !revision.includes('..') &&
-    !revision.includes('@{') &&
-    !revision.endsWith('.') &&
-    !revision.startsWith('/') &&
-    !revision.endsWith('/') &&
-    // Every /-separated component is non-empty, does not start with a dot and does not end in .lock.
-    revision.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'))
-  );
-}
-
-/** Bytes in a validated byte size (`8GB`, Prometheus's base-2 units) or quantity (`10Gi`). */
-export function bytes(size: string): number {
-  const exponent: Record<string, number> = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4, PB: 5, EB: 6, Mi: 2, Gi: 3, Ti: 4 };
-  const [, n, unit] = /^(\d+)([A-Za-z]+)$/.exec(size) ?? [];
-  // NaN for an invalid size: the field's own message reports it, and every comparison with NaN is false.
-  return unit !== undefined && unit in exponent ? Number(n) * 1024 ** exponent[unit]! : NaN;
-}
-
-/** How much of a value a message quotes: enough to recognize it, never a whole junk file. */
-const QUOTE_LIMIT = 200;
-
-/** Cuts `text` to {@link QUOTE_LIMIT} characters, saying how much was left out. */
-export function clip(text: string): string {
-  return text.length <= QUOTE_LIMIT ? text : `${text.slice(0, QUOTE_LIMIT)}... (${text.length - QUOTE_LIMIT} more characters)`;
-}
-
-function show(value: unknown): string {
-  return value === undefined ? 'nothing' : clip(JSON.stringify(value) ?? String(value));
-}
-
-function pathOf(path: readonly PropertyKey[]): string {
-  return (
-    path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '') || '(top level)'
-  );
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = pathOf(issue.path);
-  const input = (issue as { input?: unknown }).input;
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const allowed = allowedKeys(issue.path);
-      return issue.keys
-        .map((k) => `${clip(path === '(top level)' ? k : `${path}.${k}`)}: unknown key (allowed here: ${allowed.join(', ')})`)
-        .join('\n  - ');
-    }
-    case 'invalid_type':
-      return issue.message.startsWith('is ')
-        ? `${path}: ${show(input)} ${issue.message}`
-        : `${path}: ${show(input)} is not ${issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}`;
-    case 'invalid_key': {
-      const reason = issue.issues[0]?.message ?? issue.message;
-      return `${path}: ${show(input)} ${reason}`;
-    }
-    case 'invalid_value':
-      return `${path}: ${show(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    default:
-      return issue.message.startsWith('is ') || issue.message.startsWith('must ')
-        ? `${path}: ${show(input)} ${issue.message}`
-        : `${path}: ${show(input)}: ${issue.message}`;
-  }
-}
-
-/** The keys the schema accepts at a path, for the unknown-key message. */
-function allowedKeys(path: readonly PropertyKey[]): string[] {
-  let schema: z.core.$ZodType = valuesSchema;
-  for (const key of [...path, null]) {
-    // Peel wrappers (defaults, optionals, refinements) down to the object or array underneath.
-    for (;;) {
-      const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-      if (def.innerType) schema = def.innerType;
-      else if (def.type === 'pipe' && def.in) schema = def.in;
-      else break;
-    }
-    const def = schema._zod.def as { shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType };
-    if (key === null) return Object.keys(def.shape ?? {});
-    schema = (typeof key === 'number' ? def.element : (def.shape?.[String(key)] ?? def.valueType)) ?? schema;
-  }
-  return [];
 }
 
 /** JSON Schema of a values file, for editors (`# yaml-language-server: $schema=...`). */
