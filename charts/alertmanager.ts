@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
+import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel } from './component-dashboard.ts';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
@@ -18,6 +20,8 @@ import {
   type ContainerResourceValues,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { dnsLabel, duration, quantity, resources, secretDataKey } from './shared/fields.ts';
+import { HOST_NAME } from './shared/units.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // alertmanager.yml, as far as Sightline writes it. Keys as upstream names them.
@@ -507,4 +511,167 @@ export function alertmanagerRoute(routing: AlertmanagerRouting): AlertmanagerRou
     repeat_interval: routing.repeatInterval,
     routes: routes.length > 0 ? routes : undefined,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Values: who is told about an alert, and how.
+// ---------------------------------------------------------------------------------------------------------
+
+/** A key of an out-of-band Secret whose content is a notifier's secret (a URL, a key, a password). */
+const notifierSecret = (what: string) =>
+  z.strictObject({
+    name: dnsLabel().describe(`Secret created out of band holding ${what}; mounted read-only as a file, never rendered.`),
+    key: secretDataKey().describe('Key of that value in the Secret.'),
+  });
+
+/** A `host:port` Alertmanager can dial (the SMTP smarthost). */
+const hostPort = () =>
+  z.string().refine(
+    (v) => {
+      const m = /^(.+):(\d{1,5})$/.exec(v);
+      if (!m) return false;
+      const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+      return Number(m[2]) >= 1 && Number(m[2]) <= 65535 && (HOST_NAME.test(host) || isIP(host) !== 0);
+    },
+    { error: 'is not a host:port like smtp.example.com:587' },
+  );
+
+/** An e-mail address, as far as a values file can be checked without sending mail. */
+const emailAddress = () => z.string().regex(/^[^\s@,<>]+@[^\s@,<>]+\.[^\s@,<>]+$/, { error: 'is not an e-mail address like oncall@example.com' });
+
+const alertmanagerReceiver = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { error: 'is not a receiver name (lower-case letters, digits and -)' })
+      .refine((v) => v !== NOBODY, { error: `is reserved for the built-in receiver that notifies no one` })
+      .describe('Name the route refers to.'),
+    webhook: z
+      .strictObject({
+        urlSecret: notifierSecret('the webhook URL (webhook_configs[].url_file)'),
+      })
+      .optional()
+      .describe('POSTs the alert group as JSON to a URL read from a Secret.'),
+    slack: z
+      .strictObject({
+        urlSecret: notifierSecret('the Slack incoming-webhook URL (slack_configs[].api_url_file)'),
+        channel: z
+          .string()
+          .regex(/^[#@]?[\w.-]+$/, { error: 'is not a Slack channel like #alerts' })
+          .optional()
+          .describe('Channel to post to. Default: the one the incoming webhook was created for.'),
+      })
+      .optional(),
+    email: z
+      .strictObject({
+        to: emailAddress().describe('Recipient.'),
+        from: emailAddress().describe('Sender address.'),
+        smarthost: hostPort().describe("SMTP server as host:port; STARTTLS is required (Alertmanager's require_tls default)."),
+        username: z.string().min(1).optional().describe('SMTP user name. Default: no authentication.'),
+        passwordSecret: notifierSecret('the SMTP password (email_configs[].auth_password_file)').optional(),
+      })
+      .superRefine((v, ctx) => {
+        if (v.username !== undefined && v.passwordSecret === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['passwordSecret'],
+            input: undefined,
+            message: `is given, but username ${JSON.stringify(v.username)} needs a password Secret (drop username to send without authentication)`,
+          });
+        }
+        if (v.username === undefined && v.passwordSecret !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['username'],
+            input: undefined,
+            message: 'is given, but passwordSecret needs the user name it authenticates',
+          });
+        }
+      })
+      .optional(),
+    pagerduty: z
+      .strictObject({
+        routingKeySecret: notifierSecret('the PagerDuty Events API v2 integration key (pagerduty_configs[].routing_key_file)'),
+      })
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.webhook && !v.slack && !v.email && !v.pagerduty) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        input: v.name,
+        message: 'is a receiver without a way to notify: give webhook, slack, email or pagerduty',
+      });
+    }
+  });
+
+const receiverRef = () =>
+  z.string().min(1, { error: 'is not a receiver name' }).describe(`Name of a receiver of alertmanager.receivers, or "${NOBODY}".`);
+
+/** The `alertmanager` section of the values. */
+export const alertmanagerValues = z
+  .strictObject({
+    replicas: z
+      .int({ error: 'is not a replica count (a whole number from 1)' })
+      .min(1, { error: 'is not a replica count: alerts need at least 1 Alertmanager' })
+      .default(1)
+      .describe(
+        'Pods of the StatefulSet. More than 1 forms a gossip cluster that shares silences and notification logs, so each alert is still notified once; 3 survive a lost pod during a node drain.',
+      ),
+    storage: quantity()
+      .default('1Gi')
+      .describe(
+        "Size of each pod's PersistentVolumeClaim at /alertmanager (silences and the notification log). A StatefulSet's claim template cannot change: to grow it later, resize each claim, then recreate the StatefulSet with kubectl delete --cascade=orphan.",
+      ),
+    resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+    route: z
+      .strictObject({
+        receiver: receiverRef().default(NOBODY).describe('Receiver of alerts no severity route takes.'),
+        groupBy: z
+          .array(promLabelNameAny())
+          .min(1, { error: 'is empty: group at least by alertname' })
+          .default(['alertname', 'cluster', 'namespace', 'server'])
+          .describe('Labels whose values split alerts into notifications (route.group_by).'),
+        groupWait: duration().default('30s').describe('How long a new group waits for more alerts before its first notification (route.group_wait).'),
+        groupInterval: duration().default('5m').describe('How long before a group that changed is notified again (route.group_interval).'),
+        repeatInterval: duration().default('4h').describe('How long before a group that did not change is notified again (route.repeat_interval).'),
+        severities: z
+          .record(
+            z.string().regex(/^[a-z]+$/, { error: 'is not a severity like critical or warning' }),
+            z.array(receiverRef()).min(1, { error: 'is empty: list the receivers of this severity' }),
+          )
+          .default({})
+          .describe('Severity → receivers: an alert whose severity label matches goes to each of them, in order.'),
+      })
+      .prefault({}),
+    receivers: z.array(alertmanagerReceiver).default([]).describe('Who can be notified. Their secrets come only from Secrets created out of band.'),
+  })
+  .prefault({})
+  .superRefine((v, ctx) => {
+    const names = new Map<string, number>();
+    v.receivers.forEach((r, i) => {
+      const seen = names.get(r.name);
+      if (seen === undefined) names.set(r.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['receivers', i, 'name'],
+          input: r.name,
+          message: `is already the name of alertmanager.receivers[${seen}]`,
+        });
+    });
+    const known = (name: string) => name === NOBODY || names.has(name);
+    const allowed = `is not a receiver of alertmanager.receivers (${[...names.keys(), NOBODY].join(', ')})`;
+    if (!known(v.route.receiver)) ctx.addIssue({ code: 'custom', path: ['route', 'receiver'], input: v.route.receiver, message: allowed });
+    for (const [severity, receivers] of Object.entries(v.route.severities)) {
+      receivers.forEach((name, i) => {
+        if (!known(name)) ctx.addIssue({ code: 'custom', path: ['route', 'severities', severity, i], input: name, message: allowed });
+      });
+    }
+  });
+
+/** Any Prometheus label name a route may group by (Sightline's own labels included). */
+function promLabelNameAny() {
+  return z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'is not a Prometheus label name (letters, digits and _, not starting with a digit)' });
 }

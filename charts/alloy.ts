@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import {
   ALLOY_CONFIG_FILE,
   ALLOY_HTTP_PORT,
@@ -32,6 +33,7 @@ import {
 import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { clusterReader, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { k8sLabelKey, resources } from './shared/fields.ts';
 
 /** Properties of {@link Alloy}. */
 export interface AlloyProps {
@@ -237,3 +239,27 @@ export function alloyRules(job: string): RuleGroup {
     ],
   };
 }
+
+/** The `logs` section of the values. */
+export const logsValues = z
+  .strictObject({
+    agent: z
+      .enum(['promtail', 'alloy'])
+      .default('promtail')
+      .describe(
+        'The log agent on every node and in the syslog receiver: promtail (end of life since 2026-03-02), or its successor Grafana Alloy. The promtail.* and syslog.* settings apply to either.',
+      ),
+    rolloutNodeLabel: k8sLabelKey()
+      .optional()
+      .describe(
+        'Switch agents node by node: both agents render, and nodes labelled <rolloutNodeLabel>=<the agent not chosen by logs.agent> run that agent, every other node the chosen one. Default: none (the chosen agent on every node).',
+      ),
+    alloy: z
+      .strictObject({
+        resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } }).describe(
+          "Requests and limits of each node's Alloy container (with agent: alloy); the syslog receiver takes syslog.resources.",
+        ),
+      })
+      .prefault({}),
+  })
+  .prefault({});

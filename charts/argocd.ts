@@ -1,9 +1,12 @@
 import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { Application } from '../imports/argocd-application-argoproj.io.js';
 import { AppProject } from '../imports/argocd-appproject-argoproj.io.js';
 import type { Manifest } from './shared/delivery.ts';
 import { PART_OF } from './shared/labels.ts';
+import { dnsLabel } from './shared/fields.ts';
+import { isGitRevision } from './shared/units.ts';
 
 /** An API group and kind, as Argo CD's resource whitelists name them (`''` is the core group). */
 export interface GroupKind {
@@ -114,3 +117,59 @@ export class ArgoCd extends Chart {
     this.application.addDependency(this.appProject);
   }
 }
+
+/** A Git repository URL as Argo CD takes it: https, ssh, or the scp-like `git@host:path`. */
+const gitRepositoryUrl = () =>
+  z.string().regex(/^((https?|ssh|git):\/\/[^\s/]+\/\S+|[\w.-]+@[\w.-]+:\S+)$/, {
+    error: 'is not a Git repository URL (https://host/org/repo.git, ssh://git@host/org/repo.git or git@host:org/repo.git)',
+  });
+
+/** A folder inside the repository: relative, `/`-separated, never climbing out with `..`. */
+const repositoryFolder = () =>
+  z
+    .string()
+    .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\s\\]+$/, { error: 'is not a folder relative to the repository root (like dist or rendered/production)' });
+
+/**
+ * The optional GitOps output: an Argo CD `Application` syncing the rendered folder and the `AppProject` that
+ * confines it to what the stack renders. Absent (the default), nothing of Argo CD is rendered.
+ */
+export const argocdValues = z.strictObject({
+  repoURL: gitRepositoryUrl().describe(
+    'Repository Argo CD pulls the rendered manifests from (spec.source.repoURL); the AppProject allows only this one.',
+  ),
+  targetRevision: z
+    .string()
+    .refine(isGitRevision, {
+      error:
+        'is not a Git revision: a branch or tag name as git check-ref-format allows it (no spaces, ~, ^, :, ?, *, [, \\, "..", "@{", no component starting with . or ending in .lock), a commit SHA, or HEAD',
+    })
+    .default('HEAD')
+    .describe('Branch, tag or commit to sync (spec.source.targetRevision).'),
+  path: repositoryFolder()
+    .optional()
+    .describe(
+      'Folder of the rendered stack in that repository (spec.source.path). Default: the output folder of the render, relative to the repository root (dist for `npm run synth`).',
+    ),
+  destination: z
+    .strictObject({
+      server: z
+        .string()
+        .regex(/^https:\/\/\S+$/, { error: 'is not an API server URL like https://kubernetes.default.svc' })
+        .default('https://kubernetes.default.svc')
+        .describe('API server of the cluster the stack goes to; the default is the cluster Argo CD runs in.'),
+      namespace: dnsLabel().optional().describe('Namespace for objects that name none (spec.destination.namespace). Default: the stack namespace.'),
+    })
+    .prefault({}),
+  project: dnsLabel()
+    .default('sightline')
+    .describe('Name of the AppProject, which allows exactly the kinds and namespaces the stack renders; the Application has the same name.'),
+  namespace: dnsLabel().default('argocd').describe('Namespace Argo CD runs in, where the Application and AppProject live.'),
+  automated: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Sync every new commit without a click (spec.syncPolicy.automated.enabled).'),
+      prune: z.boolean().default(true).describe('Delete objects that left the rendered folder (spec.syncPolicy.automated.prune).'),
+      selfHeal: z.boolean().default(true).describe('Undo changes made in the cluster by hand (spec.syncPolicy.automated.selfHeal).'),
+    })
+    .prefault({}),
+});

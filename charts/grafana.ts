@@ -2,6 +2,7 @@ import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
@@ -21,6 +22,7 @@ import {
   type ContainerResourceValues,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { dnsLabel, quantity, resources, secretDataKey, secretKeyRef, singleReplica, startupTimeout } from './shared/fields.ts';
 
 /** Grafana's datasource provisioning file. @see https://grafana.com/docs/grafana/latest/administration/provisioning/#data-sources */
 export interface DataSourceProvisioning {
@@ -310,3 +312,23 @@ export class Grafana extends Chart implements GrafanaHub {
     };
   }
 }
+
+/** The `grafana` section of the values. */
+export const grafanaValues = z
+  .strictObject({
+    adminSecret: z
+      .strictObject({
+        name: dnsLabel().default('grafana-admin').describe('Secret created out of band holding the admin credentials (see README).'),
+        userKey: secretDataKey().default('admin-user'),
+        passwordKey: secretDataKey().default('admin-password'),
+      })
+      .prefault({}),
+    secretKeySecret: secretKeyRef({ name: 'grafana-secret-key', key: 'secret-key' }).describe(
+      'Secret created out of band holding `security.secret_key`, which encrypts the secrets Grafana stores in its database (see README).',
+    ),
+    startupTimeout: startupTimeout('10m', 'Grafana migrates its database (long after an upgrade of a large database)'),
+    storage: quantity().default('1Gi').describe('Size of the PersistentVolumeClaim mounted at /var/lib/grafana.'),
+    replicas: singleReplica().default(1),
+    resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }),
+  })
+  .prefault({});

@@ -1,11 +1,14 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { componentDashboard } from './component-dashboard.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
+import { resources } from './shared/fields.ts';
+import { DEMO_IMAGE } from './versions.ts';
 
 /** Properties of {@link HelloApp}. */
 export interface HelloAppProps {
@@ -164,3 +167,32 @@ function redDashboard(services: readonly string[]) {
     ],
   });
 }
+
+/** The `helloApp` section of the values. */
+export const helloAppValues = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Whether the demo service (hello-app calling hello-backend) is rendered.'),
+    image: z
+      .strictObject({
+        repository: z
+          .string()
+          .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/, {
+            error: 'is not an image repository like registry.example.com/team/hello-app',
+          })
+          .default(DEMO_IMAGE.repository)
+          .describe('Where you pushed or loaded the image built from services/hello-app.'),
+        tag: z
+          .string()
+          .regex(/^\w[\w.-]{0,127}$/, { error: 'is not an image tag', abort: true })
+          .refine((t) => t !== 'latest', { error: 'is not a pinned tag: "latest" moves under a running Deployment' })
+          .default(DEMO_IMAGE.tag),
+      })
+      .prefault({}),
+    replicas: z
+      .int({ error: 'is not a replica count (a whole number)' })
+      .min(0, { error: 'is not a replica count: use 0 or more' })
+      .default(1)
+      .describe('Pods per role (hello-app and hello-backend).'),
+    resources: resources({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+  })
+  .prefault({});

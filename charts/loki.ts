@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
@@ -9,6 +10,8 @@ import { imageVersion, recommendedLabels, type ComponentIdentity } from './share
 import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, size, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { duration, quantity, resources, singleReplica } from './shared/fields.ts';
+import { seconds } from './shared/units.ts';
 
 /**
  * `loki.yaml`, as far as Sightline writes it. Keys as upstream names them.
@@ -323,3 +326,20 @@ export function lokiRules(job: string): RuleGroup {
     ],
   };
 }
+
+/** The `loki` section of the values. */
+export const lokiValues = z
+  .strictObject({
+    retention: duration()
+      .refine((v) => seconds(v) >= 86400, { error: "is shorter than 24h, the least retention Loki's compactor applies" })
+      .default('7d')
+      .describe('How long logs are kept (limits_config.retention_period), enforced by the compactor; at least 24h.'),
+    storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/loki (chunks, index, WAL).'),
+    deletionMode: z
+      .enum(['disabled', 'filter-only', 'filter-and-delete'])
+      .default('disabled')
+      .describe("Log deletion API (limits_config.deletion_mode). disabled: nobody can delete logs through Loki's API; retention still applies."),
+    replicas: singleReplica().default(1),
+    resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } }),
+  })
+  .prefault({});

@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { componentDashboard, upPanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
@@ -10,6 +11,7 @@ import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity
 import { alertingRule, podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { clusterReader, hardenedContainer, size, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { port, resources } from './shared/fields.ts';
 
 /**
  * Ports the collector pod listens on besides its receivers, so that values can refuse a receiver port that
@@ -431,3 +433,29 @@ function otelCollectorDashboard(job: string) {
     ],
   });
 }
+
+/** The `otelCollector` section of the values. */
+export const otelCollectorValues = z
+  .strictObject({
+    otlpGrpcPort: port().default(4317).describe('Port of the OTLP/gRPC receiver, on the pod and the otel-collector Service.'),
+    otlpHttpPort: port().default(4318).describe('Port of the OTLP/HTTP receiver, on the pod and the otel-collector Service.'),
+    replicas: z
+      .int({ error: 'is not a replica count (a whole number from 1)' })
+      .min(1, { error: 'is not a replica count: the gateway needs at least 1 pod' })
+      .default(1)
+      .describe('Pods of the stateless gateway Deployment.'),
+    resources: resources({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } }).describe(
+      'Container resources; the memory limiter keeps the collector below a share of limits.memory.',
+    ),
+  })
+  .superRefine((v, ctx) => {
+    // Every port the collector pod listens on must be distinct, or one receiver fails to bind at startup.
+    const taken = new Map<number, string>(Object.entries(OTEL_COLLECTOR_OWN_PORTS).map(([name, p]) => [p, `the collector's ${name} port`]));
+    for (const key of ['otlpGrpcPort', 'otlpHttpPort'] as const) {
+      const holder = taken.get(v[key]);
+      if (holder === undefined) taken.set(v[key], `otelCollector.${key}`);
+      else
+        ctx.addIssue({ code: 'custom', path: [key], input: v[key], message: `is already taken by ${holder}; each receiver needs a port of its own` });
+    }
+  })
+  .prefault({});

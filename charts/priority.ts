@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { PART_OF } from './shared/labels.ts';
 import { clusterScoped } from './shared/workload.ts';
 
@@ -60,3 +61,19 @@ export class StackPriority extends Chart {
 export function setPriorityClass(workload: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet, name: string): void {
   ApiObject.of(workload).addJsonPatch(JsonPatch.add('/spec/template/spec/priorityClassName', name));
 }
+
+/**
+ * Scheduling priority: the node agents run as `system-node-critical`, and the stores get a PriorityClass of
+ * the stack's, so that under pressure other pods are evicted or kept pending before them.
+ */
+export const priorityValues = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe("Set priorityClassName on the node agents and the stores, and render the stores' PriorityClass."),
+    storeValue: z
+      .int({ error: 'is not a priority (a whole number)' })
+      .min(1, { error: 'is not above 0, the priority of pods without a class' })
+      .max(1_000_000_000, { error: 'is above 1000000000: larger values are reserved for system-cluster-critical and system-node-critical' })
+      .default(1_000_000)
+      .describe("Priority of the stores' class (<namespace>-stores)."),
+  })
+  .prefault({});

@@ -1,5 +1,6 @@
 import { Chart, Duration } from 'cdk8s';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
@@ -35,6 +36,7 @@ import {
   type ContainerResourceValues,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { byteSize, duration, quantity, resources, singleReplica, startupTimeout } from './shared/fields.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
 export interface PrometheusConfig {
@@ -608,3 +610,18 @@ export function volumeRules(namespace: string): RuleGroup {
     ],
   };
 }
+
+/** The `prometheus` section of the values. */
+export const prometheusValues = z
+  .strictObject({
+    retention: duration().default('15d').describe('How long samples are kept (storage.tsdb.retention.time).'),
+    retentionSize: byteSize().default('8GB').describe('Disk budget of the TSDB blocks (storage.tsdb.retention.size); keep it below `storage`.'),
+    storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /prometheus.'),
+    scrapeInterval: duration().default('30s').describe('Default scrape interval (global.scrape_interval).'),
+    scrapeTimeout: duration().default('10s').describe('Default scrape timeout (global.scrape_timeout); must not exceed scrapeInterval.'),
+    evaluationInterval: duration().default('30s').describe('How often rules are evaluated (global.evaluation_interval).'),
+    startupTimeout: startupTimeout('10m', 'Prometheus replays its write-ahead log (minutes for a large TSDB)'),
+    replicas: singleReplica().default(1),
+    resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }),
+  })
+  .prefault({});

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
 import type { Endpoint } from './shared/endpoint.ts';
@@ -31,6 +32,7 @@ import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scr
 import { allowDiscovery, clusterReader, type ContainerResourceValues } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
+import { dnsLabel, resources } from './shared/fields.ts';
 
 /** Properties of {@link Promtail}. */
 export interface PromtailProps {
@@ -177,3 +179,21 @@ function logFilesJob(): PromtailScrapeConfig {
     ],
   };
 }
+
+/** The `promtail` section of the values. */
+export const promtailValues = z
+  .strictObject({
+    // The node agents' settings, whichever agent `logs.agent` chooses.
+    namespace: dnsLabel()
+      .default('sightline-agents')
+      .describe('Namespace of the node agents, apart from the stack: they mount host paths, which only Pod Security `privileged` allows.'),
+    nodeLogs: z
+      .strictObject({
+        journal: z.boolean().default(true).describe("Ship the node's systemd journal (kubelet, container runtime, kernel)."),
+        files: z.boolean().default(false).describe("Ship the node's /var/log/*.log files (on systemd hosts mostly copies of the journal)."),
+      })
+      .prefault({})
+      .describe("The node's own logs, besides its pods' logs."),
+    resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+  })
+  .prefault({});

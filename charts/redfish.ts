@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import type { GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { allowEgress } from './shared/network.ts';
@@ -10,6 +11,20 @@ import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGE_PROCESSES, IMAGES } from './versions.ts';
+import {
+  checkCanonicalIp,
+  checkLookback,
+  dnsLabel,
+  duration,
+  k8sLabelKey,
+  k8sLabelValue,
+  labelValue,
+  LOOKBACK_BUDGET,
+  port,
+  resources,
+  secretDataKey,
+} from './shared/fields.ts';
+import { HOST_NAME, seconds } from './shared/units.ts';
 
 const load = createRequire(import.meta.url);
 
@@ -371,3 +386,149 @@ export function exporterRules(): RuleGroup {
     ],
   };
 }
+
+const RESERVED_SERVER_LABELS = Object.keys(REDFISH_RESERVED_LABELS);
+
+/**
+ * A server label name: one any PromQL query and any Prometheus-era tool accepts unquoted (Prometheus 3 would
+ * take UTF-8 names, but only quoted in PromQL), not starting with `__` (dropped after relabeling), and none
+ * of the labels the stack sets on hardware series and alerts itself, which would overwrite it or be
+ * overwritten. Regexes rather than refinements, so that values.schema.json carries every rule.
+ */
+const promLabelName = () =>
+  z
+    .string()
+    .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: 'is not a Prometheus label name (letters, digits and _, not starting with a digit)', abort: true })
+    .regex(/^(?!__)/, { error: 'is not a usable label name: names starting with __ are reserved to Prometheus', abort: true })
+    .regex(new RegExp(`^(?!(${RESERVED_SERVER_LABELS.join('|')})$)`), {
+      error: `is a label Sightline sets itself (${RESERVED_SERVER_LABELS.join(', ')}): choose another name`,
+    });
+
+/** Whether a BMC address is a host name, an IP address, or an http(s) URL of a host with an optional port. */
+function isBmcAddress(value: string): boolean {
+  if (!/^https?:\/\//.test(value)) return HOST_NAME.test(value) || isIP(value) !== 0;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  // The exporter appends the Redfish service root itself: a path, query or credentials in the URL would break it.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return url.pathname === '/' && url.search === '' && url.username === '' && url.hash === '' && (HOST_NAME.test(host) || isIP(host) !== 0);
+}
+
+const redfishServerValues = z.strictObject({
+  name: labelValue('a server name').describe(
+    'Name of the server: the `instance` label of its series and the `server` label of its alerts. Unique across all groups.',
+  ),
+  bmc: z
+    .string()
+    .refine(isBmcAddress, { error: 'is not a BMC address: give a host name, an IP address or a URL like https://10.0.0.5:8443', abort: true })
+    .superRefine((v, ctx) => {
+      // The same BMC written twice must be caught as a duplicate, and `bmc` labels must match across tools.
+      if (isIP(v) !== 0) checkCanonicalIp(v, ctx);
+    })
+    .describe("Address of the server's BMC: host name, IP address, or http(s) URL (host names and IPs are reached over https)."),
+  labels: z
+    .record(promLabelName(), z.string())
+    .default({})
+    .describe("Labels of the server's series and alerts: rack, site, model, the Kubernetes node it runs, ..."),
+});
+
+const NODE_SELECTOR_NEEDED = 'every group needs the labels of the nodes that can reach its BMCs, e.g. {"sightline.io/bmc-network": "dc1"}';
+
+const redfishGroupValues = z.strictObject({
+  name: dnsLabel()
+    .refine((v) => v.length <= 55, { error: 'is longer than 55 characters (it names the redfish-<name> objects)' })
+    .describe('Name of the group: names its exporter (redfish-<name>), its scrape job and the `group` label.'),
+  nodeSelector: z
+    .record(k8sLabelKey(), k8sLabelValue(), {
+      error: (issue) => `${issue.input === undefined ? 'is given, but' : 'is not a mapping of node labels:'} ${NODE_SELECTOR_NEEDED}`,
+    })
+    .refine((v) => Object.keys(v).length > 0, { error: `is empty, but ${NODE_SELECTOR_NEEDED}` })
+    .describe("Labels of the nodes that can reach the group's BMCs: one exporter runs on each of them."),
+  hostNetwork: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Run the exporters in the nodes' network namespace, for a management network not routed to pods. Such groups live in a namespace with Pod Security `privileged`.",
+    ),
+  port: port().default(9096).describe('Port the exporter listens on; hostNetwork groups sharing nodes need distinct ports.'),
+  configSecret: z.strictObject({
+    name: dnsLabel().describe('Secret created out of band holding the exporter config file (credentials, TLS verification; see README).'),
+    key: secretDataKey().default('config.yml').describe('Key of the config file in the Secret.'),
+  }),
+  scrapeInterval: duration()
+    .default('2m')
+    .describe(`How often every BMC of the group is walked. Redfish walks are slow. scrapeInterval + scrapeTimeout at most ${LOOKBACK_BUDGET}.`),
+  scrapeTimeout: duration().default('90s').describe('How long one walk may take; must be shorter than scrapeInterval.'),
+  servers: z.array(redfishServerValues).min(1, { error: 'is empty: a group needs at least one server' }),
+});
+
+/** The `redfish` section of the values. */
+export const redfishValues = z
+  .strictObject({
+    namespace: dnsLabel().optional().describe('Namespace of the exporters and of their config Secrets. Default: `<namespace>-hardware`.'),
+    resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+    groups: z
+      .array(redfishGroupValues)
+      .default([])
+      .describe('Exporter groups: BMCs reachable from the same nodes with the same credentials. None: no hardware monitoring.'),
+  })
+  .prefault({})
+  .superRefine((v, ctx) => {
+    const serverOwners = new Map<string, string>();
+    const bmcOwners = new Map<string, string>();
+    const hostPorts = new Map<number, string>();
+    v.groups.forEach((group, g) => {
+      if (seconds(group.scrapeTimeout) >= seconds(group.scrapeInterval)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', g, 'scrapeTimeout'],
+          input: group.scrapeTimeout,
+          message: `is not shorter than redfish.groups[${g}].scrapeInterval (${group.scrapeInterval})`,
+        });
+      }
+      checkLookback(ctx, ['groups', g, 'scrapeInterval'], `redfish.groups[${g}]`, group.scrapeInterval, group.scrapeTimeout);
+      if (group.hostNetwork) {
+        const other = hostPorts.get(group.port);
+        if (other !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups', g, 'port'],
+            input: group.port,
+            message: `is already the port of hostNetwork group "${other}": exporters in the nodes' network namespace on the same node cannot share a port`,
+          });
+        }
+        hostPorts.set(group.port, group.name);
+      }
+      group.servers.forEach((server, s) => {
+        const where = `redfish.groups[${g}].servers[${s}]`;
+        const otherServer = serverOwners.get(server.name);
+        if (otherServer !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups', g, 'servers', s, 'name'],
+            input: server.name,
+            message: `is already the name of ${otherServer}: server names are unique across all groups`,
+          });
+        } else serverOwners.set(server.name, where);
+        const otherBmc = bmcOwners.get(server.bmc);
+        if (otherBmc !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['groups', g, 'servers', s, 'bmc'], input: server.bmc, message: `is already the BMC of ${otherBmc}` });
+        } else bmcOwners.set(server.bmc, where);
+      });
+    });
+    const groupNames = v.groups.map((group) => group.name);
+    groupNames.forEach((name, g) => {
+      if (groupNames.indexOf(name) !== g) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', g, 'name'],
+          input: name,
+          message: `is already the name of redfish.groups[${groupNames.indexOf(name)}]`,
+        });
+      }
+    });
+  });

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { alloyRules } from './alloy.ts';
 import {
   ALLOY_CONFIG_FILE,
@@ -31,6 +32,7 @@ import { podScrapeJob, type MetricsHub, type RelabelConfig } from './shared/scra
 import { hardenedContainer, stackDeployment, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { allowIngress, podPort, podsOf } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
+import { canonicalIp, cidr, labelValue, port, resources } from './shared/fields.ts';
 
 /** Message format of a listener: RFC 5424, or the older BSD format most network gear sends (RFC 3164). */
 export type SyslogFormat = 'rfc5424' | 'rfc3164';
@@ -302,3 +304,74 @@ function deviceLabels(device: SyslogDevice): RelabelConfig[] {
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([target, value]) => ({ source_labels: ['__syslog_connection_ip_address'], regex, target_label: target, replacement: value }));
 }
+
+const syslogFormatValues = z.enum(['rfc5424', 'rfc3164']);
+
+const syslogDeviceValues = z.strictObject({
+  address: canonicalIp().describe('Source address the device sends from, as the receiver sees it (IPv6 in its short, lower-case form, RFC 5952).'),
+  name: labelValue('a device name').describe('Becomes the `device` label.'),
+  site: labelValue('a site name').optional().describe('Becomes the `site` label.'),
+  role: labelValue('a role').optional().describe('Becomes the `role` label, e.g. core-switch, firewall.'),
+});
+
+/** The `syslog` section of the values. */
+export const syslogValues = z
+  .strictObject({
+    serviceType: z
+      .enum(['ClusterIP', 'NodePort', 'LoadBalancer'])
+      .default('NodePort')
+      .describe('How devices reach the receiver. NodePort and LoadBalancer keep the source address (externalTrafficPolicy: Local).'),
+    loadBalancerSourceRanges: z
+      .array(cidr())
+      .default([])
+      .describe(
+        'Source networks the cloud load balancer admits (spec.loadBalancerSourceRanges), e.g. the management networks of the devices. Empty: any source. Only with serviceType LoadBalancer.',
+      ),
+    serviceAnnotations: z
+      .record(z.string().min(1), z.string())
+      .default({})
+      .describe('Annotations of the syslog Service, e.g. to make the cloud load balancer internal (see README).'),
+    tcp: z
+      .strictObject({
+        port: port().default(514).describe('Service port of the TCP listener.'),
+        format: syslogFormatValues.default('rfc5424').describe('Message format on TCP; octet-counting and newline framing are both detected.'),
+      })
+      .prefault({}),
+    udp: z
+      .strictObject({
+        port: port().default(514).describe('Service port of the UDP listener.'),
+        format: syslogFormatValues.default('rfc3164').describe('Message format on UDP; rfc3164 is what most network gear sends.'),
+      })
+      .prefault({}),
+    useIncomingTimestamp: z
+      .boolean()
+      .default(false)
+      .describe("Use the device's timestamp instead of the receive time (device clocks drift: keep false unless they run NTP)."),
+    devices: z.array(syslogDeviceValues).default([]).describe('Device inventory: messages from an address get its name, site and role as labels.'),
+    resources: resources({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+  })
+  .prefault({})
+  .superRefine((v, ctx) => {
+    if (v.loadBalancerSourceRanges.length > 0 && v.serviceType !== 'LoadBalancer') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loadBalancerSourceRanges'],
+        input: v.loadBalancerSourceRanges,
+        message: `is set, but only a LoadBalancer Service applies it (syslog.serviceType is ${v.serviceType})`,
+      });
+    }
+    for (const key of ['name', 'address'] as const) {
+      const first = new Map<string, number>();
+      v.devices.forEach((device, i) => {
+        const seen = first.get(device[key]);
+        if (seen === undefined) first.set(device[key], i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, key],
+            input: device[key],
+            message: `is already the ${key} of syslog.devices[${seen}]`,
+          });
+      });
+    }
+  });

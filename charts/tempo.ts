@@ -1,6 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
@@ -16,6 +17,7 @@ import {
   type ServicePortSpec,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
+import { duration, quantity, resources, singleReplica } from './shared/fields.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
 interface ReceiverEndpoint {
@@ -456,3 +458,31 @@ export function tempoRules(job: string): RuleGroup {
     ],
   };
 }
+
+/** The `tempo` section of the values. */
+export const tempoValues = z
+  .strictObject({
+    blockRetention: duration()
+      .default('24h')
+      .describe('How long traces are kept (backend_worker.compaction.block_retention; compactor.compaction.block_retention in Tempo 2.x).'),
+    compactedBlockRetention: duration()
+      .default('1h')
+      .describe('How long a block replaced by compaction is kept for queries in flight (backend_worker.compaction.compacted_block_retention).'),
+    maxBlockBytes: z
+      .int({ error: 'is not a number of bytes (a whole number)' })
+      .min(1, { error: 'must be a positive number of bytes' })
+      .optional()
+      .describe(
+        "Size at which the live-store cuts its head block (live_store.max_block_bytes; ingester.max_block_bytes in Tempo 2.x). Default: Tempo's own (50 MiB); a small value cuts many small backend blocks.",
+      ),
+    maxBlockDuration: duration()
+      .default('5m')
+      .describe('Age at which the live-store cuts its head block (live_store.max_block_duration; ingester.max_block_duration in Tempo 2.x).'),
+    searchDurationSlo: duration()
+      .default('5s')
+      .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
+    storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
+    replicas: singleReplica().default(1),
+    resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+  })
+  .prefault({});

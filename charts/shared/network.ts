@@ -22,7 +22,9 @@
 import { Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import * as z from 'zod';
 import { PART_OF } from './labels.ts';
+import { cidr, dnsLabel, k8sLabelKey, k8sLabelValue, port } from './fields.ts';
 
 /** The label every namespace carries with its own name (set by the API server since Kubernetes 1.22). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -293,3 +295,77 @@ export function applyNetworkPolicies(scope: Construct, options: { readonly enabl
     if (construct instanceof NetworkAccess) construct.render(egress ? ['ingress', 'egress'] : ['ingress'], (pods) => ({ ...pods.labels, ...labels }));
   }
 }
+
+/**
+ * The stack's NetworkPolicies: all ingress denied in every namespace of the stack, then the paths the stack
+ * wires, plus the two openings for what lives outside it.
+ */
+export const networkPolicyValues = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Render the NetworkPolicies (they take effect only with a CNI plugin that enforces them).'),
+    ingressNamespace: dnsLabel()
+      .default('ingress-nginx')
+      .describe('Namespace of the ingress controller: the only one (besides Prometheus) whose pods may reach Grafana.'),
+    otlpNamespaceSelector: z
+      .record(k8sLabelKey(), k8sLabelValue())
+      .default({})
+      .describe('Labels of the namespaces whose pods may send OTLP to the collector. Empty: every namespace.'),
+    egress: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Also restrict egress: every pod may resolve names and reach what the stack wires it to, the pods that call the API server reach it, and nothing else.',
+          ),
+        dns: z
+          .strictObject({
+            namespace: dnsLabel().default('kube-system').describe('Namespace of the cluster DNS pods.'),
+            podLabels: z
+              .record(k8sLabelKey(), k8sLabelValue())
+              .default({ 'k8s-app': 'kube-dns' })
+              .describe('Labels of the cluster DNS pods (CoreDNS keeps k8s-app: kube-dns).'),
+          })
+          .prefault({}),
+        apiServer: z
+          .strictObject({
+            cidrs: z
+              .array(cidr())
+              .default([])
+              .describe(
+                'Addresses of the API server as pods reach it: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`. Required with egress.',
+              ),
+            ports: z
+              .array(port())
+              .min(1, { error: 'is empty: the API server listens on at least one port' })
+              .default([443, 6443])
+              .describe(
+                "Its ports after the kubernetes Service's translation: the endpoints' port (6443 on most clusters, 443 on some managed ones).",
+              ),
+          })
+          .prefault({}),
+      })
+      .prefault({})
+      .superRefine((v, ctx) => {
+        if (v.enabled && v.apiServer.cidrs.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apiServer', 'cidrs'],
+            input: v.apiServer.cidrs,
+            message:
+              "is empty, but restricted egress needs the API server's addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes)",
+          });
+        }
+      }),
+  })
+  .prefault({})
+  .superRefine((v, ctx) => {
+    if (v.egress.enabled && !v.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['egress', 'enabled'],
+        input: true,
+        message: 'is set, but networkPolicy.enabled is false, which renders no policy at all',
+      });
+    }
+  });
