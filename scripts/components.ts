@@ -10,9 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 
 const TOOLS = resolve(import.meta.dirname, '..', 'tools', 'components');
 
@@ -30,6 +30,11 @@ export interface Component {
   readonly binaries: Readonly<Record<string, string>>;
   /** `-X` settings so that `--version` names the release instead of a development build. */
   readonly stamp?: Readonly<Record<string, string>>;
+  /**
+   * Files a module embeds (`go:embed`) that its published zip lacks, because its release process generates
+   * them: module path → file → content. The module is then built from a copy with these files added.
+   */
+  readonly generatedFiles?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 const PROMETHEUS_VERSION_STAMP = (version: string) => ({ 'github.com/prometheus/common/version.Version': version });
@@ -73,6 +78,13 @@ export const COMPONENTS: readonly Component[] = [
     pin: 'github.com/prometheus/alertmanager v0.35.0',
     binaries: { alertmanager: 'github.com/prometheus/alertmanager/cmd/alertmanager', amtool: 'github.com/prometheus/alertmanager/cmd/amtool' },
     stamp: PROMETHEUS_VERSION_STAMP('0.35.0'),
+    // The web UI is built by npm in Alertmanager's release process; the API and amtool need none of it.
+    generatedFiles: {
+      'github.com/prometheus/alertmanager': Object.fromEntries(['elm', 'mantine'].map((ui) => [
+        `ui/app/dist/${ui}/index.html`,
+        '<!doctype html><title>Alertmanager</title><p>No web UI: this Alertmanager is built from its Go module, which ships none.</p>\n',
+      ])),
+    },
   },
 ];
 
@@ -137,17 +149,43 @@ function seconds(since: bigint): string {
 function buildComponent(component: Component): void {
   const cwd = join(TOOLS, component.module);
   const goMod = readFileSync(join(cwd, 'go.mod'), 'utf8');
-  if (!goMod.split('\n').some((line) => line.trim().replace(/\s+\/\/.*$/, '') === component.pin)) {
+  if (!goMod.split('\n').some((line) => line.trim().replace(/^require\s+/, '').replace(/\s+\/\/.*$/, '') === component.pin)) {
     throw new Error(`tools/components/${component.module}/go.mod: does not require ${component.pin}; ${component.name} ${component.version} must match it`);
   }
   const ldflags = ['-s', '-w', ...Object.entries(component.stamp ?? {}).map(([key, value]) => `-X=${key}=${value}`)].join(' ');
   buildInto(join(componentsCache(), `${component.name}-${component.version}`), (staging) => {
+    const modfile = component.generatedFiles === undefined ? [] : [`-modfile=${withGeneratedFiles(component.generatedFiles, cwd, staging)}`];
     for (const [binary, pkg] of Object.entries(component.binaries)) {
       const started = process.hrtime.bigint();
-      run('go', ['build', '-trimpath', `-ldflags=${ldflags}`, '-o', join(staging, binary), pkg], cwd);
+      run('go', ['build', '-trimpath', ...modfile, `-ldflags=${ldflags}`, '-o', join(staging, binary), pkg], cwd);
       console.log(`components: built ${binary} ${component.version} in ${seconds(started)}`);
     }
+    rmSync(join(staging, 'src'), { recursive: true, force: true });
   });
+}
+
+/**
+ * Copies each module out of the module cache into `staging/src/`, adds the generated files, and writes a copy
+ * of the go.mod (and go.sum) that replaces the module by that copy; returns the go.mod for `go build -modfile`.
+ * The module cache itself is read-only, and `go build -overlay` may not replace files in it.
+ */
+function withGeneratedFiles(generated: NonNullable<Component['generatedFiles']>, cwd: string, staging: string): string {
+  const replaces = Object.entries(generated).map(([module, files], i) => {
+    const dir = spawnSync('go', ['list', '-m', '-f', '{{.Dir}}', module], { cwd, env: goEnv(), encoding: 'utf8' });
+    if (dir.status !== 0) throw new Error(`go list -m ${module}: ${dir.stderr}`);
+    const copy = join(staging, 'src', String(i));
+    cpSync(dir.stdout.trim(), copy, { recursive: true, mode: 0 });
+    spawnSync('chmod', ['-R', 'u+w', copy]);
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(copy, file)), { recursive: true });
+      writeFileSync(join(copy, file), content);
+    }
+    return `replace ${module} => ${copy}\n`;
+  });
+  const goMod = join(staging, 'src', 'go.mod');
+  writeFileSync(goMod, readFileSync(join(cwd, 'go.mod'), 'utf8') + replaces.join(''));
+  copyFileSync(join(cwd, 'go.sum'), join(staging, 'src', 'go.sum'));
+  return goMod;
 }
 
 function buildCollector(): void {

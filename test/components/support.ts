@@ -3,7 +3,7 @@
  * starting them on loopback ports and stopping every one of them, and a throwaway Kubernetes API server.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -144,8 +144,8 @@ export interface Cluster {
 
 /**
  * Starts etcd and kube-apiserver on free loopback ports and waits until /readyz answers. Authorization is
- * AlwaysAllow with anonymous requests (nothing here tests RBAC); admission is the default set, so PodSecurity
- * enforces the namespaces' labels as in a real cluster.
+ * AlwaysAllow (nothing here tests RBAC); admission is the default set, so PodSecurity enforces the namespaces'
+ * labels as in a real cluster.
  */
 export async function startCluster(bin: (binary: string) => string): Promise<Cluster> {
   const work = mkdtempSync(join(tmpdir(), 'sightline-cluster-'));
@@ -165,11 +165,17 @@ export async function startCluster(bin: (binary: string) => string): Promise<Clu
   await waitFor('etcd to be healthy', async () => {
     etcd.assertRunning();
     return (await getJson(`http://127.0.0.1:${etcdClient}/health`))?.health === 'true' ? true : undefined;
+  }).catch((error) => {
+    etcd.child.kill('SIGTERM');
+    throw error;
   });
 
   // The service-account token signer kube-apiserver insists on; no token is ever used here.
   const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
   writeFileSync(join(work, 'sa.key'), key);
+  // kube-apiserver turns anonymous requests off under AlwaysAllow, so clients present a static token.
+  const token = randomBytes(16).toString('hex');
+  writeFileSync(join(work, 'tokens.csv'), `${token},test-admin,test-admin,system:masters\n`);
   const port = await freePort();
   const apiserver = start(bin('kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcdClient}`,
@@ -178,7 +184,7 @@ export async function startCluster(bin: (binary: string) => string): Promise<Clu
     `--secure-port=${port}`,
     `--cert-dir=${join(work, 'certs')}`,
     '--authorization-mode=AlwaysAllow',
-    '--anonymous-auth=true',
+    `--token-auth-file=${join(work, 'tokens.csv')}`,
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${join(work, 'sa.key')}`,
     `--service-account-signing-key-file=${join(work, 'sa.key')}`,
@@ -192,8 +198,8 @@ export async function startCluster(bin: (binary: string) => string): Promise<Clu
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'test', cluster: { server, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'anonymous', user: {} }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: 'anonymous' } }],
+    users: [{ name: 'test-admin', user: { token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: 'test-admin' } }],
     'current-context': 'test',
   }));
   const kubectl = (args: readonly string[], stdin?: string) => spawnSync(bin('kubectl'), [`--kubeconfig=${kubeconfig}`, ...args], {
@@ -202,34 +208,37 @@ export async function startCluster(bin: (binary: string) => string): Promise<Clu
     env: { PATH: process.env['PATH'] ?? '', HOME: work },
     maxBuffer: 256 * 1024 * 1024,
   });
-  await waitFor('kube-apiserver to be ready', () => {
-    apiserver.assertRunning();
-    return kubectl(['get', '--raw=/readyz']).stdout.trim() === 'ok' ? true : undefined;
-  });
-  return {
-    kubeconfig,
-    server,
-    kubectl,
-    async stop() {
-      for (const process of [apiserver, etcd]) {
-        process.child.kill('SIGTERM');
-        if (process.child.exitCode === null) await new Promise((resolve) => process.child.once('exit', resolve));
-      }
-      rmSync(work, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    for (const process of [apiserver, etcd]) {
+      if (process.child.exitCode !== null || process.child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => process.child.once('exit', resolve));
+      process.child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(work, { recursive: true, force: true });
   };
+  try {
+    await waitFor('kube-apiserver to be ready', () => {
+      apiserver.assertRunning();
+      return kubectl(['get', '--raw=/readyz']).stdout.trim() === 'ok' ? true : undefined;
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { kubeconfig, server, kubectl, stop };
 }
 
 /**
  * A cluster started before the tests of the enclosing `describe` (then `setUp` on it) and stopped after them;
  * call the returned function inside a test to get it.
  */
-export function clusterForBlock(bin: (binary: string) => string, setUp: (cluster: Cluster) => void = () => {}): () => Cluster {
+export function clusterForBlock(bin: (binary: string) => string, setUp: (cluster: Cluster) => unknown = () => {}): () => Cluster {
   let cluster: Cluster | undefined;
   beforeAll(async () => {
     cluster = await startCluster(bin);
-    setUp(cluster);
-  }, WAIT_TIMEOUT_MS);
+    await setUp(cluster);
+  }, 3 * WAIT_TIMEOUT_MS);
   afterAll(async () => {
     await cluster?.stop();
   }, WAIT_TIMEOUT_MS);
