@@ -73,7 +73,7 @@ describeWithComponents('the rendered folders under a real kube-apiserver', KUBER
     });
 
     it('changes nothing when applied a second time', () => {
-      const versions = () => items(cluster().kubectl(['get', '-f', dir, '-o', 'json']).stdout).map((o) => `${key(o)} ${o.metadata['resourceVersion']}`);
+      const versions = () => items(cluster().kubectl(['get', '-f', dir, '-o', 'json']).stdout).map((o) => `${key(o)} ${(o.metadata as { resourceVersion?: string }).resourceVersion}`);
       const before = versions();
 
       const again = cluster().kubectl(['apply', '-f', dir]);
