@@ -233,7 +233,11 @@ export class Syslog extends Chart {
     );
     // The alerts and dashboard follow the program that receives: each emits its own metrics.
     if (agent === 'alloy') {
-      props.metrics?.addRuleGroup({ ...alloyRules('syslog'), name: 'syslog' });
+      // The node agents' alerts, named for the receiver: one alert name means one thing in Alertmanager.
+      const rules = alloyRules('syslog').rules.map((rule) =>
+        'alert' in rule ? { ...rule, alert: rule.alert.replace(/^Alloy/, 'SyslogReceiver') } : rule,
+      );
+      props.metrics?.addRuleGroup({ name: 'syslog', rules });
     } else {
       props.metrics?.addRuleGroup(promtailRules({ group: 'syslog', job: 'syslog', alertPrefix: 'SyslogReceiver', what: 'The syslog receiver' }));
       props.grafana?.addDashboard(

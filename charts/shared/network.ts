@@ -207,7 +207,12 @@ function peersOf(peer: TrafficPeer): kplus.k8s.NetworkPolicyPeer[] {
       },
     ];
   }
-  if ('namespaces' in peer) return [{ namespaceSelector: { matchLabels: { ...peer.namespaces } } }];
+  if ('namespaces' in peer) {
+    // Every namespace is the empty selector itself: the API server drops an empty matchLabels, so rendering one
+    // would make each apply see a change.
+    const labels = { ...peer.namespaces };
+    return [{ namespaceSelector: Object.keys(labels).length === 0 ? {} : { matchLabels: labels } }];
+  }
   if ('cidrs' in peer) return peer.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
   throw new Error('anywhere is no peer: a rule without peers admits it');
 }
