@@ -16,7 +16,6 @@ import {
 import { podPort } from './shared/network.ts';
 import { call, ref, renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
-import type { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import {
   JOURNAL_JOB,
@@ -27,31 +26,15 @@ import {
   podLogRules,
   PROMTAIL_POSITIONS,
   promtailPositionsHostPath,
-  type AgentPlacement,
-  type NodeLogSources,
+  type NodeAgentProps,
 } from './shared/node-logs.ts';
-import { podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
-import { clusterReader, type ContainerResourceValues } from './shared/workload.ts';
+import { podScrapeJob, type RuleGroup } from './shared/scrape.ts';
+import { clusterReader } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 import { k8sLabelKey, resources } from './shared/fields.ts';
 
-/** Properties of {@link Alloy}. */
-export interface AlloyProps {
-  /** Namespace of the node agents: Pod Security must allow host paths there (`privileged`). */
-  readonly namespace: string;
-  /** Value of the `cluster` label on every entry. */
-  readonly clusterName: string;
-  /** Loki's push endpoint (`loki.pushEndpoint`). */
-  readonly push: Endpoint;
-  /** The node's own logs to ship. */
-  readonly nodeLogs: NodeLogSources;
-  /** Requests and limits of each Alloy container (one per node). */
-  readonly resources: ContainerResourceValues;
-  /** Where Alloy contributes the scrape job of its pods and its alerts. @default - Alloy is not scraped */
-  readonly metrics?: MetricsHub;
-  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
-  readonly placement?: AgentPlacement;
-}
+/** Properties of {@link Alloy}: those of every node agent. */
+export type AlloyProps = NodeAgentProps;
 
 /**
  * Grafana Alloy on every node, in place of Promtail (`logs.agent: alloy`): ships the logs of the node's pods

@@ -3,8 +3,6 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { ConfigFiles } from './shared/config-file.ts';
-import type { GrafanaHub } from './shared/datasources.ts';
-import type { Endpoint } from './shared/endpoint.ts';
 import {
   JOURNAL_JOB,
   journalRules,
@@ -14,8 +12,7 @@ import {
   podLogRules,
   PROMTAIL_POSITIONS,
   promtailPositionsHostPath,
-  type AgentPlacement,
-  type NodeLogSources,
+  type NodeAgentProps,
 } from './shared/node-logs.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import {
@@ -28,31 +25,14 @@ import {
   PROMTAIL_METRICS_PORT_NAME,
   type PromtailScrapeConfig,
 } from './shared/promtail.ts';
-import { discoveredResources, podScrapeJob, type MetricsHub } from './shared/scrape.ts';
-import { allowDiscovery, clusterReader, type ContainerResourceValues } from './shared/workload.ts';
+import { discoveredResources, podScrapeJob } from './shared/scrape.ts';
+import { allowDiscovery, clusterReader } from './shared/workload.ts';
 import { podPort } from './shared/network.ts';
 import { IMAGES } from './versions.ts';
 import { dnsLabel, resources } from './shared/fields.ts';
 
-/** Properties of {@link Promtail}. */
-export interface PromtailProps {
-  /** Namespace of the node agents: Pod Security must allow host paths there (`privileged`). */
-  readonly namespace: string;
-  /** Value of the `cluster` label on every entry. */
-  readonly clusterName: string;
-  /** Loki's push endpoint (`loki.pushEndpoint`). */
-  readonly push: Endpoint;
-  /** The node's own logs to ship. */
-  readonly nodeLogs: NodeLogSources;
-  /** Requests and limits of each Promtail container (one per node). */
-  readonly resources: ContainerResourceValues;
-  /** Where Promtail contributes the scrape job of its pods. @default - Promtail is not scraped */
-  readonly metrics?: MetricsHub;
-  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
-  readonly placement?: AgentPlacement;
-  /** Where the component's dashboard goes. @default - no dashboard */
-  readonly grafana?: GrafanaHub;
-}
+/** Properties of {@link Promtail}: those of every node agent. */
+export type PromtailProps = NodeAgentProps;
 
 /**
  * Promtail on every node: ships the logs of the node's pods (and, as configured, its journal and log

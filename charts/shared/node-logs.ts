@@ -7,8 +7,30 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { ComponentIdentity } from './labels.ts';
-import type { RelabelConfig } from './scrape.ts';
+import type { GrafanaHub } from './datasources.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { MetricsHub, RelabelConfig } from './scrape.ts';
 import { containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './workload.ts';
+
+/** What every node agent (Promtail, Alloy) takes: where it runs, what it ships, and where to. */
+export interface NodeAgentProps {
+  /** Namespace of the node agents: Pod Security must allow host paths there (`privileged`). */
+  readonly namespace: string;
+  /** Value of the `cluster` label on every entry. */
+  readonly clusterName: string;
+  /** Loki's push endpoint (`loki.pushEndpoint`). */
+  readonly push: Endpoint;
+  /** The node's own logs to ship. */
+  readonly nodeLogs: NodeLogSources;
+  /** Requests and limits of each agent container (one per node). */
+  readonly resources: ContainerResourceValues;
+  /** Where the agent contributes the scrape job of its pods and its alerts. @default - the agent is not scraped */
+  readonly metrics?: MetricsHub;
+  /** The nodes it runs on while the cluster switches agents node by node. @default - every Linux node */
+  readonly placement?: AgentPlacement;
+  /** Where the agent's dashboard goes. @default - no dashboard */
+  readonly grafana?: GrafanaHub;
+}
 
 /** Which of a node's own logs the agent ships, besides the logs of the node's pods. */
 export interface NodeLogSources {
