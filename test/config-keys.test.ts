@@ -3,22 +3,13 @@
  * test/reference/config-keys). The committed outputs equal a fresh render (delivery.test.ts), so this covers
  * what synth renders today.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { argoCdFolder, RENDERED_DIR } from '../cli/targets.ts';
 import { checkKeys, checkObjects, KEY_LISTS } from './config-keys.ts';
-import { readInKubectlOrder, ROOT } from './delivery.ts';
+import { readInKubectlOrder, ROOT, stackFolders } from './delivery.ts';
 import { render } from './support.ts';
 
-const outputs = [
-  'dist',
-  ...(existsSync(join(ROOT, RENDERED_DIR))
-    ? readdirSync(join(ROOT, RENDERED_DIR))
-        .filter((f) => !f.endsWith(argoCdFolder('')))
-        .map((f) => `${RENDERED_DIR}/${f}`)
-    : []),
-];
+const outputs = stackFolders();
 
 describe('the component configs', () => {
   for (const output of outputs) {

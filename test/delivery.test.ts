@@ -31,6 +31,7 @@ import {
   readInKubectlOrder,
   ROOT,
   sizeProblems,
+  stackFolders as committedStackFolders,
   type AppliedObject,
 } from './delivery.ts';
 import { podSpec, type K8sObject } from './support.ts';
@@ -63,8 +64,7 @@ describe('the committed outputs', () => {
 });
 
 /** Every committed stack folder: dist/ and one per environment. */
-const environments = existsSync(join(ROOT, RENDERED_DIR)) ? readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))) : [];
-const stackFolders = ['dist', ...environments.map((f) => `${RENDERED_DIR}/${f}`)];
+const stackFolders = committedStackFolders();
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 const wave = (o: K8sObject) => Number(o.metadata.annotations?.[SYNC_WAVE_ANNOTATION]);
 

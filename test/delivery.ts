@@ -2,16 +2,23 @@
  * The delivery guarantees as checks over rendered objects, each returning the problems it finds (empty when
  * the guarantee holds), so that a test can run them on the real outputs and on broken examples alike.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import * as YAML from 'yaml';
 import { groupOf } from '../charts/argocd.ts';
+import { argoCdFolder, RENDERED_DIR } from '../cli/targets.ts';
 import { ANNOTATIONS_BYTES_LIMIT, clientSideApplyBytes } from '../charts/shared/delivery.ts';
 import { schemaValidator, strict } from './schema.ts';
 import type { K8sObject } from './support.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
+
+/** The committed stack folders, relative to ROOT: dist/ and every rendered/<env>/ (not the Argo CD ones). */
+export function stackFolders(): string[] {
+  const environments = existsSync(join(ROOT, RENDERED_DIR)) ? readdirSync(join(ROOT, RENDERED_DIR)).filter((f) => !f.endsWith(argoCdFolder(''))) : [];
+  return ['dist', ...environments.map((f) => `${RENDERED_DIR}/${f}`)];
+}
 
 /** An object of an output folder, and the file kubectl reads it from. */
 export interface AppliedObject {

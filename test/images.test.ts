@@ -4,12 +4,11 @@
  * execute the first flag as the program. What each image runs is recorded in charts/versions.ts, read from
  * its upstream Dockerfile; these checks run over every container of every committed output folder.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { argoCdFolder, RENDERED_DIR } from '../cli/targets.ts';
 import { DEMO_IMAGE, DEMO_IMAGE_PROCESS, IMAGE_PROCESSES, IMAGES, type ImageProcess } from '../charts/versions.ts';
-import { readInKubectlOrder, ROOT } from './delivery.ts';
+import { readInKubectlOrder, ROOT, stackFolders } from './delivery.ts';
 import { podSpec, render, HARDWARE_VALUES, type K8sObject } from './support.ts';
 
 /** Every image recorded in versions.ts, with what it runs. */
@@ -54,15 +53,6 @@ function startProblems(containers: readonly RenderedContainer[]): string[] {
   });
 }
 
-const stackFolders = [
-  'dist',
-  ...(existsSync(join(ROOT, RENDERED_DIR))
-    ? readdirSync(join(ROOT, RENDERED_DIR))
-        .filter((f) => !f.endsWith(argoCdFolder('')))
-        .map((f) => `${RENDERED_DIR}/${f}`)
-    : []),
-];
-
 describe('the pinned images', () => {
   it('record, for every image in versions.ts, what its Dockerfile runs and where that was read', () => {
     for (const [key, image] of Object.entries(IMAGES)) {
@@ -87,7 +77,7 @@ describe('the pinned images', () => {
   });
 });
 
-for (const folder of stackFolders) {
+for (const folder of stackFolders()) {
   describe(`every container of ${folder}/`, () => {
     const containers = containersOf(
       readInKubectlOrder(join(ROOT, folder)).map((a) => a.object),
@@ -134,7 +124,7 @@ describe('the start check', () => {
 describe('the production environment', () => {
   it('runs no image that no registry serves: the demo, built locally, is off', () => {
     const containers = containersOf(
-      readInKubectlOrder(join(ROOT, RENDERED_DIR, 'production')).map((a) => a.object),
+      readInKubectlOrder(join(ROOT, 'rendered', 'production')).map((a) => a.object),
       'rendered/production',
     );
     expect(containers.filter((c) => c.image.startsWith('localhost/')).map((c) => c.where)).toEqual([]);

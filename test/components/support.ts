@@ -4,14 +4,13 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import * as YAML from 'yaml';
 import { componentPath, componentsCache } from '../../scripts/components.ts';
-import { ROOT } from '../delivery.ts';
 import type { K8sObject } from '../support.ts';
 
 /** Upper bound of every wait: generous for a loaded two-core CI machine, bounded so a hang fails the test. */
@@ -329,14 +328,7 @@ export function layOutPrometheus(objects: readonly K8sObject[]): PrometheusLayou
 }
 
 /** The folders the tier checks: dist/ and every rendered/<env>/ (not the Argo CD ones). */
-export function stackFolders(): string[] {
-  return [
-    'dist',
-    ...readdirSync(join(ROOT, 'rendered'))
-      .filter((d) => !d.endsWith('-argocd'))
-      .map((d) => `rendered/${d}`),
-  ];
-}
+export { stackFolders } from '../delivery.ts';
 
 /** A Prometheus started by a test, and its HTTP API. */
 export interface RunningPrometheus {
