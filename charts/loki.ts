@@ -7,7 +7,8 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { storeCapacityRules } from './shared/capacity.ts';
+import { alertingRule, scrapeEndpoint, type AlertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import { dataClaim, hardenedContainer, size, stackService, storeStatefulSet, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 import { duration, quantity, resources, singleReplica } from './shared/fields.ts';
@@ -188,6 +189,7 @@ export class Loki extends Chart {
 
     if (props.metrics) scrapeEndpoint(props.metrics, 'loki', this.endpoint);
     props.metrics?.addRuleGroup(lokiRules('loki'));
+    props.metrics?.addRuleGroup(storeCapacityRules({ job: 'loki', name: 'Loki', limits: props.resources.limits, extra: [lokiVolumeRule('loki')] }));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(
       componentDashboard({
@@ -325,6 +327,23 @@ export function lokiRules(job: string): RuleGroup {
       }),
     ],
   };
+}
+
+/**
+ * Daily log volume beyond what upstream sizes Loki's monolithic mode for ("small read/write volumes of up to
+ * approximately 20GB per day", Loki 3.7 deployment modes), measured by `loki_distributor_bytes_received_total`
+ * (uncompressed bytes, pkg/loghttp/push/push.go). Over a day's rate, so that a burst does not fire it.
+ */
+export function lokiVolumeRule(job: string): AlertingRule {
+  return alertingRule({
+    alert: 'LokiBeyondMonolithicSizing',
+    expr: `sum by (job) (rate(loki_distributor_bytes_received_total{job="${job}"}[1d])) * 86400 > 20e9`,
+    for: '1h',
+    severity: 'warning',
+    summary: 'Loki receives more than 20GB of logs a day, beyond what upstream sizes its monolithic mode for',
+    description:
+      'Loki has received more than 20GB of logs (uncompressed) over the last day, more than upstream sizes its monolithic mode for. Queries over long ranges slow down first, then ingestion. Move to the next profile: object storage and several replicas (scale-out), or a Loki in microservices mode as an external backend (README, Scaling).',
+  });
 }
 
 /** The `loki` section of the values. */

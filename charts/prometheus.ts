@@ -8,6 +8,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
+import { storeCapacityRules } from './shared/capacity.ts';
 import { allowEgress, type NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import {
@@ -260,6 +261,7 @@ export class Prometheus extends Chart implements MetricsHub {
     this.clusterRole.allowGet(kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }));
     this.addRuleGroup(prometheusRules(props.alertmanagers !== undefined));
     this.addRuleGroup(volumeRules(props.namespace));
+    this.addRuleGroup(storeCapacityRules({ job: 'prometheus', name: 'Prometheus', limits: props.resources.limits }));
   }
 
   public addScrapeJob(job: ScrapeConfig, ...targets: readonly NetworkTarget[]): void {

@@ -7,7 +7,8 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { storeCapacityRules } from './shared/capacity.ts';
+import { alertingRule, scrapeEndpoint, type AlertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import {
   dataClaim,
   hardenedContainer,
@@ -260,6 +261,9 @@ export class Tempo extends Chart {
     props.remoteWrite.allowFrom(this.statefulSet);
     if (props.metrics) scrapeEndpoint(props.metrics, 'tempo', this.endpoint);
     props.metrics?.addRuleGroup(tempoRules('tempo'));
+    props.metrics?.addRuleGroup(
+      storeCapacityRules({ job: 'tempo', name: 'Tempo', limits: props.resources.limits, extra: [tempoVolumeRule('tempo')] }),
+    );
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(
       componentDashboard({
@@ -422,6 +426,23 @@ function goDuration(d: Duration): string {
  * registered without prefix by Prometheus's remote storage (v0.311.3, storage/remote/queue_manager.go):
  * `prometheus_remote_storage_samples_failed_total` and `prometheus_remote_storage_samples_retried_total`.
  */
+/**
+ * Span volume beyond what one Tempo is sized for: Tempo's sizing guide gives 6 to 10MB/s of received traffic
+ * per live-store replica, and the monolithic pod runs every component; 5MB/s (`tempo_distributor_bytes_received_total`,
+ * proto bytes after limits, modules/distributor/distributor.go) leaves it headroom.
+ */
+export function tempoVolumeRule(job: string): AlertingRule {
+  return alertingRule({
+    alert: 'TempoBeyondMonolithicSizing',
+    expr: `sum by (job) (rate(tempo_distributor_bytes_received_total{job="${job}"}[1h])) > 5e6`,
+    for: '1h',
+    severity: 'warning',
+    summary: 'Tempo receives more than 5MB/s of spans, beyond what one instance is sized for',
+    description:
+      "Tempo has received more than 5MB/s of spans (about 10,000 spans/s at upstream's typical 500 bytes a span) for an hour: upstream sizes one live-store for 6 to 10MB/s, and the one monolithic pod also builds blocks, compacts and answers queries. Sample in the collector, or move traces to a Tempo in microservices mode as an external backend (README, Scaling).",
+  });
+}
+
 export function tempoRules(job: string): RuleGroup {
   const self = `job="${job}"`;
   const rate = (metric: string) => `sum by (job, instance) (rate(${metric}{${self}}[5m]))`;

@@ -143,9 +143,9 @@ describe('Prometheus rule hub', () => {
     ]);
   });
 
-  it('renders only its own alerts (on itself and on the volumes of its namespace) when no component contributes rules', () => {
+  it('renders only its own alerts (on itself, its capacity and the volumes of its namespace) when no component contributes rules', () => {
     const { groups } = YAML.parse(withRules().find('ConfigMap', 'prometheus-rules').data['rules.yaml']);
-    expect(groups.map((g: RuleGroup) => g.name)).toEqual(['prometheus', 'volumes']);
+    expect(groups.map((g: RuleGroup) => g.name)).toEqual(['prometheus', 'volumes', 'prometheus-capacity']);
     expect(groups[1].rules[0].expr).toContain('namespace="test"');
   });
 

@@ -33,12 +33,15 @@ describe('self-monitoring rules', () => {
       'alertmanager',
       'grafana',
       'loki',
+      'loki-capacity',
       'otel-collector',
       'prometheus',
+      'prometheus-capacity',
       'promtail',
       'redfish-exporters',
       'syslog',
       'tempo',
+      'tempo-capacity',
       'volumes',
     ]);
   });
@@ -49,6 +52,24 @@ describe('self-monitoring rules', () => {
       expect(errors, rule.alert).toEqual([]);
       for (const metric of metrics) expect(Object.keys(METRIC_SOURCES), `${rule.alert} uses ${metric}`).toContain(metric);
     }
+  });
+
+  it("measures each store's memory and CPU against the limits its container renders with", () => {
+    const values: ValuesInput = {
+      prometheus: { resources: { limits: { cpu: '4', memory: '8Gi' } } },
+      loki: { resources: { limits: { cpu: '1500m', memory: '3Gi' } } },
+    };
+    const stack = render(values);
+    const limits = (name: string) => stack.find('StatefulSet', name).spec.template.spec.containers[0].resources.limits;
+    const rendered = (YAML.parse(stack.find('ConfigMap', 'prometheus-rules').data['rules.yaml']) as RuleFile).groups;
+    const expr = (group: string, alert: string) =>
+      (rendered.find((g) => g.name === group)!.rules as AlertingRule[]).find((r) => r.alert === alert)!.expr;
+    // The container's limits, in whichever spelling of the same quantity the render uses.
+    expect(limits('prometheus')).toMatchObject({ cpu: expect.stringMatching(/^(4|4000m)$/), memory: expect.stringMatching(/^(8Gi|8192Mi)$/) });
+    expect(expr('prometheus-capacity', 'PrometheusNearMemoryLimit')).toContain(`/ ${8 * 1024 ** 3} > 0.8`);
+    expect(expr('prometheus-capacity', 'PrometheusNearCpuLimit')).toContain('/ 4 > 0.8');
+    expect(expr('loki-capacity', 'LokiNearMemoryLimit')).toContain(`/ ${3 * 1024 ** 3} > 0.8`);
+    expect(expr('loki-capacity', 'LokiNearCpuLimit')).toContain('/ 1.5 > 0.8');
   });
 
   it('gives every alert a severity to route by, a summary and a description of what to do', () => {
@@ -363,6 +384,32 @@ const CASES: readonly AlertCase[] = [
     ],
     firing: [{ labels: { job: 'redfish-fra1', group: 'fra1' } }],
   },
+  ...capacityCases('Prometheus', PROM, 2, 2 * 1024 ** 3),
+  ...capacityCases('Loki', LOKI, 2, 2 * 1024 ** 3),
+  ...capacityCases('Tempo', TEMPO, 1, 2 * 1024 ** 3),
+  {
+    alert: 'LokiBeyondMonolithicSizing',
+    // 1GB a minute: the day's rate passes 20GB after about 20 minutes, the alert an hour later.
+    quietAt: 70,
+    firingAt: 100,
+    series: [
+      [s('loki_distributor_bytes_received_total', { ...LOKI, tenant: 'fake' }), '0+1000000000x120'],
+      [s('loki_distributor_bytes_received_total', { job: 'other-loki', instance: 'x', tenant: 'fake' }), '0+1000000x120'],
+    ],
+    firing: [{ labels: { job: 'loki' } }],
+  },
+  {
+    alert: 'TempoBeyondMonolithicSizing',
+    // 10MB/s from the start: the hour's rate (over data from the start only) passes 5MB/s after half an hour,
+    // the alert an hour later.
+    quietAt: 80,
+    firingAt: 120,
+    series: [
+      [s('tempo_distributor_bytes_received_total', { ...TEMPO, tenant: 'single-tenant' }), '0+600000000x150'],
+      [s('tempo_distributor_bytes_received_total', { job: 'other-tempo', instance: 'x', tenant: 'single-tenant' }), '0+60000000x150'],
+    ],
+    firing: [{ labels: { job: 'tempo' } }],
+  },
 ];
 
 /** The two alerts of a Promtail that pushes to Loki: one pod failing, one healthy. */
@@ -387,6 +434,38 @@ function promtailCases(prefix: string, failing: Record<string, string>, healthy:
         [s('promtail_request_duration_seconds_count', { ...healthy, status_code: '204' }), rising(20)],
       ],
       firing: [{ labels: { ...pick(failing, 'namespace', 'pod'), status_code: '-1' } }],
+    },
+  ];
+}
+
+/**
+ * The capacity alerts of a store with the default limits (`cores` CPUs, `memory` bytes): a pod at 90% of each
+ * limit fires, one at half does not.
+ */
+function capacityCases(name: string, store: Record<string, string>, cores: number, memory: number): AlertCase[] {
+  const busy = { ...store, instance: `${name.toLowerCase()}-0` };
+  const idle = { ...store, instance: `${name.toLowerCase()}-1` };
+  return [
+    {
+      alert: `${name}NearMemoryLimit`,
+      quietAt: 29,
+      firingAt: 35,
+      series: [
+        [s('process_resident_memory_bytes', busy), flat(Math.round(memory * 0.9))],
+        [s('process_resident_memory_bytes', idle), flat(memory / 2)],
+      ],
+      firing: [{ labels: pick(busy, 'job', 'instance'), value: '90%' }],
+    },
+    {
+      alert: `${name}NearCpuLimit`,
+      quietAt: 29,
+      firingAt: 40,
+      series: [
+        // CPU seconds a minute: 90% and 50% of the limit.
+        [s('process_cpu_seconds_total', busy), rising(cores * 0.9 * 60)],
+        [s('process_cpu_seconds_total', idle), rising(cores * 0.5 * 60)],
+      ],
+      firing: [{ labels: pick(busy, 'job', 'instance'), value: '90%' }],
     },
   ];
 }
