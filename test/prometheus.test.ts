@@ -69,7 +69,7 @@ describe('Prometheus', () => {
   it('keeps its TSDB on a claim of the configured size, with one pod at most (a StatefulSet on the claim by name)', () => {
     expect(r.find('PersistentVolumeClaim', 'prometheus-data').spec.resources.requests.storage).toBe('50Gi');
     expect(deployment.kind).toBe('StatefulSet');
-    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data', readOnly: false } });
+    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data' } });
     expect(prometheus.volumeMounts).toContainEqual({ mountPath: '/prometheus', name: 'data' });
     expect(podSpec(deployment).securityContext).toMatchObject({ fsGroup: 65534, fsGroupChangePolicy: 'OnRootMismatch', runAsNonRoot: true });
   });
