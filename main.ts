@@ -22,6 +22,7 @@ import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
 import { Syslog, type LogAgent } from './charts/syslog.ts';
 import { Tempo } from './charts/tempo.ts';
+import { CanonicalResolver } from './charts/shared/canonical.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { applyNetworkPolicies, NAMESPACE_NAME_LABEL } from './charts/shared/network.ts';
 import { hardwareNamespace, seconds, type ArgoCdValues, type Values } from './charts/values.ts';
@@ -58,7 +59,8 @@ export interface Stack {
 /** Builds every chart of the stack from validated values. Pure: no file, flag or environment is read. */
 export function buildStack(values: Values, outdir = 'dist'): Stack {
   // Construct metadata (which cdk8s writes on request of the environment) is no Kubernetes object: never in dist/.
-  const app = new App({ outdir, recordConstructMetadata: false });
+  // Objects as the API server stores them, so that applying the same output again changes nothing.
+  const app = new App({ outdir, recordConstructMetadata: false, resolvers: [new CanonicalResolver()] });
   const namespace = new StackNamespace(app, 'namespace', { name: values.namespace, podSecurity: 'restricted' });
 
   // Before Prometheus, which sends it alerts; it monitors Alertmanager in return (below).

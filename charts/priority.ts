@@ -41,7 +41,8 @@ export class StackPriority extends Chart {
         value: props.storesValue,
         // Preempting other pods to place a store is the point: a store that cannot be scheduled loses data.
         preemptionPolicy: 'PreemptLowerPriority',
-        globalDefault: false,
+        // Not the global default (`globalDefault` unset: the API server drops a `false` there, and kubectl would
+        // then see a change on every apply).
         description: 'Sightline stores (Prometheus, Loki, Tempo): evicted after ordinary workloads, scheduled before them.',
       }),
     );

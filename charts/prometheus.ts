@@ -54,6 +54,8 @@ export interface PrometheusConfig {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
     readonly exemplars?: { readonly max_exemplars: number };
   };
+  /** How the OTLP receiver turns OTLP into series. */
+  readonly otlp: { readonly promote_resource_attributes: readonly string[] };
 }
 
 /** `<alertmanager_config>`: where Prometheus sends alerts, found by service discovery. */
@@ -110,6 +112,25 @@ export interface PrometheusProps {
    */
   readonly alertmanagers?: Endpoint;
 }
+
+/**
+ * OTLP resource attributes that become labels of every series the OTLP receiver ingests, so that OTLP metrics
+ * are selected like scraped ones (`{service_name="hello-app", k8s_namespace_name="sightline"}`). Without this
+ * Prometheus keeps resource attributes only on `target_info`, and files `service.name` under `job` joined with
+ * `service.namespace`. These are the service's identity and the pod and workload that the collector's
+ * k8s_attributes processor adds; the pod's uid and start time stay on `target_info` (one series per restart).
+ *
+ * @see https://prometheus.io/docs/guides/opentelemetry/#promoting-resource-attributes
+ */
+export const OTLP_PROMOTED_RESOURCE_ATTRIBUTES: readonly string[] = [
+  'service.name',
+  'service.namespace',
+  'k8s.namespace.name',
+  'k8s.pod.name',
+  'k8s.deployment.name',
+  'k8s.statefulset.name',
+  'k8s.daemonset.name',
+];
 
 /** Exemplar labels that hold a trace id: Tempo's metrics-generator writes `traceID`, OpenTelemetry SDKs `trace_id`. */
 const EXEMPLAR_TRACE_ID_LABELS = ['traceID', 'trace_id'] as const;
@@ -404,6 +425,7 @@ export class Prometheus extends Chart implements MetricsHub {
       alerting: p.alertmanagers && { alertmanagers: [alertmanagerDiscovery(p.alertmanagers)] },
       scrape_configs: [...this.jobs.values()],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
+      otlp: { promote_resource_attributes: OTLP_PROMOTED_RESOURCE_ATTRIBUTES },
     };
   }
 }

@@ -131,7 +131,7 @@ describe('the Alloy DaemonSet', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(podSpec(ds).hostNetwork).toBe(false);
+    expect(podSpec(ds).hostNetwork).toBeUndefined();
   });
 
   it('knows its node from spec.nodeName and asks the API only for the pods on it', () => {
@@ -156,7 +156,7 @@ describe('the Alloy DaemonSet', () => {
     expect(role.rules.map((rule: any) => ({ groups: rule.apiGroups, resources: rule.resources, verbs: [...rule.verbs].sort() }))).toEqual([
       { groups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
     ]);
-    expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: podSpec(ds).serviceAccountName, namespace: AGENTS }]);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(ds).serviceAccountName, namespace: AGENTS }]);
     expect(podSpec(ds).automountServiceAccountToken).toBe(true);
   });
 
@@ -214,7 +214,7 @@ describe('the Alloy DaemonSet', () => {
 
     expect(container(daemonSet(render(values)), 'alloy').resources).toEqual({
       requests: { cpu: '100m', memory: '256Mi' },
-      limits: { cpu: '2000m', memory: '1024Mi' },
+      limits: { cpu: '2', memory: '1Gi' },
     });
   });
 

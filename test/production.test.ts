@@ -90,7 +90,7 @@ describe('the production profile', () => {
     expect(priorityClass.metadata.namespace).toBeUndefined();
     expect(priorityClass.value).toBeGreaterThan(0);
     expect(priorityClass.value).toBeLessThanOrEqual(1_000_000_000);
-    expect(priorityClass.globalDefault).toBe(false);
+    expect(priorityClass.globalDefault).toBeUndefined();
     expect(Number(priorityClass.metadata.annotations?.[SYNC_WAVE_ANNOTATION])).toBeLessThan(syncWave('Deployment'));
     for (const store of ['prometheus', 'loki', 'tempo']) expect(podSpec(r.find('StatefulSet', store)).priorityClassName, store).toBe(name);
     // kubectl applies files in name order: the class exists before a store's pods ask for it.

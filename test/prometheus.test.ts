@@ -31,6 +31,18 @@ describe('Prometheus', () => {
     );
   });
 
+  it('labels OTLP series with service_name and the pod and workload the collector names, not only target_info', () => {
+    const promoted: string[] = config.otlp.promote_resource_attributes;
+    const extracted: string[] = r.configFile('otel-collector-config', 'config.yaml').processors.k8s_attributes.extract.metadata;
+
+    expect(promoted).toEqual(expect.arrayContaining(['service.name', 'service.namespace']));
+    // A promoted Kubernetes attribute the collector never adds would be a label no series carries.
+    expect(promoted.filter((a) => a.startsWith('k8s.')).every((a) => extracted.includes(a))).toBe(true);
+    // One series per pod restart: the uid and start time stay on target_info.
+    expect(promoted).not.toContain('k8s.pod.uid');
+    expect(promoted).not.toContain('k8s.pod.start_time');
+  });
+
   it('publishes its receivers on the Service port', () => {
     expect(r.stack.prometheus.remoteWriteEndpoint.url()).toBe('http://prometheus.sightline.svc.cluster.local:9090/api/v1/write');
     expect(r.stack.prometheus.otlpEndpoint.url()).toBe('http://prometheus.sightline.svc.cluster.local:9090/api/v1/otlp');
@@ -69,7 +81,7 @@ describe('Prometheus', () => {
   it('keeps its TSDB on a claim of the configured size, with one pod at most (a StatefulSet on the claim by name)', () => {
     expect(r.find('PersistentVolumeClaim', 'prometheus-data').spec.resources.requests.storage).toBe('50Gi');
     expect(deployment.kind).toBe('StatefulSet');
-    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data', readOnly: false } });
+    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'prometheus-data' } });
     expect(prometheus.volumeMounts).toContainEqual({ mountPath: '/prometheus', name: 'data' });
     expect(podSpec(deployment).securityContext).toMatchObject({ fsGroup: 65534, fsGroupChangePolicy: 'OnRootMismatch', runAsNonRoot: true });
   });

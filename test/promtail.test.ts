@@ -157,13 +157,13 @@ describe('the Promtail DaemonSet', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(promtail.securityContext.capabilities.add).toBeUndefined();
-    expect(podSpec(ds).hostNetwork).toBe(false);
+    expect(podSpec(ds).hostNetwork).toBeUndefined();
   });
 
   it('states its resources from values', () => {
     const ds = daemonSet(render({ promtail: { resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } } } }));
 
-    expect(container(ds, 'promtail').resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    expect(container(ds, 'promtail').resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } });
   });
 
   it('lists and watches only pods cluster-wide, with a mounted token (the role per source is in rbac.test.ts)', () => {
@@ -176,7 +176,7 @@ describe('the Promtail DaemonSet', () => {
     expect(granted.sort()).toEqual(['pods:list,watch']);
     expect(role.rules.every((rule: any) => rule.apiGroups.every((g: string) => g === ''))).toBe(true);
     expect(binding.roleRef.name).toBe(role.metadata.name);
-    expect(binding.subjects).toEqual([{ apiGroup: '', kind: 'ServiceAccount', name: podSpec(daemonSet(r)).serviceAccountName, namespace: AGENTS }]);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec(daemonSet(r)).serviceAccountName, namespace: AGENTS }]);
     expect(podSpec(daemonSet(r)).automountServiceAccountToken).toBe(true);
   });
 

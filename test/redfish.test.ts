@@ -100,7 +100,7 @@ describe('Redfish exporter groups', () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(spec.automountServiceAccountToken).toBe(false);
-    expect(spec.hostNetwork).toBe(false);
+    expect(spec.hostNetwork).toBeUndefined();
     expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
     expect(c.args).toContain('-web.listen-address=:9096');
     expect(c.readinessProbe.tcpSocket.port).toBe(9096);

@@ -94,7 +94,7 @@ describe('Tempo', () => {
     expect(tempo.volumeMounts).toContainEqual({ mountPath: '/var/tempo', name: 'data' });
     expect(r.find('PersistentVolumeClaim', 'tempo-data').spec.resources.requests.storage).toBe('20Gi');
     expect(deployment.kind).toBe('StatefulSet');
-    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'tempo-data', readOnly: false } });
+    expect(podSpec(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'tempo-data' } });
     expect(podSpec(deployment).securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
   });
 

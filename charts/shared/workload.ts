@@ -6,6 +6,7 @@ import type { KubernetesResource } from './scrape.ts';
 import { recommendedLabels, selectorLabels } from './labels.ts';
 import { SYNC_OPTIONS_ANNOTATION } from './delivery.ts';
 import { recordServicePods } from './network.ts';
+import { millicores } from './units.ts';
 
 /** CPU and memory of one container, as Kubernetes quantities (`250m`, `1`; `256Mi`, `2Gi`). */
 export interface ResourceQuantities {
@@ -48,9 +49,13 @@ export function startupProbe(path: string, port: number, budget: Duration): kplu
   });
 }
 
-/** Converts a validated CPU quantity (`500m`, `2`, `0.5`) to kplus. */
+/**
+ * Converts a validated CPU quantity (`500m`, `2`, `0.5`) to kplus, in the form the API server stores: whole
+ * cores as cores (`2`, never `2000m`, which the server rewrites, so that every apply would report a change).
+ */
 export function cpu(quantity: string): kplus.Cpu {
-  return quantity.endsWith('m') ? kplus.Cpu.millis(Number(quantity.slice(0, -1))) : kplus.Cpu.millis(Math.round(Number(quantity) * 1000));
+  const millis = millicores(quantity);
+  return millis % 1000 === 0 ? kplus.Cpu.units(millis / 1000) : kplus.Cpu.millis(millis);
 }
 
 /** Converts a validated memory or storage quantity (`512Mi`, `2Gi`, `1Ti`) to a cdk8s Size. */

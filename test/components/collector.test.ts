@@ -198,14 +198,14 @@ describeWithComponents('telemetry of the demo through the collector', [COLLECTOR
     await fetch(`http://127.0.0.1:${frontendPort}/`);
 
     for (const service of ['hello-app', 'hello-backend']) {
-      // Prometheus files OTLP's service.name under `job`.
+      // service.name and the pod's attributes are labels of every series: the rendered prometheus.yml promotes them.
       const names = await waitFor(`metrics of ${service} in Prometheus`, async () => {
-        const result = await prometheus.query(`group by (__name__) ({job="${service}"})`);
+        const result = await prometheus.query(`group by (__name__) ({service_name="${service}", k8s_pod_name="${service}-test"})`);
         return result?.some((r) => r.metric.__name__.startsWith('http_server_request_duration')) ? result.map((r) => r.metric.__name__) : undefined;
       });
       expect(names).toContain('target_info');
       // k8s.pod.uid is not in the service's resource: only the processor, asking the API server, can have added it.
-      const info = await prometheus.query(`target_info{job="${service}"}`);
+      const info = await prometheus.query(`target_info{service_name="${service}"}`);
       const uid = cluster.kubectl(['-n', 'sightline', 'get', 'pod', `${service}-test`, '-o', 'jsonpath={.metadata.uid}']).stdout;
       expect(info?.[0]?.metric).toMatchObject({ k8s_pod_name: `${service}-test`, k8s_namespace_name: 'sightline', k8s_pod_uid: uid });
     }

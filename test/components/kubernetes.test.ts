@@ -1,7 +1,7 @@
 /**
  * The rendered folders against a real Kubernetes 1.36 API server (kube-apiserver + etcd, started here on
  * loopback): `kubectl apply -f <folder>` in one pass without a warning, every object read back, a second apply
- * that changes nothing, server-side apply and server dry runs that agree with it, and a Pod from every
+ * that reports every object `unchanged`, server-side apply and server dry runs that agree with it, and a Pod from every
  * workload's template admitted by the Pod Security admission plugin. The Argo CD folder applies once the
  * vendored Argo CD CRDs are installed, and a wrong field in it is rejected.
  */
@@ -86,8 +86,16 @@ describeWithComponents('the rendered folders under a real kube-apiserver', KUBER
 
       expect(again.stderr).toBe('');
       expect(again.status).toBe(0);
-      // kubectl still says `configured` for objects carrying a value the server drops or rewrites (an empty
-      // list, a false or zero default, 2000m for 2): it re-sends them, but the server stores no new version.
+      // `configured` would mean the file holds a value the server drops or rewrites (an empty list, a false or
+      // zero default, 2000m for 2): kubectl re-sends it on every apply, and Argo CD sees drift.
+      expect(
+        again.stdout
+          .trim()
+          .split('\n')
+          .filter((line) => !line.endsWith(' unchanged')),
+        'objects the second apply did not report unchanged',
+      ).toEqual([]);
+      expect(again.stdout.trim().split('\n')).toHaveLength(rendered.length);
       expect(versions()).toEqual(before);
       expect(diff.stdout + diff.stderr, 'kubectl diff').toBe('');
       expect(diff.status).toBe(0);

@@ -124,8 +124,8 @@ describeWithComponents('Prometheus 3.14 on the rendered config', [...KUBERNETES_
     });
 
     expect(response.status, await response.text()).toBe(200);
-    // Prometheus files OTLP's service.name under `job`.
-    const result = await waitFor('the OTLP sample', async () => (await prometheus.query('sightline_otlp_test{job="component-test"}'))?.[0]);
+    // The rendered config promotes service.name to a label of the series.
+    const result = await waitFor('the OTLP sample', async () => (await prometheus.query('sightline_otlp_test{service_name="component-test"}'))?.[0]);
     expect(result.value[1]).toBe('7');
   });
 });
