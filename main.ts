@@ -6,7 +6,7 @@
 // First, so that an older Node that can load this file stops with one line (`npm run synth` preloads it for one that cannot).
 import './cli/require-node.mjs';
 import { createRequire } from 'node:module';
-import { App, Duration } from 'cdk8s';
+import { App } from 'cdk8s';
 import { Alertmanager } from './charts/alertmanager.ts';
 import type { ArgoCd } from './charts/argocd.ts';
 import { Alloy } from './charts/alloy.ts';
@@ -25,7 +25,7 @@ import { Tempo } from './charts/tempo.ts';
 import { CanonicalResolver } from './charts/shared/canonical.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { applyNetworkPolicies, NAMESPACE_NAME_LABEL } from './charts/shared/network.ts';
-import { hardwareNamespace, seconds, type ArgoCdValues, type Values } from './charts/values.ts';
+import { hardwareNamespace, type ArgoCdValues, type Values } from './charts/values.ts';
 import { runCli } from './cli/command.ts';
 import { replaceFolders } from './cli/replace.ts';
 import { applicationPath, argoCdFolder, type RenderTarget } from './cli/targets.ts';
@@ -74,7 +74,6 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
-    startupTimeout: duration(values.prometheus.startupTimeout),
     // Tempo is always rendered, so exemplars link to its traces.
     exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
     alertmanagers: alertmanager.endpoint,
@@ -86,7 +85,6 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     storageClassName: values.storageClassName,
     metrics: prometheus,
     ...values.grafana,
-    startupTimeout: duration(values.grafana.startupTimeout),
   });
   grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
   grafana.addDataSource(alertmanager.dataSource, alertmanager.endpoint);
@@ -107,10 +105,6 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     namespace: namespace.name,
     storageClassName: values.storageClassName,
     ...values.tempo,
-    blockRetention: duration(values.tempo.blockRetention),
-    compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
-    maxBlockDuration: duration(values.tempo.maxBlockDuration),
-    searchDurationSlo: duration(values.tempo.searchDurationSlo),
     remoteWrite: prometheus.remoteWriteEndpoint,
     metrics: prometheus,
     grafana,
@@ -230,11 +224,6 @@ function buildRedfish(app: App, values: Values, prometheus: Prometheus, grafana:
     podSecurity: groups.some((group) => group.hostNetwork) ? 'privileged' : 'restricted',
   });
   return new Redfish(app, 'redfish', { namespace: namespace.name, groups, resources, metrics: prometheus, grafana });
-}
-
-/** A validated values duration (`15d`, `1h30m`) as a cdk8s Duration, for charts whose app needs another syntax. */
-function duration(value: string): Duration {
-  return Duration.millis(Math.round(seconds(value) * 1000));
 }
 
 /**

@@ -67,8 +67,8 @@ export interface GrafanaProps {
    * database with (datasource passwords, contact point tokens). Grafana's built-in default is public.
    */
   readonly secretKeySecret: { readonly name: string; readonly key: string };
-  /** How long Grafana may take to start (migrating its database after an upgrade) before its liveness probe counts. */
-  readonly startupTimeout: Duration;
+  /** How long Grafana may take to start (migrating its database after an upgrade) before its liveness probe counts, e.g. `10m`. */
+  readonly startupTimeout: string;
   /** Size of the PersistentVolumeClaim at `/var/lib/grafana` (database, plugins). */
   readonly storage: string;
   /** StorageClass of the claim. @default - the cluster's default StorageClass */

@@ -87,8 +87,8 @@ export interface PrometheusProps {
   readonly scrapeTimeout: string;
   /** Rule evaluation interval. */
   readonly evaluationInterval: string;
-  /** How long Prometheus may take to start (replaying its WAL) before its liveness probe counts. */
-  readonly startupTimeout: Duration;
+  /** How long Prometheus may take to start (replaying its WAL) before its liveness probe counts, e.g. `10m`. */
+  readonly startupTimeout: string;
   /** Pods: 1, or 0 to stop Prometheus and keep its data. */
   readonly replicas: number;
   /** Requests and limits of the Prometheus container. */

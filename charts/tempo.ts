@@ -19,6 +19,7 @@ import {
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
 import { duration, quantity, resources, singleReplica } from './shared/fields.ts';
+import { nanoseconds } from './shared/units.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
 interface ReceiverEndpoint {
@@ -111,10 +112,10 @@ export type TempoDataSourceJsonData = {
 export interface TempoProps {
   /** Namespace of every object of the chart. */
   readonly namespace: string;
-  /** How long traces are kept (`backend_worker.compaction.block_retention`). */
-  readonly blockRetention: Duration;
+  /** How long traces are kept (`backend_worker.compaction.block_retention`), in the stack's duration syntax, e.g. `14d`. */
+  readonly blockRetention: string;
   /** How long a block replaced by compaction stays readable (`backend_worker.compaction.compacted_block_retention`). */
-  readonly compactedBlockRetention: Duration;
+  readonly compactedBlockRetention: string;
   /**
    * Size at which the live-store cuts its head block (`live_store.max_block_bytes`). Each cut becomes a
    * backend block of its own, so a small value means many small blocks for the compactor to merge.
@@ -122,9 +123,9 @@ export interface TempoProps {
    */
   readonly maxBlockBytes?: number;
   /** Age at which the live-store cuts its head block (`live_store.max_block_duration`). */
-  readonly maxBlockDuration: Duration;
+  readonly maxBlockDuration: string;
   /** Threshold of the query-frontend's search SLO metrics (`query_frontend.search.duration_slo`). */
-  readonly searchDurationSlo: Duration;
+  readonly searchDurationSlo: string;
   /** Size of the PersistentVolumeClaim at `/var/tempo`, e.g. `10Gi`. */
   readonly storage: string;
   /** StorageClass of the claim. @default - the cluster's default StorageClass */
@@ -403,17 +404,18 @@ const SPAN_METRICS_QUERIES: TempoDataSourceJsonData['tracesToMetrics']['queries'
  * A duration in Go's syntax (`336h`, `1h30m`, `500ms`), which Tempo's `time.Duration` fields require: Tempo
  * refuses the `d`, `w` and `y` units that the stack's values accept.
  */
-function goDuration(d: Duration): string {
-  let millis = d.toMilliseconds();
+function goDuration(d: string): string {
+  // Whole milliseconds, the stack's smallest unit, counted exactly (no sum of fractional seconds to round).
+  let millis = nanoseconds(d) / 1_000_000n;
   const parts: string[] = [];
   for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-    ['ms', 1],
+    ['h', 3_600_000n],
+    ['m', 60_000n],
+    ['s', 1000n],
+    ['ms', 1n],
   ] as const) {
-    const n = Math.floor(millis / size);
-    if (n > 0) parts.push(`${n}${unit}`);
+    const n = millis / size;
+    if (n > 0n) parts.push(`${n}${unit}`);
     millis -= n * size;
   }
   return parts.join('') || '0s';

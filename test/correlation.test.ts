@@ -4,7 +4,7 @@
  * or none, and in the stack, where Loki provides it.
  */
 import { parser } from '@prometheus-io/lezer-promql';
-import { Chart, Duration, Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
@@ -130,11 +130,11 @@ describe('correlation between signals', () => {
       });
       return new Tempo(app, 'tempo', {
         namespace: 'obs',
-        blockRetention: Duration.hours(24),
-        compactedBlockRetention: Duration.hours(1),
+        blockRetention: '24h',
+        compactedBlockRetention: '1h',
         maxBlockBytes: 1_000_000,
-        maxBlockDuration: Duration.minutes(5),
-        searchDurationSlo: Duration.seconds(5),
+        maxBlockDuration: '5m',
+        searchDurationSlo: '5s',
         storage: '1Gi',
         replicas: 1,
         resources: parseValues(undefined).tempo.resources,

@@ -1,5 +1,5 @@
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { App, Duration, Testing } from 'cdk8s';
+import { App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { Grafana } from '../charts/grafana.ts';
@@ -44,7 +44,7 @@ describe('Grafana', () => {
     const fresh = new Grafana(new App(), 'grafana', {
       namespace: 'test',
       ...parseValues({}, 'test values').grafana,
-      startupTimeout: Duration.minutes(10),
+      startupTimeout: '10m',
     });
     // The uid check comes first; where the datasource's endpoint lives does not matter to it.
     const endpoint = { allowFrom: () => {} };
@@ -78,7 +78,7 @@ describe('Grafana dashboard hub', () => {
 
   /** A Grafana alone with some dashboards, synthesized. */
   function withDashboards(...dashboards: ReturnType<typeof dashboard>[]) {
-    const grafana = new Grafana(new App(), 'grafana', { namespace: 'test', ...values.grafana, startupTimeout: Duration.minutes(10) });
+    const grafana = new Grafana(new App(), 'grafana', { namespace: 'test', ...values.grafana, startupTimeout: '10m' });
     for (const d of dashboards) grafana.addDashboard(d);
     const objects = Testing.synth(grafana);
     const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);

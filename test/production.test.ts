@@ -139,6 +139,11 @@ describe('startup budgets', () => {
     expect(grafana.livenessProbe.initialDelaySeconds).toBeUndefined();
   });
 
+  it('round a budget with part of a probe period up to a whole period', () => {
+    const r = render({ grafana: { startupTimeout: '1m30s500ms' } });
+    expect(budget(r.find('Deployment', 'grafana'), 'grafana')).toBe(100);
+  });
+
   it('fail when shorter than a minute', () => {
     expect(valueProblems({ grafana: { startupTimeout: '30s' } })).toEqual(['grafana.startupTimeout: "30s" is shorter than 1m']);
   });

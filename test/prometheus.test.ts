@@ -1,4 +1,4 @@
-import { App, Duration, Testing } from 'cdk8s';
+import { App, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { Prometheus } from '../charts/prometheus.ts';
@@ -66,7 +66,7 @@ describe('Prometheus', () => {
       namespace: 'test',
       clusterName: 'test',
       ...parseValues({}, 'test values').prometheus,
-      startupTimeout: Duration.minutes(10),
+      startupTimeout: '10m',
     });
     fresh.addScrapeJob({ job_name: 'grafana' });
     expect(() => fresh.addScrapeJob({ job_name: 'grafana' })).toThrow(/already has a scrape job named "grafana"/);
@@ -134,7 +134,7 @@ describe('Prometheus rule hub', () => {
       namespace: 'test',
       clusterName: 'test',
       ...values.prometheus,
-      startupTimeout: Duration.minutes(10),
+      startupTimeout: '10m',
     });
     for (const group of groups) prometheus.addRuleGroup(group);
     const objects = Testing.synth(prometheus);
@@ -192,7 +192,7 @@ describe('Prometheus target groups for file discovery', () => {
       namespace: 'test',
       clusterName: 'test',
       ...values.prometheus,
-      startupTimeout: Duration.minutes(10),
+      startupTimeout: '10m',
     });
     const sd = prometheus.addTargetGroups(name, groups);
     if (again) prometheus.addTargetGroups(name, again);

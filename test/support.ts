@@ -33,6 +33,11 @@ export function render(values: ValuesInput = {}): Rendered {
   const objects = YAML.parseAllDocuments(stack.app.synthYaml())
     .map((d) => d.toJS() as K8sObject)
     .filter(Boolean);
+  return { stack, ...lookups(objects) };
+}
+
+/** Rendered objects with the lookups of {@link Rendered}. */
+export function lookups(objects: readonly K8sObject[]): Omit<Rendered, 'stack'> {
   const all = (kind: string) => objects.filter((o) => o.kind === kind);
   const find = (kind: string, name: string, namespace?: string) => {
     const found = all(kind).filter((o) => o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace));
@@ -40,7 +45,6 @@ export function render(values: ValuesInput = {}): Rendered {
     return found[0]!;
   };
   return {
-    stack,
     objects,
     find,
     all,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
+import { MAX_DURATION } from '../charts/values.ts';
 import { container, environments, podSpec, render } from './support.ts';
 
 /** Top-level blocks of Tempo 2.x that Tempo 3 refuses to start with. */
@@ -31,6 +32,12 @@ describe('Tempo', () => {
     expect(config.live_store).toEqual({ max_block_bytes: 5_000_000, max_block_duration: '10m' });
     expect(config.backend_worker.compaction).toEqual({ block_retention: '336h', compacted_block_retention: '1h30m' });
     expect(config.query_frontend.search.duration_slo).toBe('3s');
+  });
+
+  it('writes the longest duration the values accept as Go prints its largest time.Duration, to the millisecond', () => {
+    const longest = render({ tempo: { blockRetention: MAX_DURATION, searchDurationSlo: '1s500ms' } }).configFile('tempo-config', 'tempo.yaml');
+    expect(longest.backend_worker.compaction.block_retention).toBe('2562047h47m16s854ms');
+    expect(longest.query_frontend.search.duration_slo).toBe('1s500ms');
   });
 
   it('keeps the seed deployment defaults when values say nothing', () => {

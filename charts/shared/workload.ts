@@ -6,7 +6,7 @@ import type { KubernetesResource } from './scrape.ts';
 import { recommendedLabels, selectorLabels } from './labels.ts';
 import { SYNC_OPTIONS_ANNOTATION } from './delivery.ts';
 import { recordServicePods } from './network.ts';
-import { millicores } from './units.ts';
+import { millicores, seconds } from './units.ts';
 
 /** CPU and memory of one container, as Kubernetes quantities (`250m`, `1`; `256Mi`, `2Gi`). */
 export interface ResourceQuantities {
@@ -35,17 +35,24 @@ export function addConfigChecksum(workload: kplus.Deployment | kplus.DaemonSet |
   workload.podMetadata.addAnnotation(`checksum/${name}`, checksum);
 }
 
+// Units in props, one policy: a duration is text in the stack's syntax (`10m`, `15d`: DURATION in units.ts) and a
+// size is quantity (`10Gi`) or byte-size (`8GB`) text, as the values hold them once validated, so props print,
+// compare and reach component configs unchanged. A cdk8s Duration or Size is made only where a kplus call demands
+// one, by the helpers here (`startupProbe`, `size`); a config that wants another syntax converts the text where it
+// writes it (Tempo's Go durations). Fixed component facts (a probe period) stay literal Durations at their call.
+
 /**
- * A startup probe that gives a container `budget` to start: liveness and readiness wait until it passed once,
- * so a long start (a WAL replay, a database migration) is not killed by a liveness probe and started over.
+ * A startup probe that gives a container `budget` (a validated duration) to start: liveness and readiness wait
+ * until it passed once, so a long start (a WAL replay, a database migration) is not killed by a liveness probe
+ * and started over.
  */
-export function startupProbe(path: string, port: number, budget: Duration): kplus.Probe {
+export function startupProbe(path: string, port: number, budget: string): kplus.Probe {
   const period = 10;
   return kplus.Probe.fromHttpGet(path, {
     port,
     periodSeconds: Duration.seconds(period),
     timeoutSeconds: Duration.seconds(4),
-    failureThreshold: Math.ceil(budget.toSeconds() / period),
+    failureThreshold: Math.ceil(seconds(budget) / period),
   });
 }
 
