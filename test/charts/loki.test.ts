@@ -27,6 +27,6 @@ describe('Loki, built alone', () => {
     expect(grafana.dataSources).toEqual([expect.objectContaining({ uid: DATASOURCE_UID.loki, url: chart.endpoint.url() })]);
     expect(grafana.dashboards.map((d) => d.uid)).toEqual(['sightline-loki']);
     expect(metrics.jobs.map((j) => j.job_name)).toEqual(['loki']);
-    expect(metrics.ruleGroups.map((g) => g.name)).toEqual(['loki']);
+    expect(metrics.ruleGroups.map((g) => g.name)).toEqual(['loki', 'loki-capacity']);
   });
 });
