@@ -170,6 +170,8 @@ export class Loki extends Chart {
   private static readonly CONFIG_DIR = '/etc/loki';
   private static readonly DATA_DIR = '/var/loki';
   private static readonly SECRETS_DIR = '/etc/loki-secrets';
+  /** Name of the data volume in the pod (and of the claim template with several replicas). */
+  private static readonly VOLUME = 'data';
   /** The environment variable holding the pod's IP (downward API), which a replica of a ring registers under. */
   private static readonly POD_IP_ENV = 'POD_IP';
 
@@ -253,7 +255,7 @@ export class Loki extends Chart {
     // The root filesystem is read-only; temporary files go to /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
     if (ring) {
-      perPodClaims(this.statefulSet, { name: 'data', ...volume, mountPath: Loki.DATA_DIR });
+      perPodClaims(this.statefulSet, { name: Loki.VOLUME, ...volume, mountPath: Loki.DATA_DIR });
       ring.gossip.allowFrom(this.statefulSet);
       ring.grpc.allowFrom(this.statefulSet);
       // One disruption at a time leaves a quorum (2 of 3) of every stream's replicas; spread over nodes and zones.
@@ -314,7 +316,8 @@ export class Loki extends Chart {
             unit: 'short',
             queries: [{ expr: 'sum by (instance) (loki_ingester_memory_streams{job="loki"})', legend: '{{instance}}' }],
           },
-          volumePanel('loki-data'),
+          // StatefulSet claims are named <template>-<statefulset>-<ordinal>.
+          ring ? volumePanel(`${Loki.VOLUME}-${this.statefulSet.name}-[0-9]+`, { perPod: true }) : volumePanel('loki-data'),
           memoryPanel('loki', 'Loki'),
         ],
       }),

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import type { ValuesInput } from '../charts/values.ts';
 import { checkKeys } from './config-keys.ts';
+import { promql } from './metric-sources.ts';
 import { allowed, connects } from './network-policy.ts';
 import { container, podSpec, render, valueProblems, type Rendered } from './support.ts';
 
@@ -167,6 +168,15 @@ describe('Loki HA monolithic', () => {
     expect(pod.volumes.some((v: any) => v.persistentVolumeClaim)).toBe(false);
     expect(r.all('PersistentVolumeClaim').filter((c) => c.metadata.name.startsWith('loki'))).toEqual([]);
     expect(set.spec.podManagementPolicy).toBe('Parallel');
+  });
+
+  it("shows every replica's claim on its dashboard", () => {
+    const dashboard = JSON.parse(r.find('ConfigMap', 'grafana-dashboard-sightline-loki').data['sightline-loki.json']);
+    const [query] = dashboard.panels.find((p: any) => p.title === 'Volume used').targets.map((t: any) => t.expr as string);
+    expect(promql(query).errors).toEqual([]);
+    const pattern = new RegExp(`^${/persistentvolumeclaim=~"([^"]+)"/.exec(query)![1]}$`);
+    for (const ordinal of [0, 1, 2]) expect(`${set.spec.volumeClaimTemplates[0].metadata.name}-loki-${ordinal}`).toMatch(pattern);
+    expect('loki-data').not.toMatch(pattern);
   });
 
   it('lets a drain take one replica at a time, and spreads the replicas over nodes and zones', () => {
