@@ -7,7 +7,7 @@ import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
-import { alertingRule, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
+import { alertingRule, podScrapeJob, scrapeEndpoint, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
 import {
   dataClaim,
   hardenedContainer,
@@ -270,7 +270,13 @@ export class Loki extends Chart {
     this.pushEndpoint = this.endpoint.withPath('/loki/api/v1/push');
     this.otlpEndpoint = this.endpoint.withPath('/otlp');
 
-    if (props.metrics) scrapeEndpoint(props.metrics, 'loki', this.endpoint);
+    // Replicas are scraped pod by pod: through the Service they would answer in turn under one target.
+    if (ring) {
+      props.metrics?.addScrapeJob(
+        podScrapeJob({ jobName: 'loki', namespace: props.namespace, selector: selectorLabels(identity), portName: 'http' }),
+        this.endpoint,
+      );
+    } else if (props.metrics) scrapeEndpoint(props.metrics, 'loki', this.endpoint);
     props.metrics?.addRuleGroup(lokiRules('loki'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(

@@ -170,6 +170,17 @@ describe('Loki HA monolithic', () => {
     expect(set.spec.podManagementPolicy).toBe('Parallel');
   });
 
+  it('is scraped pod by pod, not through the Service where replicas would answer in turn', () => {
+    const job = r.configFile('prometheus-config', 'prometheus.yml').scrape_configs.find((j: any) => j.job_name === 'loki');
+    expect(job.static_configs).toBeUndefined();
+    expect(job.kubernetes_sd_configs[0]).toMatchObject({ role: 'pod', namespaces: { names: ['sightline'] } });
+    const [{ role, label }] = job.kubernetes_sd_configs[0].selectors;
+    expect(role).toBe('pod');
+    expect(Object.fromEntries(label.split(',').map((kv: string) => kv.split('=')))).toEqual(set.spec.selector.matchLabels);
+    const port = job.relabel_configs.find((c: any) => c.action === 'keep').regex;
+    expect(main.ports.find((p: any) => p.name === port).containerPort).toBe(3100);
+  });
+
   it("shows every replica's claim on its dashboard", () => {
     const dashboard = JSON.parse(r.find('ConfigMap', 'grafana-dashboard-sightline-loki').data['sightline-loki.json']);
     const [query] = dashboard.panels.find((p: any) => p.title === 'Volume used').targets.map((t: any) => t.expr as string);
