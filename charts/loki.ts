@@ -277,7 +277,7 @@ export class Loki extends Chart {
         this.endpoint,
       );
     } else if (props.metrics) scrapeEndpoint(props.metrics, 'loki', this.endpoint);
-    props.metrics?.addRuleGroup(lokiRules('loki'));
+    props.metrics?.addRuleGroup(lokiRules('loki', ring !== undefined));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
     props.grafana?.addDashboard(
       componentDashboard({
@@ -490,9 +490,12 @@ export const TRACE_ID_IN_LINE = '(?:"trace_id"\\s*:\\s*"|\\btrace_id=)(\\w+)';
 /**
  * Alerts on Loki. Metrics (Loki 3.7.6): `loki_request_duration_seconds` with `route` and `status_code` (dskit
  * server/metrics.go, namespace `loki` from pkg/util/constants), `loki_discarded_samples_total` with `reason`
- * (pkg/validation/validate.go).
+ * (pkg/validation/validate.go), and in a ring `loki_ring_members` with `name` and `state` (dskit ring/ring.go,
+ * registered with the `loki_` prefix by pkg/loki/modules.go; `Unhealthy` for a member past its heartbeat timeout).
+ *
+ * @param ring whether the replicas form a ring (HA monolithic mode), whose health is then watched too
  */
-export function lokiRules(job: string): RuleGroup {
+export function lokiRules(job: string, ring: boolean): RuleGroup {
   const requests = (matchers: string) => `sum by (job, instance, route) (rate(loki_request_duration_seconds_count{job="${job}"${matchers}}[5m]))`;
   return {
     name: 'loki',
@@ -515,6 +518,19 @@ export function lokiRules(job: string): RuleGroup {
         description:
           "Loki has refused log lines for 15 minutes with reason {{ $labels.reason }}: they are lost. rate_limited and per_stream_rate_limit mean a sender exceeds the ingestion limits (find it in the agents' logs, or raise the limit); line_too_long and greater_than_max_sample_age point at one application or a clock; stream_limit at labels with too many values.",
       }),
+      ...(ring
+        ? [
+            alertingRule({
+              alert: 'LokiRingMembersUnhealthy',
+              expr: `max by (job, namespace) (loki_ring_members{job="${job}", name="ingester", state="Unhealthy"}) > 0`,
+              for: '15m',
+              severity: 'warning',
+              summary: '{{ $value }} Loki replicas are unhealthy in the ring',
+              description:
+                "For 15 minutes, Loki's replicas have seen {{ $value }} of their ingester ring's members miss their heartbeats. A write needs 2 of its stream's 3 replicas: one more replica down and pushes of some streams fail. Check that every loki pod runs and is ready, and that the replicas reach each other on 7946 (memberlist) and 9095 (gRPC); a replica removed for good leaves its entry behind until it is forgotten on the /ring page of any replica.",
+            }),
+          ]
+        : []),
     ],
   };
 }
