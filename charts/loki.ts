@@ -198,8 +198,7 @@ export class Loki extends Chart {
     const labels = recommendedLabels(identity);
 
     // Several replicas form a memberlist ring over a headless Service; one keeps its ring in memory.
-    const clustered = props.replicas > 1;
-    const ring = clustered ? this.memberlistService(identity) : undefined;
+    const ring = props.replicas > 1 ? this.memberlistService(identity) : undefined;
     this.memberlistEndpoint = ring?.gossip;
     this.config = new ConfigFiles(this, 'Config', { name: 'loki-config', labels, files: { 'loki.yaml': this.renderConfig(props) } });
 
@@ -228,9 +227,9 @@ export class Loki extends Chart {
       ports: [
         { name: 'http', number: Loki.PORT },
         { name: 'grpc', number: Loki.GRPC_PORT },
-        ...(clustered ? [{ name: 'memberlist', number: Loki.MEMBERLIST_PORT }] : []),
+        ...(ring ? [{ name: 'memberlist', number: Loki.MEMBERLIST_PORT }] : []),
       ],
-      envVariables: clustered ? { [Loki.POD_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP) } : undefined,
+      envVariables: ring ? { [Loki.POD_IP_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP) } : undefined,
       // /ready answers 503 until the ingester has been up for 15s (min_ready_duration), and while the WAL
       // replays: no traffic until then, and no restart for it either.
       readiness: kplus.Probe.fromHttpGet('/ready', {
@@ -251,7 +250,7 @@ export class Loki extends Chart {
       }),
     });
     container.mount(Loki.CONFIG_DIR, kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.config.configMap, { name: 'config' }), { readOnly: true });
-    if (claim) container.mount(Loki.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    if (claim) container.mount(Loki.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: Loki.VOLUME }));
     // The root filesystem is read-only; temporary files go to /tmp.
     container.mount('/tmp', kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp'));
     if (ring) {

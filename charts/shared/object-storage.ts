@@ -19,7 +19,7 @@ import { allowEgress } from './network.ts';
 import { HOST_NAME } from './units.ts';
 import { externalSecret } from './workload.ts';
 
-/** Credentials from a Secret created out of band: the data keys holding each part. */
+/** Credentials from a Secret created out of band (each store names the data keys holding its parts). */
 export interface SecretCredentials {
   readonly type: 'secret';
   /** Name of the Secret, in the stack's namespace. */
@@ -43,7 +43,7 @@ export interface S3Store {
   /** `host[:port]` of the S3 API, without scheme (e.g. `s3.eu-west-1.amazonaws.com`, `minio.storage:9000`). */
   readonly endpoint: string;
   readonly bucket: string;
-  /** @default - the client's own (Loki: none; Tempo: none, which MinIO and Ceph accept) */
+  /** Region of the bucket: AWS needs it. @default - none (MinIO and Ceph RGW accept any) */
   readonly region?: string;
   /** Address the bucket as `endpoint/bucket` instead of `bucket.endpoint` (MinIO and Ceph RGW usually need it). */
   readonly forcePathStyle: boolean;
@@ -94,7 +94,7 @@ export const STORE_ENV = {
 const AZURE_WORKLOAD_IDENTITY_LABEL = 'azure.workload.identity/use';
 
 /** Whether `store` uses the platform's workload identity, and so needs a ServiceAccount of its own. */
-export function usesWorkloadIdentity(store: ObjectStore): store is RemoteStore & { readonly credentials: WorkloadIdentity } {
+function usesWorkloadIdentity(store: ObjectStore): store is RemoteStore & { readonly credentials: WorkloadIdentity } {
   return store.type !== 'filesystem' && store.credentials.type === 'workloadIdentity';
 }
 
