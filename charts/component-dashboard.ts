@@ -64,12 +64,16 @@ export function memoryPanel(job: string, what: string, legend = '{{instance}}'):
   };
 }
 
-/** Share of a claim in use, from the kubelet's volume statistics. */
-export function volumePanel(claim: string): PanelSpec {
-  const stat = (metric: string) => `kubelet_volume_stats_${metric}_bytes{job="kubelet", persistentvolumeclaim="${claim}"}`;
+/**
+ * Share of a claim in use, from the kubelet's volume statistics: one claim by name, or with `perPod` the claims
+ * of a StatefulSet's pods, `claim` then being a regular expression of their names.
+ */
+export function volumePanel(claim: string, options: { readonly perPod?: boolean } = {}): PanelSpec {
+  const matcher = options.perPod ? '=~' : '=';
+  const stat = (metric: string) => `kubelet_volume_stats_${metric}_bytes{job="kubelet", persistentvolumeclaim${matcher}"${claim}"}`;
   return {
     title: 'Volume used',
-    description: `Share of the ${claim} claim in use.`,
+    description: options.perPod ? `Share of each pod's claim (${claim}) in use.` : `Share of the ${claim} claim in use.`,
     unit: 'percentunit',
     queries: [{ expr: `1 - ${stat('available')} / ${stat('capacity')}`, legend: '{{persistentvolumeclaim}}' }],
   };

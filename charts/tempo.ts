@@ -18,8 +18,9 @@ import {
   type ServicePortSpec,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
-import { duration, quantity, resources, singleReplica } from './shared/fields.ts';
+import { duration, quantity, resources } from './shared/fields.ts';
 import { nanoseconds } from './shared/units.ts';
+import { connectObjectStore, objectStoreValues, storeServiceAccount, type ObjectStore } from './shared/object-storage.ts';
 
 /** `<endpoint>` of an OpenTelemetry receiver protocol: `host:port` to bind. */
 interface ReceiverEndpoint {
@@ -66,9 +67,22 @@ export interface TempoConfig {
   };
   readonly storage: {
     readonly trace: {
-      readonly backend: 'local';
+      readonly backend: 'local' | 's3' | 'gcs' | 'azure';
       readonly wal: { readonly path: string };
-      readonly local: { readonly path: string };
+      readonly local?: { readonly path: string };
+      readonly s3?: {
+        readonly endpoint: string;
+        readonly bucket: string;
+        readonly region?: string;
+        readonly forcepathstyle: boolean;
+        readonly insecure: boolean;
+      };
+      readonly gcs?: { readonly bucket_name: string };
+      readonly azure?: {
+        readonly storage_account_name: string;
+        readonly container_name: string;
+        readonly use_federated_token?: boolean;
+      };
     };
   };
   readonly overrides: {
@@ -126,11 +140,19 @@ export interface TempoProps {
   readonly maxBlockDuration: string;
   /** Threshold of the query-frontend's search SLO metrics (`query_frontend.search.duration_slo`). */
   readonly searchDurationSlo: string;
-  /** Size of the PersistentVolumeClaim at `/var/tempo`, e.g. `10Gi`. */
+  /**
+   * Size of the PersistentVolumeClaim at `/var/tempo`, e.g. `10Gi`: the WALs, the live-store's and the
+   * generator's local state, and with `filesystem` the trace blocks themselves (not with an object store).
+   */
   readonly storage: string;
+  /** Where trace blocks are kept (`storage.trace.backend`): the volume, or an object store. */
+  readonly objectStore: ObjectStore;
   /** StorageClass of the claim. @default - the cluster's default StorageClass */
   readonly storageClassName?: string;
-  /** Pods: 1, or 0 to stop Tempo and keep its data. */
+  /**
+   * Pods: 1, or 0 to stop Tempo and keep its data. Never more: upstream documents no longer several monolithic
+   * instances, and Tempo 3's scalable mode puts a Kafka-compatible queue between its components.
+   */
   readonly replicas: number;
   /** Requests and limits of the Tempo container. */
   readonly resources: ContainerResourceValues;
@@ -149,8 +171,8 @@ export interface TempoProps {
 }
 
 /**
- * Grafana Tempo 3 in monolithic mode (`-target=all`): every component in one pod, traces in local storage on
- * a PersistentVolumeClaim, and the metrics-generator remote-writing span metrics and the service graph, with
+ * Grafana Tempo 3 in monolithic mode (`-target=all`): every component in one pod, trace blocks on its
+ * PersistentVolumeClaim or in an object store (the WALs always on the claim), and the metrics-generator remote-writing span metrics and the service graph, with
  * exemplars, to Prometheus. Monolithic Tempo 3 needs no Kafka: the distributor pushes to the live-store and
  * the metrics-generator in process.
  *
@@ -176,6 +198,7 @@ export class Tempo extends Chart {
   private static readonly CONFIG_DIR = '/etc/tempo';
   /** Every path Tempo writes below is on the claim; upstream's defaults for the live-store and scheduler are here too. */
   private static readonly DATA_DIR = '/var/tempo';
+  private static readonly SECRETS_DIR = '/etc/tempo-secrets';
 
   /** HTTP API (Grafana's datasource URL). */
   public readonly endpoint: Endpoint;
@@ -219,6 +242,7 @@ export class Tempo extends Chart {
       replicas: props.replicas,
       user: Tempo.USER,
       service,
+      serviceAccount: storeServiceAccount(this, props.objectStore, { name: 'tempo', labels }),
       configChecksum: this.config.checksum,
       // On SIGTERM the backend-worker finishes its job (up to 30s) and the metrics-generator flushes its
       // remote-write queue (up to 1m, remote_write_flush_deadline).
@@ -254,6 +278,7 @@ export class Tempo extends Chart {
       readOnly: true,
     });
     container.mount(Tempo.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    connectObjectStore(this.statefulSet, container, props.objectStore, Tempo.SECRETS_DIR);
 
     this.endpoint = Endpoint.fromService(service, Tempo.PORT, { scheme: 'http' });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, r.otlpGrpc, { scheme: 'grpc' });
@@ -350,6 +375,7 @@ export class Tempo extends Chart {
     // Since Tempo 2.7 receivers bind localhost unless told otherwise, which no other pod can reach.
     const listen = (port: number): ReceiverEndpoint => ({ endpoint: `0.0.0.0:${port}` });
     const r = Tempo.RECEIVER_PORTS;
+    const { backend, ...blocks } = tempoBackend(p.objectStore, `${Tempo.DATA_DIR}/blocks`);
     return {
       stream_over_http_enabled: true,
       server: { http_listen_port: Tempo.PORT, grpc_listen_port: Tempo.GRPC_PORT },
@@ -378,13 +404,43 @@ export class Tempo extends Chart {
       metrics_generator: {
         storage: { path: `${Tempo.DATA_DIR}/generator/wal`, remote_write: [{ url: p.remoteWrite.url(), send_exemplars: true }] },
       },
+      // The WAL stays on the volume whatever the backend: it is the live-store's, local by design.
       storage: {
-        trace: { backend: 'local', wal: { path: `${Tempo.DATA_DIR}/wal` }, local: { path: `${Tempo.DATA_DIR}/blocks` } },
+        trace: { backend, wal: { path: `${Tempo.DATA_DIR}/wal` }, ...blocks },
       },
       // Tempo 3 only accepts overrides scoped under `defaults`; the processors run for every tenant.
       overrides: { defaults: { metrics_generator: { processors: ['service-graphs', 'span-metrics'] } } },
       usage_report: { reporting_enabled: false },
     };
+  }
+}
+
+/**
+ * `storage.trace.backend` and its block. Credentials are read by the clients from the environment, never from
+ * the config: minio-go's chain takes AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the IRSA token), Google's
+ * default credentials the key file GOOGLE_APPLICATION_CREDENTIALS names, and the Azure backend
+ * AZURE_STORAGE_KEY (tempodb/backend/azure at v3.0.3).
+ */
+function tempoBackend(store: ObjectStore, localPath: string): Omit<TempoConfig['storage']['trace'], 'wal'> {
+  switch (store.type) {
+    case 'filesystem':
+      return { backend: 'local', local: { path: localPath } };
+    case 's3':
+      return {
+        backend: 's3',
+        s3: { endpoint: store.endpoint, bucket: store.bucket, region: store.region, forcepathstyle: store.forcePathStyle, insecure: store.insecure },
+      };
+    case 'gcs':
+      return { backend: 'gcs', gcs: { bucket_name: store.bucket } };
+    case 'azure':
+      return {
+        backend: 'azure',
+        azure: {
+          storage_account_name: store.accountName,
+          container_name: store.container,
+          use_federated_token: store.credentials.type === 'workloadIdentity' ? true : undefined,
+        },
+      };
   }
 }
 
@@ -504,8 +560,20 @@ export const tempoValues = z
     searchDurationSlo: duration()
       .default('5s')
       .describe('Searches faster than this count as within SLO in the query-frontend metrics (query_frontend.search.duration_slo).'),
-    storage: quantity().default('10Gi').describe('Size of the PersistentVolumeClaim mounted at /var/tempo (WAL, blocks, generator WAL).'),
-    replicas: singleReplica().default(1),
+    storage: quantity()
+      .default('10Gi')
+      .describe('Size of the PersistentVolumeClaim mounted at /var/tempo: WALs and local state, and the trace blocks with objectStore filesystem.'),
+    objectStore: objectStoreValues({}).describe(
+      'Where trace blocks are kept (storage.trace.backend): filesystem (the volume), or an object store (s3, gcs, azure). Tempo reads one backend only: see the README before switching.',
+    ),
+    replicas: z
+      .int({ error: 'is not a replica count (0 or 1)' })
+      .min(0, { error: 'is not a replica count: use 1, or 0 to stop Tempo and keep its data' })
+      .max(1, {
+        error:
+          'is more than 1: Tempo runs monolithic as one replica (upstream no longer documents several monolithic instances, and Tempo 3 scales out only in microservices mode, with a Kafka-compatible queue between its components). For more, run Tempo in microservices mode and point the stack at it as an external backend (see the README, Object storage and Loki HA)',
+      })
+      .default(1),
     resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
   })
   .prefault({});

@@ -136,6 +136,7 @@ describe('correlation between signals', () => {
         maxBlockDuration: '5m',
         searchDurationSlo: '5s',
         storage: '1Gi',
+        objectStore: { type: 'filesystem' },
         replicas: 1,
         resources: parseValues(undefined).tempo.resources,
         remoteWrite: Endpoint.fromService(prometheus, 9090, { scheme: 'http' }),

@@ -191,7 +191,7 @@ describe('Loki values', () => {
 
   it('fails when loki has a key it does not know', () => {
     expect(problems({ retentionPeriod: '7d' })[0]).toMatch(
-      /^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, deletionMode, replicas, resources\)$/,
+      /^loki\.retentionPeriod: unknown key \(allowed here: retention, storage, objectStore, deletionMode, replicas, resources\)$/,
     );
   });
 });

@@ -20,6 +20,7 @@ export const METRIC_SOURCES: Readonly<Record<string, string>> = {
   alertmanager_cluster_members: 'alertmanager v0.35.0 cluster/delegate.go',
   loki_request_duration_seconds_count: 'loki v3.7.6 via dskit server/metrics.go (request_duration_seconds, namespace loki)',
   loki_discarded_samples_total: 'loki v3.7.6 pkg/validation/validate.go',
+  loki_ring_members: 'loki v3.7.6 via dskit ring/ring.go (ring_members, prefixed loki_ in pkg/loki/modules.go initRing)',
   tempo_discarded_spans_total: 'tempo v3.0.3 modules/overrides/discarded_spans.go',
   tempo_live_store_local_failed_flushes_total: 'tempo v3.0.3 modules/livestore/complete_block_lifecycle.go',
   tempo_live_store_failed_completions_total: 'tempo v3.0.3 modules/livestore/live_store.go',

@@ -58,6 +58,17 @@ function requiredFlows(objects: readonly K8sObject[]): Flow[] {
           }
         }
       }
+      // Replicas of a memberlist ring (Loki's HA monolithic mode) call each other on the gRPC port they serve, at
+      // the addresses they register in the ring: none of them is written in the config.
+      if (text.includes('join_members')) {
+        const config = YAML.parse(text);
+        flows.push({
+          why: `${name(consumer)} ring members call each other over gRPC`,
+          source: podOf(consumer),
+          destination: podOf(consumer),
+          port: { port: config.server.grpc_listen_port, protocol: 'TCP' },
+        });
+      }
       // Pods Prometheus discovers in one namespace by label, keeping one named port (podScrapeJob).
       if (!text.includes('scrape_configs')) continue;
       const { scrape_configs: jobs } = YAML.parse(text);

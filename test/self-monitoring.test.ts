@@ -18,8 +18,15 @@ import type { ValuesInput } from '../charts/values.ts';
 import { METRIC_SOURCES, promql } from './metric-sources.ts';
 import { HARDWARE_VALUES, render } from './support.ts';
 
-/** Hardware monitoring and a three-peer Alertmanager: every self-monitoring group renders. */
-const VALUES: ValuesInput = { ...HARDWARE_VALUES, alertmanager: { replicas: 3 } };
+/** Hardware monitoring, a three-peer Alertmanager and an HA Loki: every self-monitoring rule renders. */
+const VALUES: ValuesInput = {
+  ...HARDWARE_VALUES,
+  alertmanager: { replicas: 3 },
+  loki: {
+    replicas: 3,
+    objectStore: { type: 's3', endpoint: 's3.eu-west-1.amazonaws.com', bucket: 'logs', credentials: { type: 'secret', name: 'loki-s3' } },
+  },
+};
 /** The hardware alerts on the servers themselves; rules.test.ts tests them. */
 const HARDWARE_GROUP = 'redfish';
 
@@ -109,6 +116,7 @@ const PROM = { job: 'prometheus', instance: 'prometheus.sightline.svc.cluster.lo
 const AM0 = { job: 'alertmanager', instance: '10.1.0.5:9093', namespace: 'sightline', pod: 'alertmanager-0' };
 const AM1 = { ...AM0, instance: '10.1.0.6:9093', pod: 'alertmanager-1' };
 const LOKI = { job: 'loki', instance: 'loki.sightline.svc.cluster.local:3100' };
+const LOKI0 = { job: 'loki', namespace: 'sightline', pod: 'loki-0', instance: '10.1.0.20:3100' };
 const TEMPO = { job: 'tempo', instance: 'tempo.sightline.svc.cluster.local:3200' };
 const COL = { job: 'otel-collector', namespace: 'sightline', pod: 'otel-collector-7d9f-abcde', instance: '10.1.0.9:8888' };
 const COL2 = { ...COL, pod: 'otel-collector-7d9f-fghij', instance: '10.1.0.10:8888' };
@@ -266,6 +274,19 @@ const CASES: readonly AlertCase[] = [
       [s('loki_discarded_samples_total', { ...LOKI, reason: 'line_too_long', tenant: 'fake' }), flat(7)],
     ],
     firing: [{ labels: { ...LOKI, reason: 'rate_limited' } }],
+  },
+  {
+    alert: 'LokiRingMembersUnhealthy',
+    quietAt: 14,
+    firingAt: 20,
+    // Every replica reports the ring as it sees it: one alert, not one per replica.
+    series: [
+      [s('loki_ring_members', { ...LOKI0, name: 'ingester', state: 'Unhealthy' }), flat(1)],
+      [s('loki_ring_members', { ...LOKI0, pod: 'loki-1', instance: '10.1.0.21:3100', name: 'ingester', state: 'Unhealthy' }), flat(1)],
+      [s('loki_ring_members', { ...LOKI0, name: 'ingester', state: 'ACTIVE' }), flat(2)],
+      [s('loki_ring_members', { ...LOKI0, name: 'compactor', state: 'Unhealthy' }), flat(0)],
+    ],
+    firing: [{ labels: { job: 'loki', namespace: 'sightline' }, value: '1' }],
   },
   {
     alert: 'TempoDiscardingSpans',

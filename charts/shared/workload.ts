@@ -205,6 +205,38 @@ export function dataClaim(
   });
 }
 
+/**
+ * A ReadWriteOnce claim per pod of a StatefulSet (`<name>-<statefulset>-<ordinal>`), mounted at `mountPath` in its
+ * first container: kplus has no volumeClaimTemplates, so they are patched in. A StatefulSet's claim templates
+ * cannot change once created: growing them later means resizing each claim, then recreating the StatefulSet
+ * with `kubectl delete --cascade=orphan`. The L1 object maps the patched JSON through its typed props, hence
+ * the Quantity object for the size.
+ */
+export function perPodClaims(
+  statefulSet: kplus.StatefulSet,
+  props: {
+    readonly name: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly storage: string;
+    readonly storageClassName?: string;
+    readonly mountPath: string;
+  },
+): void {
+  ApiObject.of(statefulSet).addJsonPatch(
+    JsonPatch.add('/spec/volumeClaimTemplates', [
+      {
+        metadata: { name: props.name, labels: props.labels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
+          ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
+        },
+      },
+    ]),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: props.name, mountPath: props.mountPath }),
+  );
+}
+
 /** What every replicated workload of the stack states: who it is, how many pods, as whom, with what. */
 export interface StackWorkloadProps {
   /** Who the workload is: its labels and selector come from this. */
@@ -278,13 +310,14 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
  * topology spread over nodes and zones so one node or zone takes at most its share.
  *
  * The spread is a preference (`ScheduleAnyway`): a cluster with fewer nodes than replicas still runs them all.
- * `pod-template-hash` keeps a rolling update's new pods spread among themselves, not against the old ones.
+ * For a Deployment, `pod-template-hash` keeps a rolling update's new pods spread among themselves, not against
+ * the old ones; a StatefulSet replaces its pods one by one in place, so its pods are spread all together.
  * The PodDisruptionBudget is an L1 object: kplus has none.
  */
-function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIdentity): void {
+export function keepReplicasApart(workload: kplus.Deployment | kplus.StatefulSet, identity: ComponentIdentity): void {
   const selector = selectorLabels(identity);
-  new kplus.k8s.KubePodDisruptionBudget(deployment, 'Budget', {
-    metadata: { name: deployment.name, labels: recommendedLabels(identity) },
+  new kplus.k8s.KubePodDisruptionBudget(workload, 'Budget', {
+    metadata: { name: workload.name, labels: recommendedLabels(identity) },
     spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
   });
   const spread = (topologyKey: string) => ({
@@ -292,9 +325,9 @@ function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIden
     topologyKey,
     whenUnsatisfiable: 'ScheduleAnyway',
     labelSelector: { matchLabels: selector },
-    matchLabelKeys: ['pod-template-hash'],
+    ...(workload instanceof kplus.Deployment && { matchLabelKeys: ['pod-template-hash'] }),
   });
-  ApiObject.of(deployment).addJsonPatch(
+  ApiObject.of(workload).addJsonPatch(
     JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [spread('kubernetes.io/hostname'), spread('topology.kubernetes.io/zone')]),
   );
 }
@@ -303,6 +336,12 @@ function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIden
 export interface StoreStatefulSetProps extends StackWorkloadProps {
   /** The store's Service, which the StatefulSet names as its governing Service. */
   readonly service: kplus.Service;
+  /**
+   * Whether pods start (and scale) all at once rather than one after the other: for peers that each join a
+   * cluster on their own. Immutable once the StatefulSet exists.
+   * @default false
+   */
+  readonly parallel?: boolean;
 }
 
 /**
@@ -321,7 +360,7 @@ export function storeStatefulSet(scope: Construct, id: string, props: StoreState
     ...workloadProps(props),
     // The store's own Service: a single pod needs no per-pod DNS name, which only a headless Service gives.
     service: props.service,
-    podManagementPolicy: kplus.PodManagementPolicy.ORDERED_READY,
+    podManagementPolicy: props.parallel ? kplus.PodManagementPolicy.PARALLEL : kplus.PodManagementPolicy.ORDERED_READY,
     strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate({ partition: 0 }),
   });
   completeWorkload(statefulSet, props);
