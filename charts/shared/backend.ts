@@ -129,6 +129,17 @@ export function mountBackendCredentials(
     });
     container.mount(folder, volume, { readOnly: true });
   }
+  return backendCredentialFiles(backend, dir);
+}
+
+/**
+ * The files {@link mountBackendCredentials} mounts `backend`'s credential as under `dir`, for a config rendered
+ * before its workload exists (the workload carries the config's checksum).
+ */
+export function backendCredentialFiles(backend: ExternalBackend, dir: string): BackendCredentialFiles {
+  const { auth } = backend;
+  if (auth.type === 'none') return {};
+  const folder = `${dir}/${auth.secretName}`;
   return auth.type === 'basic' ? { passwordFile: `${folder}/${auth.passwordKey}` } : { tokenFile: `${folder}/${auth.tokenKey}` };
 }
 
