@@ -5,12 +5,11 @@ import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
-import { grafanaDataSourceAuth, mountBackendCredentials, type ExternalBackend } from './shared/backend.ts';
+import { BACKEND_CREDENTIALS_DIR, grafanaDataSourceAuth, mountBackendCredentials, type ExternalBackend } from './shared/backend.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import type { NetworkTarget } from './shared/network.ts';
-import { BACKEND_CREDENTIALS_DIR } from './shared/signal-target.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, scrapeEndpoint, type MetricsHub } from './shared/scrape.ts';
 import {

@@ -5,14 +5,14 @@
  * and call {@link SignalTarget.connect} once their workload exists.
  */
 import type * as kplus from 'cdk8s-plus-28';
-import { backendCredentialFiles, mountBackendCredentials, type BackendCredentialFiles, type ExternalBackend } from './backend.ts';
+import {
+  BACKEND_CREDENTIALS_DIR,
+  backendCredentialFiles,
+  mountBackendCredentials,
+  type BackendCredentialFiles,
+  type ExternalBackend,
+} from './backend.ts';
 import type { Endpoint } from './endpoint.ts';
-
-/**
- * Where every client mounts the Secrets of external backends, one folder per Secret. One folder for all
- * clients, so that a Secret's files have the same path in every pod that reads them.
- */
-export const BACKEND_CREDENTIALS_DIR = '/etc/sightline/backends';
 
 /** Where a client sends one signal: a stack endpoint, or an external backend with its tenant and credentials. */
 export class SignalTarget {
