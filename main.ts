@@ -12,7 +12,7 @@ import type { ArgoCd } from './charts/argocd.ts';
 import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
-import { Loki } from './charts/loki.ts';
+import { externalLoki, Loki, type LogStore } from './charts/loki.ts';
 import { StackNamespace } from './charts/namespace.ts';
 import { OtelCollector } from './charts/otel-collector.ts';
 import { Prometheus } from './charts/prometheus.ts';
@@ -20,8 +20,9 @@ import { NODE_CRITICAL, setPriorityClass, StackPriority } from './charts/priorit
 import { Promtail } from './charts/promtail.ts';
 import { Redfish } from './charts/redfish.ts';
 import { DATASOURCE_UID } from './charts/shared/datasources.ts';
+import { SignalTarget } from './charts/shared/signal-target.ts';
 import { Syslog, type LogAgent } from './charts/syslog.ts';
-import { Tempo } from './charts/tempo.ts';
+import { externalTempo, Tempo, type TraceStore } from './charts/tempo.ts';
 import { CanonicalResolver } from './charts/shared/canonical.ts';
 import { annotateForArgoCd, namespacesFirst, type Manifest } from './charts/shared/delivery.ts';
 import { applyNetworkPolicies, NAMESPACE_NAME_LABEL } from './charts/shared/network.ts';
@@ -40,13 +41,15 @@ export interface Stack {
   readonly prometheus: Prometheus;
   readonly alertmanager: Alertmanager;
   readonly grafana: Grafana;
-  readonly loki: Loki;
+  /** The stack's Loki, unless the values point at an external one (`loki.external`). */
+  readonly loki?: Loki;
   /** The node agent with `logs.agent: promtail` (the default). */
   readonly promtail?: Promtail;
   /** The node agent with `logs.agent: alloy`. */
   readonly alloy?: Alloy;
   readonly syslog: Syslog;
-  readonly tempo: Tempo;
+  /** The stack's Tempo, unless the values point at an external one (`tempo.external`). */
+  readonly tempo?: Tempo;
   readonly otelCollector: OtelCollector;
   /** The demo service, unless switched off. */
   readonly helloApp?: HelloApp;
@@ -74,7 +77,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     clusterName: values.clusterName,
     storageClassName: values.storageClassName,
     ...values.prometheus,
-    // Tempo is always rendered, so exemplars link to its traces.
+    // The Tempo datasource is always provisioned (the stack's Tempo or an external one), so exemplars link to its traces.
     exemplarTraceDataSourceUid: DATASOURCE_UID.tempo,
     alertmanagers: alertmanager.endpoint,
   });
@@ -93,29 +96,34 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   // The one consumer from outside the stack that reaches Grafana: the ingress controller.
   grafana.endpoint.allowFrom({ namespaces: { [NAMESPACE_NAME_LABEL]: values.networkPolicy.ingressNamespace } });
 
-  const loki = new Loki(app, 'loki', {
-    namespace: namespace.name,
-    storageClassName: values.storageClassName,
-    metrics: prometheus,
-    grafana,
-    ...values.loki,
-  });
+  // Logs and traces go to the stack's Loki and Tempo, or to backends the values point at (loki.external,
+  // tempo.external), which render nothing but their Grafana datasource: the clients below take either.
+  const { external: externalLogs, ...lokiValues } = values.loki;
+  const loki = externalLogs
+    ? undefined
+    : new Loki(app, 'loki', { namespace: namespace.name, storageClassName: values.storageClassName, metrics: prometheus, grafana, ...lokiValues });
+  const logs: LogStore = loki ?? externalLoki(externalLogs!, grafana);
 
-  const tempo = new Tempo(app, 'tempo', {
-    namespace: namespace.name,
-    storageClassName: values.storageClassName,
-    ...values.tempo,
-    remoteWrite: prometheus.remoteWriteEndpoint,
-    metrics: prometheus,
-    grafana,
-    logsDataSourceUid: loki.dataSource.uid,
-  });
+  const { external: externalTraces, ...tempoValues } = values.tempo;
+  const tempo = externalTraces
+    ? undefined
+    : new Tempo(app, 'tempo', {
+        namespace: namespace.name,
+        storageClassName: values.storageClassName,
+        ...tempoValues,
+        remoteWrite: prometheus.remoteWriteEndpoint,
+        metrics: prometheus,
+        grafana,
+        logsDataSourceUid: DATASOURCE_UID.loki,
+      });
+  const traces: TraceStore = tempo ?? externalTempo(externalTraces!, { grafana, logsDataSourceUid: DATASOURCE_UID.loki });
+
   const otelCollector = new OtelCollector(app, 'otel-collector', {
     namespace: namespace.name,
     ...values.otelCollector,
-    traces: tempo.otlpGrpcEndpoint,
-    logs: loki.otlpEndpoint,
-    metricsOtlp: prometheus.otlpEndpoint,
+    traces: traces.otlp,
+    logs: logs.otlp,
+    metricsOtlp: SignalTarget.embedded(prometheus.otlpEndpoint),
     metrics: prometheus,
     grafana,
   });
@@ -147,7 +155,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   const nodeAgent = (a: LogAgent) => ({
     namespace: agentsNamespace.name,
     clusterName: values.clusterName,
-    push: loki.pushEndpoint,
+    push: logs.push,
     metrics: prometheus,
     nodeLogs,
     grafana,
@@ -158,7 +166,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
   const syslog = new Syslog(app, 'syslog', {
     namespace: namespace.name,
     clusterName: values.clusterName,
-    push: loki.pushEndpoint,
+    push: logs.push,
     metrics: prometheus,
     agent,
     grafana,
@@ -174,6 +182,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
       agentsNamespace: agentsNamespace.name,
     });
     for (const store of [prometheus, loki, tempo]) {
+      if (!store) continue;
       setPriorityClass(store.statefulSet, priority.storesClassName);
       store.addDependency(priority);
     }

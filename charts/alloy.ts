@@ -111,7 +111,7 @@ export class Alloy extends Chart {
       { readOnly: true },
     );
 
-    props.push.allowFrom(this.daemonSet);
+    props.push.connect(this.daemonSet, container);
     props.metrics?.addScrapeJob(
       podScrapeJob({
         jobName: 'alloy',

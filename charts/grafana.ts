@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
+import { BACKEND_CREDENTIALS_DIR, grafanaDataSourceAuth, mountBackendCredentials, type ExternalBackend } from './shared/backend.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
@@ -244,6 +245,24 @@ export class Grafana extends Chart implements GrafanaHub {
   }
 
   public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void {
+    this.provision(dataSource);
+    endpoint.allowFrom(this.deployment);
+  }
+
+  public addExternalDataSource(dataSource: Omit<GrafanaDataSource, 'url'>, backend: ExternalBackend): void {
+    this.seal.assertOpen(`datasource "${dataSource.uid}"`);
+    const auth = grafanaDataSourceAuth(backend, mountBackendCredentials(this.deployment, this.container, backend, BACKEND_CREDENTIALS_DIR));
+    const { jsonData, ...head } = dataSource;
+    this.provision({
+      ...head,
+      url: backend.queryUrl,
+      ...auth.fields,
+      jsonData: { ...jsonData, ...auth.jsonData },
+      secureJsonData: Object.keys(auth.secureJsonData).length === 0 ? undefined : auth.secureJsonData,
+    });
+  }
+
+  private provision(dataSource: GrafanaDataSource): void {
     this.seal.assertOpen(`datasource "${dataSource.uid}"`);
     for (const existing of this.dataSources.values()) {
       if (existing.uid === dataSource.uid || existing.name === dataSource.name) {
@@ -251,7 +270,6 @@ export class Grafana extends Chart implements GrafanaHub {
       }
     }
     this.dataSources.set(dataSource.uid, dataSource);
-    endpoint.allowFrom(this.deployment);
   }
 
   /**

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
+import { externalBackendValues, type ExternalBackend } from './shared/backend.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { storeCapacityRules } from './shared/capacity.ts';
@@ -21,6 +22,7 @@ import {
 } from './shared/workload.ts';
 import { recordServicePods } from './shared/network.ts';
 import { connectObjectStore, objectStoreValues, STORE_ENV, storeServiceAccount, type ObjectStore } from './shared/object-storage.ts';
+import { SignalTarget } from './shared/signal-target.ts';
 import { IMAGES } from './versions.ts';
 import { duration, quantity, resources } from './shared/fields.ts';
 import { seconds } from './shared/units.ts';
@@ -113,6 +115,21 @@ export interface LokiDerivedField {
   readonly urlDisplayLabel: string;
 }
 
+/**
+ * What the stack's log clients write to: the stack's {@link Loki}, or an external one ({@link externalLoki}).
+ */
+export interface LogStore {
+  /** The push API (`/loki/api/v1/push`): Promtail, Alloy and the syslog receiver send here. */
+  readonly push: SignalTarget;
+  /** The OTLP/HTTP ingestion base (`/otlp`): the collector sends here, appending `/v1/logs`. */
+  readonly otlp: SignalTarget;
+}
+
+/** Path of Loki's push API, below its HTTP base. */
+const PUSH_PATH = '/loki/api/v1/push';
+/** Path of Loki's OTLP ingestion base, below its HTTP base. */
+const OTLP_PATH = '/otlp';
+
 /** Properties of {@link Loki}. */
 export interface LokiProps {
   /** Namespace of every object of the chart. */
@@ -157,7 +174,7 @@ export interface LokiProps {
  *
  * @see https://grafana.com/docs/loki/v3.7.x/get-started/deployment-modes/#monolithic-mode
  */
-export class Loki extends Chart {
+export class Loki extends Chart implements LogStore {
   /** Port of the HTTP API (queries, push, OTLP, `/metrics`). */
   public static readonly PORT = 3100;
   /** Port of the gRPC server: between Loki's modules inside the process, and between replicas in a ring. */
@@ -182,6 +199,8 @@ export class Loki extends Chart {
   public readonly pushEndpoint: Endpoint;
   /** Native OTLP/HTTP ingestion base (`/otlp`); OTLP exporters append `/v1/logs`. */
   public readonly otlpEndpoint: Endpoint;
+  public readonly push: SignalTarget;
+  public readonly otlp: SignalTarget;
   /** The StatefulSet running Loki. */
   public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `loki.yaml`. */
@@ -267,8 +286,10 @@ export class Loki extends Chart {
     // paths: Promtail, the syslog receiver and the collector (pushing) may query too, Grafana (querying) may
     // push. Hence the delete API stays off unless asked for (deletionMode).
     this.endpoint = Endpoint.fromService(service, Loki.PORT, { scheme: 'http' });
-    this.pushEndpoint = this.endpoint.withPath('/loki/api/v1/push');
-    this.otlpEndpoint = this.endpoint.withPath('/otlp');
+    this.pushEndpoint = this.endpoint.withPath(PUSH_PATH);
+    this.otlpEndpoint = this.endpoint.withPath(OTLP_PATH);
+    this.push = SignalTarget.embedded(this.pushEndpoint);
+    this.otlp = SignalTarget.embedded(this.otlpEndpoint);
 
     // Replicas are scraped pod by pod: through the Service they would answer in turn under one target.
     if (ring) {
@@ -337,13 +358,8 @@ export class Loki extends Chart {
    * or logfmt logs of a service read from its pod).
    */
   public get dataSource(): GrafanaDataSource {
-    // Grafana expands `${...}` in provisioning files from its environment: `$$` leaves Grafana's own macro.
-    const trace = { datasourceUid: DATASOURCE_UID.tempo, url: '$${__value.raw}', urlDisplayLabel: 'View trace' } as const;
-    const derivedFields: LokiDerivedField[] = [
-      { name: 'trace_id', matcherType: 'label', matcherRegex: 'trace_id', ...trace },
-      { name: 'trace_id in line', matcherType: 'regex', matcherRegex: TRACE_ID_IN_LINE, ...trace },
-    ];
-    return { name: 'Loki', uid: DATASOURCE_UID.loki, type: 'loki', url: this.endpoint.url(), jsonData: { derivedFields } };
+    const { jsonData, ...head } = lokiDataSource();
+    return { ...head, url: this.endpoint.url(), jsonData };
   }
 
   /** Share of the container's memory limit a WAL replay may fill before it flushes: upstream's advice (docs/sources/operations/storage/wal.md). */
@@ -485,6 +501,33 @@ function lokiStorageConfig(store: ObjectStore): LokiStorageConfig | undefined {
 /** Start of the first schema period, which every Loki rendered by Sightline has had: periods are never rewritten. */
 export const LOKI_FIRST_PERIOD = '2024-04-01';
 
+/**
+ * Grafana's Loki datasource, wherever Loki runs: the same uid and links for the stack's Loki and an external one,
+ * so every correlation link keeps resolving.
+ */
+function lokiDataSource(): Omit<GrafanaDataSource, 'url'> {
+  // Grafana expands `${...}` in provisioning files from its environment: `$$` leaves Grafana's own macro.
+  const trace = { datasourceUid: DATASOURCE_UID.tempo, url: '$${__value.raw}', urlDisplayLabel: 'View trace' } as const;
+  const derivedFields: LokiDerivedField[] = [
+    { name: 'trace_id', matcherType: 'label', matcherRegex: 'trace_id', ...trace },
+    { name: 'trace_id in line', matcherType: 'regex', matcherRegex: TRACE_ID_IN_LINE, ...trace },
+  ];
+  return { name: 'Loki', uid: DATASOURCE_UID.loki, type: 'loki', jsonData: { derivedFields } };
+}
+
+/**
+ * A Loki the stack does not run (`loki.external`, e.g. one in microservices mode): nothing is rendered for it
+ * but Grafana's Loki datasource, which queries its `queryUrl`. Clients push to its `writeUrl` (the push API) and
+ * the collector to the OTLP base beside it (`<base>/otlp`), with its tenant and credentials.
+ *
+ * @param backend validated by {@link lokiValues}: `writeUrl` ends in `/loki/api/v1/push`
+ */
+export function externalLoki(backend: ExternalBackend, grafana?: GrafanaHub): LogStore {
+  grafana?.addExternalDataSource(lokiDataSource(), backend);
+  const base = backend.writeUrl.slice(0, -PUSH_PATH.length);
+  return { push: SignalTarget.external(backend), otlp: SignalTarget.external(backend, `${base}${OTLP_PATH}`) };
+}
+
 /** A trace id in a log line, JSON (`"trace_id":"4bf9..."`) or logfmt (`trace_id=4bf9...`); group 1 is the id. */
 export const TRACE_ID_IN_LINE = '(?:"trace_id"\\s*:\\s*"|\\btrace_id=)(\\w+)';
 
@@ -595,6 +638,22 @@ export const lokiValues = z
         'Pods: 1, or 0 to stop Loki; 3 or more run HA monolithic mode (a memberlist ring, replication factor 3), which needs an object store.',
       ),
     resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } }),
+    external: externalBackendValues({ write: `https://loki.example.com${PUSH_PATH}`, query: 'https://loki.example.com' })
+      .superRefine((backend, ctx) => {
+        // Promtail and Alloy take the push URL whole; the collector's OTLP base is found beside it.
+        if (!new URL(backend.writeUrl).pathname.endsWith(PUSH_PATH)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['writeUrl'],
+            input: backend.writeUrl,
+            message: `is not Loki's push API (a URL ending in ${PUSH_PATH})`,
+          });
+        }
+      })
+      .optional()
+      .describe(
+        'A Loki the stack does not run (e.g. microservices mode): Promtail, Alloy, the syslog receiver and the collector write to it and Grafana queries it; the embedded Loki is not rendered and the rest of this section is ignored. Default: none (the embedded Loki).',
+      ),
   })
   .prefault({})
   .superRefine((v, ctx) => {

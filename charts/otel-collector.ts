@@ -5,7 +5,9 @@ import * as z from 'zod';
 import { componentDashboard, upPanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
+import { TENANT_HEADER } from './shared/backend.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import type { SignalTarget } from './shared/signal-target.ts';
 import { podPort } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, podScrapeJob, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
@@ -55,13 +57,28 @@ export interface OtlpGrpcExporterConfig {
 export interface OtlpHttpExporterConfig {
   /** Base URL; the exporter appends `/v1/traces`, `/v1/metrics` or `/v1/logs`. */
   readonly endpoint: string;
+  /** Sent with every request: the tenant of an external backend. @default - none */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The authenticator extension that signs every request. @default - none */
+  readonly auth?: { readonly authenticator: AuthExtensionId };
+}
+
+/** `extensions.basicauth/<name>` as a client authenticator, the password read from a mounted file. */
+export interface BasicAuthClientConfig {
+  readonly client_auth: { readonly username: string; readonly password_file: string };
+}
+
+/** `extensions.bearertokenauth/<name>`, the token read from a mounted file (and re-read when it changes). */
+export interface BearerTokenAuthConfig {
+  readonly filename: string;
 }
 
 /** Ids of the components Sightline configures, as pipelines refer to them. */
 type ReceiverId = keyof OtelCollectorConfig['receivers'];
 type ProcessorId = keyof OtelCollectorConfig['processors'];
 type ExporterId = `otlp_grpc/${string}` | `otlp_http/${string}`;
-type ExtensionId = keyof OtelCollectorConfig['extensions'];
+type AuthExtensionId = `basicauth/${string}` | `bearertokenauth/${string}`;
+type ExtensionId = 'health_check' | AuthExtensionId;
 
 /** `service.pipelines.<signal>`. */
 export interface PipelineConfig {
@@ -77,14 +94,16 @@ export interface PipelineConfig {
  * @see https://opentelemetry.io/docs/collector/configuration/
  */
 export interface OtelCollectorConfig {
-  readonly extensions: { readonly health_check: ServerEndpoint & { readonly path: string } };
+  readonly extensions: { readonly health_check: ServerEndpoint & { readonly path: string } } & Readonly<
+    Record<`basicauth/${string}`, BasicAuthClientConfig> & Record<`bearertokenauth/${string}`, BearerTokenAuthConfig>
+  >;
   readonly receivers: { readonly otlp: { readonly protocols: { readonly grpc: ServerEndpoint; readonly http: ServerEndpoint } } };
   readonly processors: {
     readonly memory_limiter: MemoryLimiterConfig;
     readonly k8s_attributes: K8sAttributesConfig;
     readonly batch: BatchConfig;
   };
-  readonly exporters: Readonly<Record<`otlp_grpc/${string}`, OtlpGrpcExporterConfig> & Record<`otlp_http/${string}`, OtlpHttpExporterConfig>>;
+  readonly exporters: Readonly<Record<ExporterId, OtlpGrpcExporterConfig | OtlpHttpExporterConfig>>;
   readonly service: {
     readonly extensions: readonly ExtensionId[];
     readonly telemetry: {
@@ -120,12 +139,12 @@ export interface OtelCollectorProps {
   readonly replicas: number;
   /** Requests and limits of the collector container; the memory limiter works in shares of `limits.memory`. */
   readonly resources: ContainerResourceValues;
-  /** Where traces go: an OTLP/gRPC endpoint (Tempo's). */
-  readonly traces: Endpoint;
+  /** Where traces go: Tempo's OTLP/gRPC receiver, or an external OTLP/HTTP base URL. */
+  readonly traces: SignalTarget;
   /** Where logs go: an OTLP/HTTP base URL (Loki's `/otlp`). @default - no logs pipeline */
-  readonly logs?: Endpoint;
+  readonly logs?: SignalTarget;
   /** Where metrics go: an OTLP/HTTP base URL (Prometheus's `/api/v1/otlp`). @default - no metrics pipeline */
-  readonly metricsOtlp?: Endpoint;
+  readonly metricsOtlp?: SignalTarget;
   /** Where the collector contributes the scrape job of its internal metrics. @default - not scraped */
   readonly metrics?: MetricsHub;
   /** Where the component's dashboard goes. @default - no dashboard */
@@ -160,9 +179,6 @@ export class OtelCollector extends Chart {
 
   public constructor(scope: Construct, id: string, props: OtelCollectorProps) {
     super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
-    if (props.traces.scheme !== 'grpc') {
-      throw new Error(`the collector exports traces over OTLP/gRPC, but ${props.traces.hostPort} is an ${props.traces.scheme} endpoint`);
-    }
     this.props = props;
     const identity: ComponentIdentity = { name: 'otel-collector', component: 'telemetry-gateway', version: imageVersion(IMAGES.otelCollector) };
     const labels = recommendedLabels(identity);
@@ -228,7 +244,7 @@ export class OtelCollector extends Chart {
     });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, props.otlpGrpcPort, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, props.otlpHttpPort, { scheme: 'http' });
-    for (const store of [props.traces, props.logs, props.metricsOtlp]) store?.allowFrom(this.deployment);
+    for (const store of [props.traces, props.logs, props.metricsOtlp]) store?.connect(this.deployment, container);
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
@@ -245,8 +261,12 @@ export class OtelCollector extends Chart {
     // Collector servers bind localhost unless told otherwise, which neither the kubelet nor Prometheus reach.
     const listen = (port: number): ServerEndpoint => ({ endpoint: `0.0.0.0:${port}` });
     const pipeline = (exporter: ExporterId): PipelineConfig => ({ receivers: ['otlp'], processors: OtelCollector.PROCESSORS, exporters: [exporter] });
+    const traces = exporter('tempo', p.traces);
+    const logs = p.logs && exporter('loki', p.logs);
+    const metrics = p.metricsOtlp && exporter('prometheus', p.metricsOtlp);
+    const authExtensions = Object.assign({}, ...[traces, logs, metrics].map((e) => e?.extension));
     return {
-      extensions: { health_check: { ...listen(OtelCollector.HEALTH_CHECK_PORT), path: '/' } },
+      extensions: { health_check: { ...listen(OtelCollector.HEALTH_CHECK_PORT), path: '/' }, ...authExtensions },
       receivers: { otlp: { protocols: { grpc: listen(p.otlpGrpcPort), http: listen(p.otlpHttpPort) } } },
       processors: {
         // Percentages of the container's memory limit (read from the cgroup): 80% hard, 65% soft.
@@ -277,14 +297,9 @@ export class OtelCollector extends Chart {
         },
         batch: {},
       },
-      exporters: {
-        // In-cluster traffic to Tempo is plaintext gRPC.
-        'otlp_grpc/tempo': { endpoint: p.traces.hostPort, tls: { insecure: true } },
-        ...(p.logs && { 'otlp_http/loki': { endpoint: p.logs.url() } }),
-        ...(p.metricsOtlp && { 'otlp_http/prometheus': { endpoint: p.metricsOtlp.url() } }),
-      },
+      exporters: { ...traces.exporter, ...logs?.exporter, ...metrics?.exporter },
       service: {
-        extensions: ['health_check'],
+        extensions: ['health_check', ...(Object.keys(authExtensions) as AuthExtensionId[])],
         telemetry: {
           metrics: {
             // Replaces the default reader, which binds localhost; the three flags keep upstream's default metric names.
@@ -306,13 +321,48 @@ export class OtelCollector extends Chart {
           },
         },
         pipelines: {
-          traces: pipeline('otlp_grpc/tempo'),
-          logs: p.logs && pipeline('otlp_http/loki'),
-          metrics: p.metricsOtlp && pipeline('otlp_http/prometheus'),
+          traces: pipeline(traces.id),
+          logs: logs && pipeline(logs.id),
+          metrics: metrics && pipeline(metrics.id),
         },
       },
     };
   }
+}
+
+/**
+ * The exporter `<type>/<name>` sending to `target`, and the authenticator extension it needs: plaintext OTLP/gRPC
+ * to a store of the stack addressed as `host:port` (in-cluster traffic), OTLP/HTTP otherwise, with an external
+ * backend's tenant as a header and its credentials read by `basicauth` or `bearertokenauth` from the mounted file.
+ */
+function exporter(
+  name: string,
+  target: SignalTarget,
+): {
+  readonly id: ExporterId;
+  readonly exporter: Record<ExporterId, OtlpGrpcExporterConfig | OtlpHttpExporterConfig>;
+  readonly extension?: Record<AuthExtensionId, BasicAuthClientConfig | BearerTokenAuthConfig>;
+} {
+  if (target.grpc) {
+    const id = `otlp_grpc/${name}` as const;
+    return { id, exporter: { [id]: { endpoint: target.address, tls: { insecure: true } } } };
+  }
+  const id = `otlp_http/${name}` as const;
+  const auth = target.backend?.auth;
+  const files = target.credentialFiles;
+  const extension: [AuthExtensionId, BasicAuthClientConfig | BearerTokenAuthConfig] | undefined =
+    auth?.type === 'basic'
+      ? [`basicauth/${name}`, { client_auth: { username: auth.username, password_file: files.passwordFile! } }]
+      : auth?.type === 'bearer'
+        ? [`bearertokenauth/${name}`, { filename: files.tokenFile! }]
+        : undefined;
+  const tenant = target.backend?.tenant;
+  const config: OtlpHttpExporterConfig = {
+    endpoint: target.address,
+    headers: tenant === undefined ? undefined : { [TENANT_HEADER]: tenant },
+    auth: extension && { authenticator: extension[0] },
+  };
+  return { id, exporter: { [id]: config }, extension: extension && { [extension[0]]: extension[1] } };
 }
 
 /** The telemetry signals a collector counter exists for, as the suffix of its name and in words. */

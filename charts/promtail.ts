@@ -100,7 +100,7 @@ export class Promtail extends Chart {
       }),
     );
 
-    props.push.allowFrom(this.daemonSet);
+    props.push.connect(this.daemonSet, container);
     props.metrics?.addScrapeJob(
       podScrapeJob({
         jobName: 'promtail',

@@ -16,7 +16,7 @@ import {
 import { renderAlloy, type AlloyBlock } from './shared/alloy-syntax.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import type { GrafanaHub } from './shared/datasources.ts';
-import type { Endpoint } from './shared/endpoint.ts';
+import type { SignalTarget } from './shared/signal-target.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import {
   mountPromtailConfig,
@@ -66,8 +66,8 @@ export interface SyslogProps {
   readonly namespace: string;
   /** Value of the `cluster` label on every entry. */
   readonly clusterName: string;
-  /** Loki's push endpoint (`loki.pushEndpoint`). */
-  readonly push: Endpoint;
+  /** Loki's push API (`logs.push`): the stack's Loki, or an external one. */
+  readonly push: SignalTarget;
   /** Type of the Service devices send to. */
   readonly serviceType: SyslogServiceType;
   /**
@@ -216,7 +216,7 @@ export class Syslog extends Chart {
     for (const [key, value] of Object.entries(props.serviceAnnotations ?? {})) this.service.metadata.addAnnotation(key, value);
 
     // Scraped pod by pod: the Service may face the network, and must not expose metrics.
-    props.push.allowFrom(this.deployment);
+    props.push.connect(this.deployment, container);
     // Devices send from outside the cluster, from addresses no policy can list: the listeners are open to all
     // (narrow who reaches the Service with loadBalancerSourceRanges).
     for (const protocol of ['TCP', 'UDP'] as const) {

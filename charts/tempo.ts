@@ -5,7 +5,9 @@ import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
 import { DATASOURCE_UID, type GrafanaDataSource, type GrafanaHub } from './shared/datasources.ts';
+import { externalBackendValues, type ExternalBackend } from './shared/backend.ts';
 import { Endpoint } from './shared/endpoint.ts';
+import { SignalTarget } from './shared/signal-target.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import { storeCapacityRules } from './shared/capacity.ts';
 import { alertingRule, scrapeEndpoint, type AlertingRule, type MetricsHub, type RuleGroup } from './shared/scrape.ts';
@@ -122,6 +124,12 @@ export type TempoDataSourceJsonData = {
   readonly streamingEnabled: { readonly search: boolean; readonly metrics: boolean };
 };
 
+/** What the collector sends traces to: the stack's {@link Tempo}, or an external one ({@link externalTempo}). */
+export interface TraceStore {
+  /** The OTLP receiver: the stack Tempo's OTLP/gRPC, or an external OTLP/HTTP base (the exporter appends `/v1/traces`). */
+  readonly otlp: SignalTarget;
+}
+
 /** Properties of {@link Tempo}. */
 export interface TempoProps {
   /** Namespace of every object of the chart. */
@@ -178,7 +186,7 @@ export interface TempoProps {
  *
  * @see https://grafana.com/docs/tempo/latest/set-up-for-tracing/setup-tempo/migrate-to-3/
  */
-export class Tempo extends Chart {
+export class Tempo extends Chart implements TraceStore {
   /** Port of the HTTP API (query, search, `/ready`, `/metrics`). */
   public static readonly PORT = 3200;
   /** Internal gRPC port: the in-process backend-worker reaches the backend-scheduler on it. */
@@ -206,6 +214,7 @@ export class Tempo extends Chart {
   public readonly otlpGrpcEndpoint: Endpoint;
   /** OTLP/HTTP receiver base; exporters append `/v1/traces`. */
   public readonly otlpHttpEndpoint: Endpoint;
+  public readonly otlp: SignalTarget;
   /** The StatefulSet running Tempo. */
   public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `tempo.yaml`. */
@@ -283,6 +292,7 @@ export class Tempo extends Chart {
     this.endpoint = Endpoint.fromService(service, Tempo.PORT, { scheme: 'http' });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, r.otlpGrpc, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
+    this.otlp = SignalTarget.embedded(this.otlpGrpcEndpoint);
 
     props.remoteWrite.allowFrom(this.statefulSet);
     if (props.metrics) scrapeEndpoint(props.metrics, 'tempo', this.endpoint);
@@ -338,36 +348,8 @@ export class Tempo extends Chart {
 
   /** Grafana's datasource for this Tempo, linked to logs, span metrics and the service map by datasource uid. */
   public get dataSource(): GrafanaDataSource {
-    const jsonData: TempoDataSourceJsonData = {
-      tracesToLogsV2:
-        this.props.logsDataSourceUid === undefined
-          ? undefined
-          : {
-              datasourceUid: this.props.logsDataSourceUid,
-              // OpenTelemetry's service.name is the `service_name` label of the log stream (Promtail and Loki's
-              // OTLP endpoint both write it), so a span finds its own service's logs.
-              tags: [{ key: 'service.name', value: 'service_name' }],
-              // Log lines are written a little before and after the span's own timestamps.
-              spanStartTimeShift: '-5m',
-              spanEndTimeShift: '5m',
-              filterByTraceID: true,
-              filterBySpanID: false,
-            },
-      tracesToMetrics: {
-        // Span metrics are remote-written to Prometheus, labelled `service` by the metrics-generator.
-        datasourceUid: DATASOURCE_UID.prometheus,
-        tags: [{ key: 'service.name', value: 'service' }],
-        spanStartTimeShift: '-5m',
-        spanEndTimeShift: '5m',
-        queries: SPAN_METRICS_QUERIES,
-      },
-      serviceMap: { datasourceUid: DATASOURCE_UID.prometheus },
-      nodeGraph: { enabled: true },
-      search: { hide: false },
-      // Needs stream_over_http_enabled in tempo.yaml.
-      streamingEnabled: { search: true, metrics: true },
-    };
-    return { name: 'Tempo', uid: DATASOURCE_UID.tempo, type: 'tempo', url: this.endpoint.url(), jsonData };
+    const { jsonData, ...head } = tempoDataSource(this.props.logsDataSourceUid);
+    return { ...head, url: this.endpoint.url(), jsonData };
   }
 
   private renderConfig(): TempoConfig {
@@ -442,6 +424,56 @@ function tempoBackend(store: ObjectStore, localPath: string): Omit<TempoConfig['
         },
       };
   }
+}
+
+/**
+ * Grafana's Tempo datasource, wherever Tempo runs: the same uid and links for the stack's Tempo and an external
+ * one. Span metrics and the service map query the metrics datasource: an external Tempo's metrics-generator must
+ * write them there (its operator's configuration).
+ */
+function tempoDataSource(logsDataSourceUid: string | undefined): Omit<GrafanaDataSource, 'url'> {
+  const jsonData: TempoDataSourceJsonData = {
+    tracesToLogsV2:
+      logsDataSourceUid === undefined
+        ? undefined
+        : {
+            datasourceUid: logsDataSourceUid,
+            // OpenTelemetry's service.name is the `service_name` label of the log stream (Promtail and Loki's
+            // OTLP endpoint both write it), so a span finds its own service's logs.
+            tags: [{ key: 'service.name', value: 'service_name' }],
+            // Log lines are written a little before and after the span's own timestamps.
+            spanStartTimeShift: '-5m',
+            spanEndTimeShift: '5m',
+            filterByTraceID: true,
+            filterBySpanID: false,
+          },
+    tracesToMetrics: {
+      // Span metrics are remote-written to Prometheus, labelled `service` by the metrics-generator.
+      datasourceUid: DATASOURCE_UID.prometheus,
+      tags: [{ key: 'service.name', value: 'service' }],
+      spanStartTimeShift: '-5m',
+      spanEndTimeShift: '5m',
+      queries: SPAN_METRICS_QUERIES,
+    },
+    serviceMap: { datasourceUid: DATASOURCE_UID.prometheus },
+    nodeGraph: { enabled: true },
+    search: { hide: false },
+    // Needs stream_over_http_enabled in tempo.yaml.
+    streamingEnabled: { search: true, metrics: true },
+  };
+  return { name: 'Tempo', uid: DATASOURCE_UID.tempo, type: 'tempo', jsonData };
+}
+
+/**
+ * A Tempo the stack does not run (`tempo.external`, e.g. one in microservices mode): nothing is rendered for it
+ * but Grafana's Tempo datasource, which queries its `queryUrl`. The collector sends traces over OTLP/HTTP to its
+ * `writeUrl`, with its tenant and credentials.
+ *
+ * @param logsDataSourceUid uid of the logs datasource trace-to-logs opens
+ */
+export function externalTempo(backend: ExternalBackend, props: { readonly grafana?: GrafanaHub; readonly logsDataSourceUid?: string }): TraceStore {
+  props.grafana?.addExternalDataSource(tempoDataSource(props.logsDataSourceUid), backend);
+  return { otlp: SignalTarget.external(backend) };
 }
 
 /**
@@ -575,5 +607,21 @@ export const tempoValues = z
       })
       .default(1),
     resources: resources({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } }),
+    external: externalBackendValues({ write: 'https://tempo-distributor.example.com:4318', query: 'https://tempo-query-frontend.example.com:3200' })
+      .superRefine((backend, ctx) => {
+        // The collector's OTLP/HTTP exporter appends the signal's path itself: a full path would be sent to twice.
+        if (/\/v1\/traces\/?$/.test(new URL(backend.writeUrl).pathname)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['writeUrl'],
+            input: backend.writeUrl,
+            message: 'is not an OTLP/HTTP base URL: leave /v1/traces out, the collector appends it',
+          });
+        }
+      })
+      .optional()
+      .describe(
+        "A Tempo the stack does not run (e.g. microservices mode): writeUrl is its OTLP/HTTP base (the distributor's, or a gateway's), queryUrl its query API. The collector sends traces there and Grafana queries it; the embedded Tempo is not rendered and the rest of this section is ignored. Default: none (the embedded Tempo).",
+      ),
   })
   .prefault({});

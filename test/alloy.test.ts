@@ -170,7 +170,7 @@ describe('the Alloy DaemonSet', () => {
       ['stage.label_drop', { values: ['filename'] }],
     ]);
     expect(write.attributes.external_labels).toEqual({ cluster: 'prod-eu' });
-    expect(write.blocks).toEqual([{ name: 'endpoint', attributes: { url: r.stack.loki.pushEndpoint.url() }, blocks: [] }]);
+    expect(write.blocks).toEqual([{ name: 'endpoint', attributes: { url: r.stack.loki!.pushEndpoint.url() }, blocks: [] }]);
     // Every source ends in loki.write, through the CRI parser for pod logs.
     const forwards = walkBlocks(blocks).flatMap(({ block }) =>
       ((block.attributes.forward_to as any[] | undefined) ?? []).map((to) => `${block.name}.${block.label} -> ${to.path.join('.')}`),

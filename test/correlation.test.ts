@@ -67,7 +67,7 @@ describe('correlation between signals', () => {
   const tempoConfig = r.configFile('tempo-config', 'tempo.yaml');
 
   it('provisions Tempo under its uid constant, at the URL Tempo publishes', () => {
-    expect(tempo).toMatchObject({ type: 'tempo', url: r.stack.tempo.endpoint.url(), access: 'proxy' });
+    expect(tempo).toMatchObject({ type: 'tempo', url: r.stack.tempo!.endpoint.url(), access: 'proxy' });
   });
 
   it("links exemplars of Prometheus to Tempo, for Tempo's and the OpenTelemetry SDKs' trace-id labels", () => {
@@ -161,7 +161,7 @@ describe('correlation between signals', () => {
 
     it('opens, in the stack, the Loki datasource the stack provisions', () => {
       expect(tempo.jsonData.tracesToLogsV2.datasourceUid).toBe(DATASOURCE_UID.loki);
-      expect(byUid(DATASOURCE_UID.loki)).toMatchObject({ type: 'loki', url: r.stack.loki.endpoint.url() });
+      expect(byUid(DATASOURCE_UID.loki)).toMatchObject({ type: 'loki', url: r.stack.loki!.endpoint.url() });
     });
 
     it('has every datasource link by a uid constant', () => {

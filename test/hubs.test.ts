@@ -26,10 +26,24 @@ describe('a rendered stack', () => {
   });
 
   it('refuses a datasource and a dashboard added to Grafana after it rendered its provisioning', () => {
-    expect(() => stack.grafana.addDataSource({ name: 'Late', uid: 'late', type: 'loki', url: 'http://late:3100' }, stack.loki.endpoint)).toThrow(
+    expect(() => stack.grafana.addDataSource({ name: 'Late', uid: 'late', type: 'loki', url: 'http://late:3100' }, stack.loki!.endpoint)).toThrow(
       /^Grafana cannot take the datasource "late": it already rendered/,
     );
     expect(() => stack.grafana.addDashboard(new DashboardBuilder('Late').uid('late').build())).toThrow(/^Grafana cannot take the dashboard "late"/);
+  });
+
+  it('refuses a datasource of an external backend added after it rendered, mounting nothing for it', () => {
+    const mounts = () => JSON.stringify(stack.grafana.deployment.containers[0]!.mounts.map((m) => m.path));
+    const before = mounts();
+    const backend = {
+      writeUrl: 'https://l/loki/api/v1/push',
+      queryUrl: 'https://l',
+      auth: { type: 'bearer', secretName: 'late', tokenKey: 't' },
+    } as const;
+    expect(() => stack.grafana.addExternalDataSource({ name: 'Late', uid: 'late', type: 'loki' }, backend)).toThrow(
+      /^Grafana cannot take the datasource "late": it already rendered/,
+    );
+    expect(mounts()).toBe(before);
   });
 
   it("rendered every contribution made before: each component's scrape job, datasource and dashboard", () => {

@@ -220,7 +220,7 @@ describe.each(STACKS)('%s', (_, values) => {
 describe('the network policy hub', () => {
   it('fails when an allow rule is added after the policies rendered, instead of dropping it', () => {
     const r = render();
-    expect(() => r.stack.loki.endpoint.allowFrom(r.stack.grafana.deployment)).toThrow(/added after the network policies rendered/);
+    expect(() => r.stack.loki!.endpoint.allowFrom(r.stack.grafana.deployment)).toThrow(/added after the network policies rendered/);
   });
 });
 

@@ -145,8 +145,8 @@ describe('Loki HA monolithic', () => {
       ['grpc', 9095, 'TCP'],
     ]);
     expect(config.common.ring.kvstore.store).toBe('memberlist');
-    expect(config.memberlist.join_members).toEqual([`dns+${r.stack.loki.memberlistEndpoint!.hostPort}`]);
-    expect(r.stack.loki.memberlistEndpoint!.hostPort).toBe('loki-memberlist.sightline.svc.cluster.local:7946');
+    expect(config.memberlist.join_members).toEqual([`dns+${r.stack.loki!.memberlistEndpoint!.hostPort}`]);
+    expect(r.stack.loki!.memberlistEndpoint!.hostPort).toBe('loki-memberlist.sightline.svc.cluster.local:7946');
     expect(config.memberlist.cluster_label).toBe('sightline/loki');
     expect(main.ports.map((p: any) => p.containerPort)).toEqual(expect.arrayContaining([7946, 9095]));
     expect(checkKeys('loki', config).unknown).toEqual([]);
@@ -214,7 +214,7 @@ describe('Loki HA monolithic', () => {
     const service = r.find('Service', 'loki');
     expect(service.spec.selector).toEqual(set.spec.selector.matchLabels);
     expect(service.spec.clusterIP).toBeUndefined();
-    expect(r.stack.loki.pushEndpoint.url()).toBe('http://loki.sightline.svc.cluster.local:3100/loki/api/v1/push');
+    expect(r.stack.loki!.pushEndpoint.url()).toBe('http://loki.sightline.svc.cluster.local:3100/loki/api/v1/push');
   });
 
   it('stays a single process with an in-memory ring and no memberlist by default', () => {

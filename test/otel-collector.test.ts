@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { OtelCollector, type OtelCollectorConfig } from '../charts/otel-collector.ts';
 import { Endpoint } from '../charts/shared/endpoint.ts';
+import { SignalTarget } from '../charts/shared/signal-target.ts';
 import { stackService } from '../charts/shared/workload.ts';
 import { parseValues } from '../charts/values.ts';
 import { container, podSpec, render } from './support.ts';
@@ -17,8 +18,8 @@ function standaloneCollector(options: { readonly withLogs: boolean }) {
   const collector = new OtelCollector(app, 'collector', {
     namespace: 'obs',
     ...parseValues(undefined).otelCollector,
-    traces: Endpoint.fromService(service('tempo', 4317), 4317, { scheme: 'grpc' }),
-    logs: options.withLogs ? loki : undefined,
+    traces: SignalTarget.embedded(Endpoint.fromService(service('tempo', 4317), 4317, { scheme: 'grpc' })),
+    logs: options.withLogs ? SignalTarget.embedded(loki) : undefined,
   });
   return { collector, loki, config: YAML.parse(collector.config.fileText('config.yaml')) as OtelCollectorConfig };
 }
@@ -53,7 +54,7 @@ describe('the OpenTelemetry Collector', () => {
 
   it("exports traces to exactly the OTLP/gRPC endpoint Tempo publishes, and metrics to Prometheus's OTLP receiver", () => {
     expect(config.service.pipelines.traces.exporters).toEqual(['otlp_grpc/tempo']);
-    expect(config.exporters['otlp_grpc/tempo']).toEqual({ endpoint: r.stack.tempo.otlpGrpcEndpoint.hostPort, tls: { insecure: true } });
+    expect(config.exporters['otlp_grpc/tempo']).toEqual({ endpoint: r.stack.tempo!.otlpGrpcEndpoint.hostPort, tls: { insecure: true } });
     expect(config.service.pipelines.metrics?.exporters).toEqual(['otlp_http/prometheus']);
     expect(config.exporters['otlp_http/prometheus']).toEqual({ endpoint: r.stack.prometheus.otlpEndpoint.url() });
   });
@@ -136,7 +137,7 @@ describe('the OpenTelemetry Collector', () => {
     expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
 
-  it('fails when traces are to go to an endpoint that is not OTLP/gRPC', () => {
+  it('sends traces over OTLP/HTTP to a traces target that is an HTTP base URL', () => {
     const app = Testing.app();
     const tempo = stackService(new Chart(app, 'stores', { namespace: 'obs' }), 'tempo', {
       name: 'tempo',
@@ -144,6 +145,9 @@ describe('the OpenTelemetry Collector', () => {
       ports: [{ name: 'otlp-http', port: 4318 }],
     });
     const http = Endpoint.fromService(tempo, 4318, { scheme: 'http' });
-    expect(() => new OtelCollector(app, 'c', { namespace: 'obs', ...parseValues(undefined).otelCollector, traces: http })).toThrow(/over OTLP\/gRPC/);
+    const c = new OtelCollector(app, 'c', { namespace: 'obs', ...parseValues(undefined).otelCollector, traces: SignalTarget.embedded(http) });
+    const config = YAML.parse(c.config.fileText('config.yaml')) as OtelCollectorConfig;
+    expect(config.service.pipelines.traces.exporters).toEqual(['otlp_http/tempo']);
+    expect(config.exporters['otlp_http/tempo']).toEqual({ endpoint: 'http://tempo.obs.svc.cluster.local:4318' });
   });
 });

@@ -253,7 +253,7 @@ describe('Promtail wiring', () => {
   it("pushes to exactly Loki's push endpoint, labelled with the cluster name", () => {
     const r = render({ clusterName: 'prod-eu' });
 
-    expect(promtailYaml(r).clients).toEqual([{ url: r.stack.loki.pushEndpoint.url(), external_labels: { cluster: 'prod-eu' } }]);
+    expect(promtailYaml(r).clients).toEqual([{ url: r.stack.loki!.pushEndpoint.url(), external_labels: { cluster: 'prod-eu' } }]);
   });
 
   it("gives each traced workload's logs the service_name its spans carry as service.name", () => {

@@ -126,7 +126,7 @@ describe('the syslog receiver', () => {
   it("pushes to exactly Loki's push endpoint, labelled with the cluster name", () => {
     const r = render({ clusterName: 'site-a' });
 
-    expect(receiverYaml(r).clients).toEqual([{ url: r.stack.loki.pushEndpoint.url(), external_labels: { cluster: 'site-a' } }]);
+    expect(receiverYaml(r).clients).toEqual([{ url: r.stack.loki!.pushEndpoint.url(), external_labels: { cluster: 'site-a' } }]);
   });
 
   it('is scraped pod by pod, and its Service does not expose metrics to the network', () => {

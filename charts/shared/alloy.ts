@@ -7,7 +7,7 @@
  */
 import type * as kplus from 'cdk8s-plus-28';
 import { ref, type AlloyBlock, type AlloyReference } from './alloy-syntax.ts';
-import type { Endpoint } from './endpoint.ts';
+import type { SignalTarget } from './signal-target.ts';
 import { agentReadiness } from './node-logs.ts';
 import type { RelabelConfig } from './scrape.ts';
 
@@ -54,13 +54,25 @@ export function mountAlloyConfig(container: kplus.Container, volume: kplus.Volum
   container.mount(CONFIG_DIR, volume, { readOnly: true });
 }
 
-/** `loki.write "default"`: pushes to Loki, every entry labelled with the cluster it comes from. */
-export function lokiWrite(push: Endpoint, clusterName: string): AlloyBlock {
+/**
+ * `loki.write "default"`: pushes to Loki, every entry labelled with the cluster it comes from. To an external
+ * Loki with its tenant (`tenant_id`) and credentials read from the mounted Secret (`basic_auth.password_file`,
+ * `bearer_token_file`).
+ */
+export function lokiWrite(push: SignalTarget, clusterName: string): AlloyBlock {
+  const auth = push.backend?.auth;
+  const files = push.credentialFiles;
   return {
     name: 'loki.write',
     label: WRITE_LABEL,
     attributes: { external_labels: { cluster: clusterName } },
-    blocks: [{ name: 'endpoint', attributes: { url: push.url() } }],
+    blocks: [
+      {
+        name: 'endpoint',
+        attributes: { url: push.address, tenant_id: push.backend?.tenant, bearer_token_file: files.tokenFile },
+        blocks: auth?.type === 'basic' ? [{ name: 'basic_auth', attributes: { username: auth.username, password_file: files.passwordFile } }] : [],
+      },
+    ],
   };
 }
 

@@ -11,6 +11,12 @@ import { dnsLabel, secretDataKey } from './fields.ts';
 import { allowEgress } from './network.ts';
 import { externalSecret } from './workload.ts';
 
+/**
+ * Where every client mounts the Secrets of external backends, one folder per Secret: one folder for all clients,
+ * so that a Secret's files have the same path in every pod that reads them.
+ */
+export const BACKEND_CREDENTIALS_DIR = '/etc/sightline/backends';
+
 /** The header Mimir, Loki and Tempo read the tenant from (when their `auth_enabled`/multitenancy is on). */
 export const TENANT_HEADER = 'X-Scope-OrgID';
 
@@ -129,6 +135,17 @@ export function mountBackendCredentials(
     });
     container.mount(folder, volume, { readOnly: true });
   }
+  return backendCredentialFiles(backend, dir);
+}
+
+/**
+ * The files {@link mountBackendCredentials} mounts `backend`'s credential as under `dir`, for a config rendered
+ * before its workload exists (the workload carries the config's checksum).
+ */
+export function backendCredentialFiles(backend: ExternalBackend, dir: string): BackendCredentialFiles {
+  const { auth } = backend;
+  if (auth.type === 'none') return {};
+  const folder = `${dir}/${auth.secretName}`;
   return auth.type === 'basic' ? { passwordFile: `${folder}/${auth.passwordKey}` } : { tokenFile: `${folder}/${auth.tokenKey}` };
 }
 

@@ -1,4 +1,5 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { ExternalBackend } from './backend.ts';
 import type { NetworkTarget } from './network.ts';
 
 /**
@@ -34,6 +35,15 @@ export interface GrafanaDataSource {
   readonly isDefault?: boolean;
   /** Plugin-specific settings (correlation links live here). @default - none */
   readonly jsonData?: Readonly<Record<string, unknown>>;
+  /** HTTP basic auth to an external backend. @default - none */
+  readonly basicAuth?: boolean;
+  /** The basic-auth user name. @default - none */
+  readonly basicAuthUser?: string;
+  /**
+   * Secrets Grafana stores encrypted: only ever `$__file{<path>}` references to a mounted Secret, never a value.
+   * @default - none
+   */
+  readonly secureJsonData?: Readonly<Record<string, string>>;
 }
 
 /** What a component needs from Grafana to provision its datasource and dashboards. */
@@ -45,6 +55,13 @@ export interface GrafanaHub {
    * @throws if one with the same uid or name exists, or the hub has already rendered
    */
   addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void;
+  /**
+   * Provisions a datasource querying an external backend at its `queryUrl`, with its tenant and credentials
+   * (the Secret mounted into Grafana's pod, read by provisioning from the file), and allows Grafana's egress to it.
+   *
+   * @throws like {@link addDataSource}
+   */
+  addExternalDataSource(dataSource: Omit<GrafanaDataSource, 'url'>, backend: ExternalBackend): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *

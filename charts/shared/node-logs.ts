@@ -8,7 +8,7 @@ import * as kplus from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import type { ComponentIdentity } from './labels.ts';
 import type { GrafanaHub } from './datasources.ts';
-import type { Endpoint } from './endpoint.ts';
+import type { SignalTarget } from './signal-target.ts';
 import type { MetricsHub, RelabelConfig } from './scrape.ts';
 import { containerResources, restrictedContainerSecurity, stackDaemonSet, type ContainerResourceValues } from './workload.ts';
 
@@ -18,8 +18,8 @@ export interface NodeAgentProps {
   readonly namespace: string;
   /** Value of the `cluster` label on every entry. */
   readonly clusterName: string;
-  /** Loki's push endpoint (`loki.pushEndpoint`). */
-  readonly push: Endpoint;
+  /** Loki's push API (`logs.push`): the stack's Loki, or an external one. */
+  readonly push: SignalTarget;
   /** The node's own logs to ship. */
   readonly nodeLogs: NodeLogSources;
   /** Requests and limits of each agent container (one per node). */

@@ -7,7 +7,8 @@
  * @see https://github.com/grafana/loki/blob/v3.6.11/docs/sources/send-data/promtail/configuration.md
  */
 import type * as kplus from 'cdk8s-plus-28';
-import type { Endpoint } from './endpoint.ts';
+import { prometheusClientAuth } from './backend.ts';
+import type { SignalTarget } from './signal-target.ts';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { componentDashboard, memoryPanel, upPanel } from '../component-dashboard.ts';
 import { agentReadiness } from './node-logs.ts';
@@ -24,6 +25,10 @@ export interface PromtailConfig {
 /** `<client_config>`: where Promtail pushes. */
 export interface PromtailClientConfig {
   readonly url: string;
+  /** Sent as `X-Scope-OrgID`; Promtail sets that header itself, so `headers` cannot. */
+  readonly tenant_id?: string;
+  readonly basic_auth?: { readonly username: string; readonly password_file: string };
+  readonly authorization?: { readonly type: 'Bearer'; readonly credentials_file: string };
   readonly external_labels?: Readonly<Record<string, string>>;
 }
 
@@ -64,8 +69,8 @@ const CONFIG_DIR = '/etc/promtail';
 export function promtailConfig(props: {
   /** Where Promtail records how far it has read each source. */
   readonly positionsFile: string;
-  /** Loki's push endpoint. */
-  readonly push: Endpoint;
+  /** Loki's push API. */
+  readonly push: SignalTarget;
   /** Value of the `cluster` label on every entry. */
   readonly clusterName: string;
   readonly scrapeConfigs: readonly PromtailScrapeConfig[];
@@ -73,9 +78,20 @@ export function promtailConfig(props: {
   return {
     server: { http_listen_port: PROMTAIL_HTTP_PORT },
     positions: { filename: props.positionsFile },
-    clients: [{ url: props.push.url(), external_labels: { cluster: props.clusterName } }],
+    clients: [{ url: props.push.address, ...clientAuth(props.push), external_labels: { cluster: props.clusterName } }],
     scrape_configs: props.scrapeConfigs,
   };
+}
+
+/**
+ * The tenant and credentials of an external Loki in a client config: prometheus/common's `basic_auth` and
+ * `authorization` (Promtail's clients embed its HTTP client config), and the tenant as `tenant_id`.
+ */
+function clientAuth(push: SignalTarget): Pick<PromtailClientConfig, 'tenant_id' | 'basic_auth' | 'authorization'> {
+  if (!push.backend) return {};
+  // The tenant header that prometheusClientAuth adds would be overwritten by Promtail: tenant_id says it instead.
+  const { headers: _tenantHeader, ...auth } = prometheusClientAuth(push.backend, push.credentialFiles);
+  return { tenant_id: push.backend.tenant, ...auth };
 }
 
 /**

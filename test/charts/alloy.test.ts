@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Alloy } from '../../charts/alloy.ts';
 import { DEFAULTS, expectMountsConfig, freshApp, RecordingMetricsHub, stubEndpoint, synthChart } from './alone.ts';
+import { SignalTarget } from '../../charts/shared/signal-target.ts';
 
 describe('Alloy, built alone', () => {
   const app = freshApp();
-  const push = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const pushEndpoint = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const push = SignalTarget.embedded(pushEndpoint);
   const metrics = new RecordingMetricsHub();
   const chart = new Alloy(app, 'alloy', {
     namespace: 'agents',
@@ -20,7 +22,7 @@ describe('Alloy, built alone', () => {
   it('runs on every node with the config.alloy it mounts, rolled by its checksum, pushing to the endpoint it was given', () => {
     const dir = expectMountsConfig(daemonSet, 'alloy', c.find('ConfigMap', 'alloy-config'));
     expect(daemonSet.spec.template.spec.containers[0].args).toContain(`${dir}/config.alloy`);
-    expect(c.find('ConfigMap', 'alloy-config').data['config.alloy']).toContain(`url = "${push.url()}"`);
+    expect(c.find('ConfigMap', 'alloy-config').data['config.alloy']).toContain(`url = "${pushEndpoint.url()}"`);
   });
 
   it('reads the API as its own ServiceAccount, bound cluster-wide', () => {

@@ -12,6 +12,7 @@ import type { FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } 
 import { CONFIG_CHECKSUM_ANNOTATION, stackService } from '../../charts/shared/workload.ts';
 import { parseValues, type Values } from '../../charts/values.ts';
 import { lookups, type K8sObject } from '../support.ts';
+import type { ExternalBackend } from '../../charts/shared/backend.ts';
 
 /** The default values, validated: each chart's minimal props start from its own section. */
 export const DEFAULTS: Values = parseValues({}, 'test values');
@@ -44,6 +45,9 @@ export class RecordingGrafanaHub implements GrafanaHub {
   public readonly dashboards: Dashboard[] = [];
   public addDataSource(dataSource: GrafanaDataSource): void {
     this.dataSources.push(dataSource);
+  }
+  public addExternalDataSource(dataSource: Omit<GrafanaDataSource, 'url'>, backend: ExternalBackend): void {
+    this.dataSources.push({ ...dataSource, url: backend.queryUrl });
   }
   public addDashboard(dashboard: Dashboard): void {
     this.dashboards.push(dashboard);

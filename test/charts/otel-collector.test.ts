@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { OtelCollector } from '../../charts/otel-collector.ts';
 import { DEFAULTS, expectMountsConfig, expectServes, freshApp, RecordingMetricsHub, stubEndpoint, synthChart } from './alone.ts';
+import { SignalTarget } from '../../charts/shared/signal-target.ts';
 
 describe('the OpenTelemetry Collector, built alone', () => {
   const app = freshApp();
-  const traces = stubEndpoint(app, 'tempo', 4317, { scheme: 'grpc' });
+  const tracesEndpoint = stubEndpoint(app, 'tempo', 4317, { scheme: 'grpc' });
+  const traces = SignalTarget.embedded(tracesEndpoint);
   const metrics = new RecordingMetricsHub();
   const c = synthChart(new OtelCollector(app, 'otel-collector', { namespace: 'obs', ...DEFAULTS.otelCollector, traces, metrics }));
   const deployment = c.find('Deployment', 'otel-collector');
@@ -20,7 +22,7 @@ describe('the OpenTelemetry Collector, built alone', () => {
   });
 
   it('exports traces to the endpoint it was given, and runs no logs or metrics pipeline without their endpoints', () => {
-    expect(Object.values(config.exporters)).toEqual([expect.objectContaining({ endpoint: traces.hostPort })]);
+    expect(Object.values(config.exporters)).toEqual([expect.objectContaining({ endpoint: tracesEndpoint.hostPort })]);
     expect(Object.keys(config.service.pipelines)).toEqual(['traces']);
   });
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Promtail } from '../../charts/promtail.ts';
 import { DEFAULTS, expectMountsConfig, freshApp, RecordingGrafanaHub, RecordingMetricsHub, stubEndpoint, synthChart } from './alone.ts';
+import { SignalTarget } from '../../charts/shared/signal-target.ts';
 
 describe('Promtail, built alone', () => {
   const app = freshApp();
-  const push = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const pushEndpoint = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const push = SignalTarget.embedded(pushEndpoint);
   const metrics = new RecordingMetricsHub();
   const grafana = new RecordingGrafanaHub();
   const { nodeLogs, resources } = DEFAULTS.promtail;
@@ -15,7 +17,7 @@ describe('Promtail, built alone', () => {
     const dir = expectMountsConfig(daemonSet, 'promtail', c.find('ConfigMap', 'promtail-config'));
     expect(daemonSet.spec.template.spec.containers[0].args).toContain(`-config.file=${dir}/promtail.yaml`);
     expect(c.configFile('promtail-config', 'promtail.yaml').clients).toEqual([
-      expect.objectContaining({ url: push.url(), external_labels: { cluster: 'lab' } }),
+      expect.objectContaining({ url: pushEndpoint.url(), external_labels: { cluster: 'lab' } }),
     ]);
   });
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Syslog } from '../../charts/syslog.ts';
 import { DEFAULTS, expectMountsConfig, expectServes, freshApp, RecordingMetricsHub, stubEndpoint, synthChart } from './alone.ts';
+import { SignalTarget } from '../../charts/shared/signal-target.ts';
 
 describe('the syslog receiver, built alone', () => {
   const app = freshApp();
-  const push = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const pushEndpoint = stubEndpoint(app, 'loki', 3100, { scheme: 'http', path: '/loki/api/v1/push' });
+  const push = SignalTarget.embedded(pushEndpoint);
   const metrics = new RecordingMetricsHub();
   const c = synthChart(new Syslog(app, 'syslog', { namespace: 'obs', clusterName: 'lab', push, ...DEFAULTS.syslog, metrics }));
   const deployment = c.find('Deployment', 'syslog');
@@ -19,7 +21,7 @@ describe('the syslog receiver, built alone', () => {
   it('runs with the promtail.yaml it mounts, rolled by its checksum, pushing to the endpoint it was given', () => {
     const dir = expectMountsConfig(deployment, 'promtail', c.find('ConfigMap', 'syslog-config'));
     expect(deployment.spec.template.spec.containers[0].args).toContain(`-config.file=${dir}/promtail.yaml`);
-    expect(config.clients).toEqual([expect.objectContaining({ url: push.url() })]);
+    expect(config.clients).toEqual([expect.objectContaining({ url: pushEndpoint.url() })]);
   });
 
   it('contributes its scrape job and alerts to the metrics hub', () => {

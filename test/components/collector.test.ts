@@ -4,7 +4,8 @@
  * Kubernetes attributes read from a test API server, exporters pointed at stand-ins), the demo's hello-app and
  * hello-backend, started with their Deployments' environment, send through it: their metrics arrive in a running
  * Prometheus 3.14 through its OTLP receiver, their traces at an OTLP/gRPC sink standing in for Tempo, and a log
- * record at an OTLP/HTTP sink standing in for Loki.
+ * record at an OTLP/HTTP sink standing in for Loki. Started on rendered/external's config, it sends logs and traces
+ * to stand-ins for the external Loki and Tempo with their tenant and the credentials read from the mounted files.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,6 +46,27 @@ function collectorOf(objects: readonly K8sObject[]): { deployment: K8sObject; co
   return { deployment, config: YAML.parse(configText), configText };
 }
 
+/** Moves a rendered config's listeners (receivers, health check, own metrics) to free ports on loopback. */
+async function listenOnLoopback(config: any): Promise<{ readonly otlpHttp: number; readonly health: number }> {
+  const [otlpGrpc, otlpHttp, health, telemetry] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  config.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${otlpGrpc}`;
+  config.receivers.otlp.protocols.http.endpoint = `127.0.0.1:${otlpHttp}`;
+  config.extensions.health_check.endpoint = `127.0.0.1:${health}`;
+  Object.assign(config.service.telemetry.metrics.readers[0].pull.exporter.prometheus, { host: '127.0.0.1', port: telemetry });
+  return { otlpHttp, health };
+}
+
+/** Starts the collector on `configFile` and waits until its health check on `health` answers. */
+async function startHealthy(binary: string, configFile: string, health: number, env: Record<string, string>): Promise<Started> {
+  const collector = start(binary, [`--config=${configFile}`], { env });
+  await waitFor('the collector to be healthy', async () => {
+    collector.assertRunning();
+    const response = await fetch(`http://127.0.0.1:${health}/`).catch(() => undefined);
+    return response?.status === 200 ? true : undefined;
+  });
+  return collector;
+}
+
 describeWithComponents('the OpenTelemetry Collector on the rendered config', [COLLECTOR], (bin) => {
   describe.each(stackFolders())('%s', (folder) => {
     it('passes otelcol validate', () => {
@@ -68,7 +90,6 @@ describeWithComponents('telemetry of the demo through the collector', [COLLECTOR
   let prometheus: RunningPrometheus;
   let tempo: Sink;
   let loki: Sink;
-  let collector: Started;
   let otlpHttp: number;
   let frontendPort: number;
   /** The pod IP each demo role reports, which the Kubernetes attributes processor looks up. */
@@ -82,15 +103,9 @@ describeWithComponents('telemetry of the demo through the collector', [COLLECTOR
 
     const { deployment, config } = collectorOf(objects);
     const service = deployment['spec'].template.spec.containers[0];
-    const otlpGrpc = await freePort();
-    otlpHttp = await freePort();
-    const health = await freePort();
-    const telemetry = await freePort();
     // Listeners on loopback; exporters at the stand-ins; `kubeConfig` instead of the pod's service account.
-    config.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${otlpGrpc}`;
-    config.receivers.otlp.protocols.http.endpoint = `127.0.0.1:${otlpHttp}`;
-    config.extensions.health_check.endpoint = `127.0.0.1:${health}`;
-    Object.assign(config.service.telemetry.metrics.readers[0].pull.exporter.prometheus, { host: '127.0.0.1', port: telemetry });
+    const listeners = await listenOnLoopback(config);
+    otlpHttp = listeners.otlpHttp;
     config.processors.k8s_attributes.auth_type = 'kubeConfig';
     const running = remapClusterHosts(config, {
       'tempo.sightline.svc.cluster.local:4317': `127.0.0.1:${tempo.port}`,
@@ -100,12 +115,7 @@ describeWithComponents('telemetry of the demo through the collector', [COLLECTOR
     const configArg = (service.args as string[]).find((a) => a.startsWith('--config='))!;
     const configFile = tree.file(configArg.slice('--config='.length), YAML.stringify(running));
     const env = Object.fromEntries((service.env ?? []).filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-    collector = start(bin(COLLECTOR), [`--config=${configFile}`], { env: { ...env, KUBECONFIG: cluster.kubeconfig } });
-    await waitFor('the collector to be healthy', async () => {
-      collector.assertRunning();
-      const response = await fetch(`http://127.0.0.1:${health}/`).catch(() => undefined);
-      return response?.status === 200 ? true : undefined;
-    });
+    await startHealthy(bin(COLLECTOR), configFile, listeners.health, { ...env, KUBECONFIG: cluster.kubeconfig });
 
     // The demo's Pods as the API server would know them once scheduled: created from the rendered templates,
     // with the pod IP the kubelet would report.
@@ -231,5 +241,99 @@ describeWithComponents('telemetry of the demo through the collector', [COLLECTOR
     expect(response.status).toBe(200);
     const received = await waitFor('the log record at the Loki stand-in', () => loki.received.find((r) => r.body.includes(marker)));
     expect(received.path).toBe('/otlp/v1/logs');
+  });
+});
+
+describeWithComponents('the collector writing to external backends (rendered/external)', [COLLECTOR], (bin) => {
+  const objects = readInKubectlOrder(join(ROOT, 'rendered', 'external')).map((a) => a.object);
+  const tree = tempTree('sightline-otelcol-external-');
+  const PASSWORD = 'loki-password-from-the-secret';
+  const TOKEN = 'tempo-token-from-the-secret';
+  let loki: Sink;
+  let tempo: Sink;
+  let otlpHttp: number;
+  let rendered: any;
+
+  beforeAll(async () => {
+    loki = await startHttpSink();
+    tempo = await startHttpSink();
+    const { deployment, config } = collectorOf(objects);
+    rendered = structuredClone(config);
+    const listeners = await listenOnLoopback(config);
+    otlpHttp = listeners.otlpHttp;
+    // What is under test is the exporters and their authenticators: no API server for the Kubernetes attributes.
+    delete config.processors.k8s_attributes;
+    for (const pipeline of Object.values<any>(config.service.pipelines)) {
+      pipeline.processors = pipeline.processors.filter((p: string) => p !== 'k8s_attributes');
+    }
+    // The external URLs at the stand-ins (plain HTTP on loopback), the paths kept.
+    const at = (url: string, sink: Sink) => `http://127.0.0.1:${sink.port}${new URL(url).pathname.replace(/\/$/, '')}`;
+    config.exporters['otlp_http/loki'].endpoint = at(config.exporters['otlp_http/loki'].endpoint, loki);
+    config.exporters['otlp_http/tempo'].endpoint = at(config.exporters['otlp_http/tempo'].endpoint, tempo);
+    // The Secrets' files where the pod mounts them, under the temp tree.
+    const volumes = deployment['spec'].template.spec.volumes as any[];
+    const mounts = deployment['spec'].template.spec.containers[0].volumeMounts as any[];
+    const secretOf = (file: string) =>
+      volumes.find((v) => v.name === mounts.find((m) => m.mountPath === file.slice(0, file.lastIndexOf('/')))?.name)?.secret;
+    const basic = config.extensions['basicauth/loki'].client_auth;
+    const bearer = config.extensions['bearertokenauth/tempo'];
+    expect(secretOf(basic.password_file)?.secretName).toBe('loki-credentials');
+    expect(secretOf(bearer.filename)?.secretName).toBe('tempo-credentials');
+    basic.password_file = tree.file(basic.password_file, PASSWORD);
+    bearer.filename = tree.file(bearer.filename, TOKEN);
+    const running = remapClusterHosts(config, {});
+    await startHealthy(bin(COLLECTOR), tree.file('config.yaml', YAML.stringify(running)), listeners.health, {});
+  }, WAIT_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await stopAll();
+    await loki?.close();
+    await tempo?.close();
+    tree.remove();
+  }, WAIT_TIMEOUT_MS);
+
+  const post = (signal: 'logs' | 'traces', body: object) =>
+    fetch(`http://127.0.0.1:${otlpHttp}/v1/${signal}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const resource = { attributes: [{ key: 'service.name', value: { stringValue: 'external-test' } }] };
+
+  it("sends logs to the external Loki's OTLP path with its tenant and basic auth from the password file", async () => {
+    const marker = `external-log-${Date.now()}`;
+    const now = `${BigInt(Date.now()) * 1_000_000n}`;
+    const response = await post('logs', {
+      resourceLogs: [{ resource, scopeLogs: [{ logRecords: [{ timeUnixNano: now, body: { stringValue: marker } }] }] }],
+    });
+
+    expect(response.status).toBe(200);
+    const received = await waitFor('the log record at the external Loki stand-in', () => loki.received.find((r) => r.body.includes(marker)));
+    expect(received.path).toBe('/otlp/v1/logs');
+    expect(received.headers?.['x-scope-orgid']).toBe(rendered.exporters['otlp_http/loki'].headers['X-Scope-OrgID']);
+    const username = rendered.extensions['basicauth/loki'].client_auth.username;
+    expect(received.headers?.authorization).toBe(`Basic ${Buffer.from(`${username}:${PASSWORD}`).toString('base64')}`);
+  });
+
+  it('sends traces to the external Tempo over OTLP/HTTP with its tenant and the bearer token from the token file', async () => {
+    const traceId = '5b8efff798038103d269b633813fc60c';
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const span = {
+      traceId,
+      spanId: 'eee19b7ec3c1b174',
+      name: 'external-test',
+      kind: 2,
+      startTimeUnixNano: `${now}`,
+      endTimeUnixNano: `${now + 1_000_000n}`,
+    };
+    const response = await post('traces', { resourceSpans: [{ resource, scopeSpans: [{ spans: [span] }] }] });
+
+    expect(response.status).toBe(200);
+    const received = await waitFor('the span at the external Tempo stand-in', () =>
+      tempo.received.find((r) => r.body.includes(Buffer.from(traceId, 'hex'))),
+    );
+    expect(received.path).toBe('/v1/traces');
+    expect(received.headers?.['x-scope-orgid']).toBe(rendered.exporters['otlp_http/tempo'].headers['X-Scope-OrgID']);
+    expect(received.headers?.authorization).toBe(`Bearer ${TOKEN}`);
   });
 });

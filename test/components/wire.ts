@@ -61,6 +61,8 @@ function snappy(data: Buffer): Buffer {
 export interface Received {
   readonly path: string;
   readonly body: Buffer;
+  /** The request's headers (HTTP sink only), names in lower case. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface Sink {
@@ -101,7 +103,11 @@ export async function startHttpSink(): Promise<Sink> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      received.push({ path: request.url ?? '', body: request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body });
+      received.push({
+        path: request.url ?? '',
+        body: request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body,
+        headers: request.headers,
+      });
       response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
