@@ -12,6 +12,7 @@ import { allowIngress, podsOf, recordServicePods } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { podScrapeJob, type AlertingRule, type RuleGroup, type ScrapeConfig } from './shared/scrape.ts';
 import {
+  claimTemplate,
   CONFIG_CHECKSUM_ANNOTATION,
   externalSecret,
   hardenedContainer,
@@ -283,7 +284,14 @@ export class Alertmanager extends Chart {
       readOnly: true,
     });
     this.mountReceiverSecrets(container, props.receivers);
-    this.addDataVolume(props);
+    // A claim per pod: each peer keeps its own copy of the silences and the notification log.
+    claimTemplate(this.statefulSet, {
+      name: 'data',
+      labels,
+      storage: props.storage,
+      storageClassName: props.storageClassName,
+      mountPath: Alertmanager.DATA_DIR,
+    });
 
     const service = stackService(this, 'Service', { name, identity: this.identity, ports: [{ name: 'http', port: Alertmanager.PORT }] });
     this.endpoint = Endpoint.fromService(service, Alertmanager.PORT, { scheme: 'http' });
@@ -432,27 +440,6 @@ export class Alertmanager extends Chart {
       });
       this.secretFiles.set(secretName, dir);
     });
-  }
-
-  /**
-   * A ReadWriteOnce claim per pod from a claim template: kplus has no volumeClaimTemplates, so they are patched
-   * in. The L1 object maps the patched JSON through its typed props, hence the Quantity object for the size.
-   */
-  private addDataVolume(props: AlertmanagerProps): void {
-    const labels = recommendedLabels(this.identity);
-    ApiObject.of(this.statefulSet).addJsonPatch(
-      JsonPatch.add('/spec/volumeClaimTemplates', [
-        {
-          metadata: { name: 'data', labels },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
-            ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
-          },
-        },
-      ]),
-      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: 'data', mountPath: Alertmanager.DATA_DIR }),
-    );
   }
 
   private file(ref: SecretKey): string {

@@ -64,12 +64,15 @@ export function memoryPanel(job: string, what: string, legend = '{{instance}}'):
   };
 }
 
-/** Share of a claim in use, from the kubelet's volume statistics. */
-export function volumePanel(claim: string): PanelSpec {
-  const stat = (metric: string) => `kubelet_volume_stats_${metric}_bytes{job="kubelet", persistentvolumeclaim="${claim}"}`;
+/**
+ * Share of a claim in use, from the kubelet's volume statistics: the claim named `claim`, or (`=~`) each claim
+ * whose name matches that regular expression, as the claims of a StatefulSet's claim template.
+ */
+export function volumePanel(claim: string, match: '=' | '=~' = '='): PanelSpec {
+  const stat = (metric: string) => `kubelet_volume_stats_${metric}_bytes{job="kubelet", persistentvolumeclaim${match}"${claim}"}`;
   return {
     title: 'Volume used',
-    description: `Share of the ${claim} claim in use.`,
+    description: match === '=' ? `Share of the ${claim} claim in use.` : `Share of each claim matching ${claim} in use.`,
     unit: 'percentunit',
     queries: [{ expr: `1 - ${stat('available')} / ${stat('capacity')}`, legend: '{{persistentvolumeclaim}}' }],
   };

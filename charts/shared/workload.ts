@@ -256,7 +256,7 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
         }),
   });
   completeWorkload(deployment, props);
-  if (props.replicas > 1) keepReplicasApart(deployment, props.identity);
+  if (props.replicas > 1) keepReplicasApart(deployment, props.identity, 'pod-template-hash');
   return deployment;
 }
 
@@ -266,13 +266,18 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
  * topology spread over nodes and zones so one node or zone takes at most its share.
  *
  * The spread is a preference (`ScheduleAnyway`): a cluster with fewer nodes than replicas still runs them all.
- * `pod-template-hash` keeps a rolling update's new pods spread among themselves, not against the old ones.
+ * `revisionLabel` (`pod-template-hash` of a Deployment's pods, `controller-revision-hash` of a StatefulSet's)
+ * keeps a rolling update's new pods spread among themselves, not against the old ones.
  * The PodDisruptionBudget is an L1 object: kplus has none.
  */
-function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIdentity): void {
+function keepReplicasApart(
+  workload: kplus.Deployment | kplus.StatefulSet,
+  identity: ComponentIdentity,
+  revisionLabel: 'pod-template-hash' | 'controller-revision-hash',
+): void {
   const selector = selectorLabels(identity);
-  new kplus.k8s.KubePodDisruptionBudget(deployment, 'Budget', {
-    metadata: { name: deployment.name, labels: recommendedLabels(identity) },
+  new kplus.k8s.KubePodDisruptionBudget(workload, 'Budget', {
+    metadata: { name: workload.name, labels: recommendedLabels(identity) },
     spec: { maxUnavailable: kplus.k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
   });
   const spread = (topologyKey: string) => ({
@@ -280,16 +285,19 @@ function keepReplicasApart(deployment: kplus.Deployment, identity: ComponentIden
     topologyKey,
     whenUnsatisfiable: 'ScheduleAnyway',
     labelSelector: { matchLabels: selector },
-    matchLabelKeys: ['pod-template-hash'],
+    matchLabelKeys: [revisionLabel],
   });
-  ApiObject.of(deployment).addJsonPatch(
+  ApiObject.of(workload).addJsonPatch(
     JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [spread('kubernetes.io/hostname'), spread('topology.kubernetes.io/zone')]),
   );
 }
 
 /** Properties of {@link storeStatefulSet}. */
 export interface StoreStatefulSetProps extends StackWorkloadProps {
-  /** The store's Service, which the StatefulSet names as its governing Service. */
+  /**
+   * The StatefulSet's governing Service: the store's own Service for one pod, a headless Service (which gives
+   * each pod a DNS name of its own) for several.
+   */
   readonly service: kplus.Service;
 }
 
@@ -303,20 +311,54 @@ export interface StoreStatefulSetProps extends StackWorkloadProps {
  *
  * The pod mounts the claim of {@link dataClaim} by name rather than through `volumeClaimTemplates`, so the
  * claim keeps the name it had under a Deployment (`<name>-data`) and its data: switching needs no copy.
+ *
+ * Several replicas are independent copies of the store, each on a claim of its own ({@link claimTemplate}):
+ * they start and restart in parallel (a replica that cannot start must not hold the others back, which is
+ * what the copies are for), may be drained one at a time, and are spread over nodes and zones.
  */
 export function storeStatefulSet(scope: Construct, id: string, props: StoreStatefulSetProps): kplus.StatefulSet {
   const statefulSet = new kplus.StatefulSet(scope, id, {
     ...workloadProps(props),
-    // The store's own Service: a single pod needs no per-pod DNS name, which only a headless Service gives.
     service: props.service,
-    podManagementPolicy: kplus.PodManagementPolicy.ORDERED_READY,
+    podManagementPolicy: props.replicas > 1 ? kplus.PodManagementPolicy.PARALLEL : kplus.PodManagementPolicy.ORDERED_READY,
     strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate({ partition: 0 }),
   });
   completeWorkload(statefulSet, props);
   // kplus makes the governing Service select the StatefulSet by its construct address too; the Service
   // already selects the pods by the stable labels of their identity.
   ApiObject.of(props.service).addJsonPatch(JsonPatch.remove('/spec/selector/cdk8s.io~1metadata.addr'));
+  if (props.replicas > 1) keepReplicasApart(statefulSet, props.identity, 'controller-revision-hash');
   return statefulSet;
+}
+
+/**
+ * A ReadWriteOnce claim per pod of a StatefulSet from a claim template (`<name>-<statefulset>-<ordinal>`),
+ * mounted at `mountPath` in its first container: kplus has no volumeClaimTemplates, so they are patched in.
+ * The L1 object maps the patched JSON through its typed props, hence the Quantity object for the size.
+ */
+export function claimTemplate(
+  statefulSet: kplus.StatefulSet,
+  props: {
+    readonly name: string;
+    readonly labels: Record<string, string>;
+    readonly storage: string;
+    readonly storageClassName?: string;
+    readonly mountPath: string;
+  },
+): void {
+  ApiObject.of(statefulSet).addJsonPatch(
+    JsonPatch.add('/spec/volumeClaimTemplates', [
+      {
+        metadata: { name: props.name, labels: props.labels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
+          ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
+        },
+      },
+    ]),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: props.name, mountPath: props.mountPath }),
+  );
 }
 
 /** Properties of {@link stackDaemonSet}. */
@@ -410,11 +452,14 @@ export function stackService(
     readonly identity: ComponentIdentity;
     readonly ports: readonly ServicePortSpec[];
     readonly type?: kplus.ServiceType;
+    /** Whether the Service is headless: no virtual IP, a DNS name per ready pod (as a StatefulSet's governing Service). @default false */
+    readonly headless?: boolean;
   },
 ): kplus.Service {
   const service = new kplus.Service(scope, id, {
     metadata: { name: props.name, labels: recommendedLabels(props.identity) },
     type: props.type ?? kplus.ServiceType.CLUSTER_IP,
+    clusterIP: props.headless ? 'None' : undefined,
     ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
   });
   const selector = selectorLabels(props.identity);
