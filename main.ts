@@ -86,7 +86,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.grafana,
     startupTimeout: duration(values.grafana.startupTimeout),
   });
-  grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
+  // With an external metrics store, Grafana queries it (Prometheus writes everything there) under the same uid.
+  grafana.addDataSource(prometheus.dataSource, values.prometheus.external ?? prometheus.endpoint);
   grafana.addDataSource(alertmanager.dataSource, alertmanager.endpoint);
   grafana.addDashboard(prometheus.dashboard);
   grafana.addDashboard(alertmanager.dashboard);
@@ -109,7 +110,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     compactedBlockRetention: duration(values.tempo.compactedBlockRetention),
     maxBlockDuration: duration(values.tempo.maxBlockDuration),
     searchDurationSlo: duration(values.tempo.searchDurationSlo),
-    remoteWrite: prometheus.remoteWriteEndpoint,
+    remoteWrite: prometheus.remoteWriteEndpoints,
     metrics: prometheus,
     grafana,
     logsDataSourceUid: loki.dataSource.uid,
@@ -119,7 +120,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.otelCollector,
     traces: tempo.otlpGrpcEndpoint,
     logs: loki.otlpEndpoint,
-    metricsOtlp: prometheus.otlpEndpoint,
+    metricsOtlp: prometheus.otlpEndpoints,
     metrics: prometheus,
     grafana,
   });

@@ -124,8 +124,11 @@ export interface OtelCollectorProps {
   readonly traces: Endpoint;
   /** Where logs go: an OTLP/HTTP base URL (Loki's `/otlp`). @default - no logs pipeline */
   readonly logs?: Endpoint;
-  /** Where metrics go: an OTLP/HTTP base URL (Prometheus's `/api/v1/otlp`). @default - no metrics pipeline */
-  readonly metricsOtlp?: Endpoint;
+  /**
+   * Where metrics go: OTLP/HTTP base URLs (Prometheus's `/api/v1/otlp`), each sent every metric (the two copies
+   * of a Prometheus pair each need all of them). @default - no metrics pipeline
+   */
+  readonly metricsOtlp?: readonly Endpoint[];
   /** Where the collector contributes the scrape job of its internal metrics. @default - not scraped */
   readonly metrics?: MetricsHub;
   /** Where the component's dashboard goes. @default - no dashboard */
@@ -228,7 +231,7 @@ export class OtelCollector extends Chart {
     });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, props.otlpGrpcPort, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, props.otlpHttpPort, { scheme: 'http' });
-    for (const store of [props.traces, props.logs, props.metricsOtlp]) store?.allowFrom(this.deployment);
+    for (const store of [props.traces, props.logs, ...(props.metricsOtlp ?? [])]) store?.allowFrom(this.deployment);
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
@@ -244,7 +247,13 @@ export class OtelCollector extends Chart {
     const p = this.props;
     // Collector servers bind localhost unless told otherwise, which neither the kubelet nor Prometheus reach.
     const listen = (port: number): ServerEndpoint => ({ endpoint: `0.0.0.0:${port}` });
-    const pipeline = (exporter: ExporterId): PipelineConfig => ({ receivers: ['otlp'], processors: OtelCollector.PROCESSORS, exporters: [exporter] });
+    const pipeline = (...exporters: ExporterId[]): PipelineConfig => ({ receivers: ['otlp'], processors: OtelCollector.PROCESSORS, exporters });
+    // One exporter per metrics receiver, each with a queue and retries of its own: numbered for the pods of a pair.
+    const metricsOtlp = p.metricsOtlp ?? [];
+    const metricsExporters = metricsOtlp.map((endpoint, i): readonly [ExporterId, Endpoint] => [
+      metricsOtlp.length === 1 ? 'otlp_http/prometheus' : `otlp_http/prometheus-${i}`,
+      endpoint,
+    ]);
     return {
       extensions: { health_check: { ...listen(OtelCollector.HEALTH_CHECK_PORT), path: '/' } },
       receivers: { otlp: { protocols: { grpc: listen(p.otlpGrpcPort), http: listen(p.otlpHttpPort) } } },
@@ -281,7 +290,7 @@ export class OtelCollector extends Chart {
         // In-cluster traffic to Tempo is plaintext gRPC.
         'otlp_grpc/tempo': { endpoint: p.traces.hostPort, tls: { insecure: true } },
         ...(p.logs && { 'otlp_http/loki': { endpoint: p.logs.url() } }),
-        ...(p.metricsOtlp && { 'otlp_http/prometheus': { endpoint: p.metricsOtlp.url() } }),
+        ...Object.fromEntries(metricsExporters.map(([name, endpoint]) => [name, { endpoint: endpoint.url() }])),
       },
       service: {
         extensions: ['health_check'],
@@ -308,7 +317,7 @@ export class OtelCollector extends Chart {
         pipelines: {
           traces: pipeline('otlp_grpc/tempo'),
           logs: p.logs && pipeline('otlp_http/loki'),
-          metrics: p.metricsOtlp && pipeline('otlp_http/prometheus'),
+          metrics: metricsExporters.length > 0 ? pipeline(...metricsExporters.map(([name]) => name)) : undefined,
         },
       },
     };

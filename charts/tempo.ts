@@ -132,8 +132,11 @@ export interface TempoProps {
   readonly replicas: number;
   /** Requests and limits of the Tempo container. */
   readonly resources: ContainerResourceValues;
-  /** Prometheus remote-write receiver the metrics-generator pushes span metrics and service graphs to, with exemplars. */
-  readonly remoteWrite: Endpoint;
+  /**
+   * Prometheus remote-write receivers the metrics-generator pushes span metrics and service graphs to, with
+   * exemplars: each gets everything (the two copies of a Prometheus pair each need all of it).
+   */
+  readonly remoteWrite: readonly Endpoint[];
   /** Where Tempo contributes its scrape job. @default - Tempo is not scraped */
   readonly metrics?: MetricsHub;
   /** Where Tempo provisions its datasource. @default - no datasource */
@@ -257,7 +260,7 @@ export class Tempo extends Chart {
     this.otlpGrpcEndpoint = Endpoint.fromService(service, r.otlpGrpc, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
 
-    props.remoteWrite.allowFrom(this.statefulSet);
+    for (const receiver of props.remoteWrite) receiver.allowFrom(this.statefulSet);
     if (props.metrics) scrapeEndpoint(props.metrics, 'tempo', this.endpoint);
     props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.grafana?.addDataSource(this.dataSource, this.endpoint);
@@ -371,7 +374,10 @@ export class Tempo extends Chart {
       },
       query_frontend: { search: { duration_slo: goDuration(p.searchDurationSlo) } },
       metrics_generator: {
-        storage: { path: `${Tempo.DATA_DIR}/generator/wal`, remote_write: [{ url: p.remoteWrite.url(), send_exemplars: true }] },
+        storage: {
+          path: `${Tempo.DATA_DIR}/generator/wal`,
+          remote_write: p.remoteWrite.map((receiver) => ({ url: receiver.url(), send_exemplars: true })),
+        },
       },
       storage: {
         trace: { backend: 'local', wal: { path: `${Tempo.DATA_DIR}/wal` }, local: { path: `${Tempo.DATA_DIR}/blocks` } },

@@ -138,7 +138,7 @@ describe('correlation between signals', () => {
         storage: '1Gi',
         replicas: 1,
         resources: parseValues(undefined).tempo.resources,
-        remoteWrite: Endpoint.fromService(prometheus, 9090, { scheme: 'http' }),
+        remoteWrite: [Endpoint.fromService(prometheus, 9090, { scheme: 'http' })],
         logsDataSourceUid,
       }).dataSource.jsonData;
     };

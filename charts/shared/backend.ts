@@ -11,6 +11,12 @@ import { dnsLabel, secretDataKey } from './fields.ts';
 import { allowEgress } from './network.ts';
 import { externalSecret } from './workload.ts';
 
+/**
+ * Where every client mounts the Secrets of external backends, one folder per Secret: one folder for all clients,
+ * so that a Secret's files have the same path in every pod that reads them.
+ */
+export const BACKEND_CREDENTIALS_DIR = '/etc/sightline/backends';
+
 /** The header Mimir, Loki and Tempo read the tenant from (when their `auth_enabled`/multitenancy is on). */
 export const TENANT_HEADER = 'X-Scope-OrgID';
 

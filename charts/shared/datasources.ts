@@ -1,4 +1,5 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { ExternalBackend } from './backend.ts';
 import type { NetworkTarget } from './network.ts';
 
 /**
@@ -28,23 +29,34 @@ export interface GrafanaDataSource {
   readonly uid: string;
   /** Plugin id: `prometheus`, `loki`, `tempo`, ... */
   readonly type: string;
-  /** URL Grafana's backend queries (always the in-cluster URL of a published endpoint). */
+  /** URL Grafana's backend queries: the in-cluster URL of a published endpoint, or an external backend's query URL. */
   readonly url: string;
   /** Whether Explore and new panels use it first. @default false */
   readonly isDefault?: boolean;
   /** Plugin-specific settings (correlation links live here). @default - none */
   readonly jsonData?: Readonly<Record<string, unknown>>;
+  /** Whether Grafana sends HTTP basic auth. @default false */
+  readonly basicAuth?: boolean;
+  /** User name of the basic auth. @default - none */
+  readonly basicAuthUser?: string;
+  /**
+   * Settings Grafana stores encrypted (passwords, header values). Provisioning reads them from files mounted
+   * from Secrets (`$__file{<path>}`), never from a literal. @default - none
+   */
+  readonly secureJsonData?: Readonly<Record<string, string>>;
 }
 
 /** What a component needs from Grafana to provision its datasource and dashboards. */
 export interface GrafanaHub {
   /**
    * Provisions a datasource, and allows Grafana's pods into `endpoint` (the one its URL names), so the
-   * provider's network policy admits Grafana's queries.
+   * provider's network policy admits Grafana's queries. For an external backend (the datasource's URL is its
+   * query URL), Grafana mounts the Secret of its credential and sends its tenant and auth instead.
    *
-   * @throws if one with the same uid or name exists, or the hub has already rendered
+   * @throws if one with the same uid or name exists, if an external backend's query URL is not the
+   *   datasource's URL, or if the hub has already rendered
    */
-  addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void;
+  addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget | ExternalBackend): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *
