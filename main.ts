@@ -87,7 +87,8 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     startupTimeout: duration(values.grafana.startupTimeout),
   });
   // With an external metrics store, Grafana queries it (Prometheus writes everything there) under the same uid.
-  grafana.addDataSource(prometheus.dataSource, values.prometheus.external ?? prometheus.endpoint);
+  if (values.prometheus.external) grafana.addExternalDataSource(prometheus.dataSource, values.prometheus.external);
+  else grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
   grafana.addDataSource(alertmanager.dataSource, alertmanager.endpoint);
   grafana.addDashboard(prometheus.dashboard);
   grafana.addDashboard(alertmanager.dashboard);

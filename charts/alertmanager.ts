@@ -12,10 +12,10 @@ import { allowIngress, podsOf, recordServicePods } from './shared/network.ts';
 import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import { podScrapeJob, type AlertingRule, type RuleGroup, type ScrapeConfig } from './shared/scrape.ts';
 import {
-  claimTemplate,
   CONFIG_CHECKSUM_ANNOTATION,
   externalSecret,
   hardenedContainer,
+  perPodClaims,
   podSecurity,
   stackService,
   type ContainerResourceValues,
@@ -284,8 +284,7 @@ export class Alertmanager extends Chart {
       readOnly: true,
     });
     this.mountReceiverSecrets(container, props.receivers);
-    // A claim per pod: each peer keeps its own copy of the silences and the notification log.
-    claimTemplate(this.statefulSet, {
+    perPodClaims(this.statefulSet, {
       name: 'data',
       labels,
       storage: props.storage,

@@ -5,10 +5,10 @@ import type { Construct } from 'constructs';
 import * as z from 'zod';
 import { componentDashboard, memoryPanel, upPanel, volumePanel } from './component-dashboard.ts';
 import { ConfigFiles } from './shared/config-file.ts';
+import { BACKEND_CREDENTIALS_DIR, grafanaDataSourceAuth, mountBackendCredentials, type ExternalBackend } from './shared/backend.ts';
 import type { GrafanaDataSource, GrafanaHub } from './shared/datasources.ts';
 import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
-import { BACKEND_CREDENTIALS_DIR, grafanaDataSourceAuth, mountBackendCredentials, type ExternalBackend } from './shared/backend.ts';
 import type { NetworkTarget } from './shared/network.ts';
 import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
 import { alertingRule, scrapeEndpoint, type MetricsHub } from './shared/scrape.ts';
@@ -244,29 +244,32 @@ export class Grafana extends Chart implements GrafanaHub {
     }
   }
 
-  public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget | ExternalBackend): void {
+  public addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void {
+    this.provision(dataSource);
+    endpoint.allowFrom(this.deployment);
+  }
+
+  public addExternalDataSource(dataSource: Omit<GrafanaDataSource, 'url'>, backend: ExternalBackend): void {
+    this.seal.assertOpen(`datasource "${dataSource.uid}"`);
+    const auth = grafanaDataSourceAuth(backend, mountBackendCredentials(this.deployment, this.container, backend, BACKEND_CREDENTIALS_DIR));
+    const { jsonData, ...head } = dataSource;
+    this.provision({
+      ...head,
+      url: backend.queryUrl,
+      ...auth.fields,
+      jsonData: { ...jsonData, ...auth.jsonData },
+      secureJsonData: Object.keys(auth.secureJsonData).length === 0 ? undefined : auth.secureJsonData,
+    });
+  }
+
+  private provision(dataSource: GrafanaDataSource): void {
     this.seal.assertOpen(`datasource "${dataSource.uid}"`);
     for (const existing of this.dataSources.values()) {
       if (existing.uid === dataSource.uid || existing.name === dataSource.name) {
         throw new Error(`Grafana already has a datasource with uid "${existing.uid}" / name "${existing.name}"`);
       }
     }
-    if (!('queryUrl' in endpoint)) {
-      this.dataSources.set(dataSource.uid, dataSource);
-      endpoint.allowFrom(this.deployment);
-      return;
-    }
-    if (dataSource.url !== endpoint.queryUrl) {
-      throw new Error(`datasource "${dataSource.uid}" queries ${dataSource.url}, not the query URL of its backend (${endpoint.queryUrl})`);
-    }
-    const files = mountBackendCredentials(this.deployment, this.container, endpoint, BACKEND_CREDENTIALS_DIR);
-    const auth = grafanaDataSourceAuth(endpoint, files);
-    this.dataSources.set(dataSource.uid, {
-      ...dataSource,
-      ...auth.fields,
-      jsonData: { ...dataSource.jsonData, ...auth.jsonData },
-      secureJsonData: Object.keys(auth.secureJsonData).length > 0 ? auth.secureJsonData : undefined,
-    });
+    this.dataSources.set(dataSource.uid, dataSource);
   }
 
   /**

@@ -36,10 +36,11 @@ import {
 import {
   addConfigChecksum,
   allowDiscovery,
-  claimTemplate,
   clusterReader,
   dataClaim,
   hardenedContainer,
+  keepReplicasApart,
+  perPodClaims,
   stackService,
   startupProbe,
   storeStatefulSet,
@@ -260,11 +261,15 @@ export class Prometheus extends Chart implements MetricsHub {
       replicas: props.replicas,
       user: Prometheus.USER,
       service: replicasService ?? service,
+      // The copies of a pair are independent: one that cannot start must not hold the other back.
+      parallel: this.pair,
       serviceAccount,
       configChecksum: this.config.checksum,
       // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
       terminationGracePeriodSeconds: 300,
     });
+    // A drain takes one copy of a pair at a time, and the copies are spread over nodes and zones.
+    if (this.pair) keepReplicasApart(this.statefulSet, identity);
     // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
     addConfigChecksum(this.statefulSet, 'rules', this.rules.checksum);
     const container = this.statefulSet.addContainer({
@@ -306,7 +311,7 @@ export class Prometheus extends Chart implements MetricsHub {
       container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
     } else {
       // Each copy keeps its own TSDB: a claim per pod (data-prometheus-0, data-prometheus-1).
-      claimTemplate(this.statefulSet, {
+      perPodClaims(this.statefulSet, {
         name: 'data',
         labels,
         storage: props.storage,

@@ -1,7 +1,6 @@
 import { App, Duration, Testing } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { Grafana } from '../charts/grafana.ts';
 import { Prometheus } from '../charts/prometheus.ts';
 import type { RuleGroup, StaticConfig } from '../charts/shared/scrape.ts';
 import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
@@ -381,22 +380,5 @@ describe('Prometheus writing to an external metrics store', () => {
     expect(egressAllowed(policies, podOf(statefulSet), store, https)).toBe(true);
     expect(egressAllowed(policies, podOf(grafana), store, https)).toBe(true);
     expect(egressAllowed(policies, podOf(r.find('StatefulSet', 'loki')), store, https)).toBe(false);
-  });
-
-  it('fails to wire a datasource whose URL is not the query URL of the backend it names', () => {
-    const grafana = new Grafana(new App(), 'grafana', {
-      namespace: 'test',
-      ...parseValues({}, 'test values').grafana,
-      startupTimeout: Duration.minutes(10),
-    });
-    const inCluster = {
-      name: 'Prometheus',
-      uid: DATASOURCE_UID.prometheus,
-      type: 'prometheus',
-      url: 'http://prometheus.test.svc.cluster.local:9090',
-    };
-    expect(() => grafana.addDataSource(inCluster, parseValues(EXTERNAL_METRICS_VALUES, 'test values').prometheus.external!)).toThrow(
-      'datasource "sightline-prometheus" queries http://prometheus.test.svc.cluster.local:9090, not the query URL of its backend (https://mimir.example.com/prometheus)',
-    );
   });
 });

@@ -29,19 +29,19 @@ export interface GrafanaDataSource {
   readonly uid: string;
   /** Plugin id: `prometheus`, `loki`, `tempo`, ... */
   readonly type: string;
-  /** URL Grafana's backend queries: the in-cluster URL of a published endpoint, or an external backend's query URL. */
+  /** URL Grafana's backend queries (always the in-cluster URL of a published endpoint). */
   readonly url: string;
   /** Whether Explore and new panels use it first. @default false */
   readonly isDefault?: boolean;
   /** Plugin-specific settings (correlation links live here). @default - none */
   readonly jsonData?: Readonly<Record<string, unknown>>;
-  /** Whether Grafana sends HTTP basic auth. @default false */
+  /** HTTP basic auth to an external backend. @default - none */
   readonly basicAuth?: boolean;
-  /** User name of the basic auth. @default - none */
+  /** The basic-auth user name. @default - none */
   readonly basicAuthUser?: string;
   /**
-   * Settings Grafana stores encrypted (passwords, header values). Provisioning reads them from files mounted
-   * from Secrets (`$__file{<path>}`), never from a literal. @default - none
+   * Secrets Grafana stores encrypted: only ever `$__file{<path>}` references to a mounted Secret, never a value.
+   * @default - none
    */
   readonly secureJsonData?: Readonly<Record<string, string>>;
 }
@@ -50,13 +50,18 @@ export interface GrafanaDataSource {
 export interface GrafanaHub {
   /**
    * Provisions a datasource, and allows Grafana's pods into `endpoint` (the one its URL names), so the
-   * provider's network policy admits Grafana's queries. For an external backend (the datasource's URL is its
-   * query URL), Grafana mounts the Secret of its credential and sends its tenant and auth instead.
+   * provider's network policy admits Grafana's queries.
    *
-   * @throws if one with the same uid or name exists, if an external backend's query URL is not the
-   *   datasource's URL, or if the hub has already rendered
+   * @throws if one with the same uid or name exists, or the hub has already rendered
    */
-  addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget | ExternalBackend): void;
+  addDataSource(dataSource: GrafanaDataSource, endpoint: NetworkTarget): void;
+  /**
+   * Provisions a datasource querying an external backend at its `queryUrl`, with its tenant and credentials
+   * (the Secret mounted into Grafana's pod, read by provisioning from the file), and allows Grafana's egress to it.
+   *
+   * @throws like {@link addDataSource}
+   */
+  addExternalDataSource(dataSource: Omit<GrafanaDataSource, 'url'>, backend: ExternalBackend): void;
   /**
    * Provisions a dashboard (its JSON model, e.g. built with the Grafana foundation SDK), read-only in the UI.
    *

@@ -193,6 +193,38 @@ export function dataClaim(
   });
 }
 
+/**
+ * A ReadWriteOnce claim per pod of a StatefulSet (`<name>-<statefulset>-<ordinal>`), mounted at `mountPath` in its
+ * first container: kplus has no volumeClaimTemplates, so they are patched in. A StatefulSet's claim templates
+ * cannot change once created: growing them later means resizing each claim, then recreating the StatefulSet
+ * with `kubectl delete --cascade=orphan`. The L1 object maps the patched JSON through its typed props, hence
+ * the Quantity object for the size.
+ */
+export function perPodClaims(
+  statefulSet: kplus.StatefulSet,
+  props: {
+    readonly name: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly storage: string;
+    readonly storageClassName?: string;
+    readonly mountPath: string;
+  },
+): void {
+  ApiObject.of(statefulSet).addJsonPatch(
+    JsonPatch.add('/spec/volumeClaimTemplates', [
+      {
+        metadata: { name: props.name, labels: props.labels },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
+          ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
+        },
+      },
+    ]),
+    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: props.name, mountPath: props.mountPath }),
+  );
+}
+
 /** What every replicated workload of the stack states: who it is, how many pods, as whom, with what. */
 export interface StackWorkloadProps {
   /** Who the workload is: its labels and selector come from this. */
@@ -256,7 +288,7 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
         }),
   });
   completeWorkload(deployment, props);
-  if (props.replicas > 1) keepReplicasApart(deployment, props.identity, 'pod-template-hash');
+  if (props.replicas > 1) keepReplicasApart(deployment, props.identity);
   return deployment;
 }
 
@@ -266,15 +298,11 @@ export function stackDeployment(scope: Construct, id: string, props: StackDeploy
  * topology spread over nodes and zones so one node or zone takes at most its share.
  *
  * The spread is a preference (`ScheduleAnyway`): a cluster with fewer nodes than replicas still runs them all.
- * `revisionLabel` (`pod-template-hash` of a Deployment's pods, `controller-revision-hash` of a StatefulSet's)
- * keeps a rolling update's new pods spread among themselves, not against the old ones.
+ * For a Deployment, `pod-template-hash` keeps a rolling update's new pods spread among themselves, not against
+ * the old ones; a StatefulSet replaces its pods one by one in place, so its pods are spread all together.
  * The PodDisruptionBudget is an L1 object: kplus has none.
  */
-function keepReplicasApart(
-  workload: kplus.Deployment | kplus.StatefulSet,
-  identity: ComponentIdentity,
-  revisionLabel: 'pod-template-hash' | 'controller-revision-hash',
-): void {
+export function keepReplicasApart(workload: kplus.Deployment | kplus.StatefulSet, identity: ComponentIdentity): void {
   const selector = selectorLabels(identity);
   new kplus.k8s.KubePodDisruptionBudget(workload, 'Budget', {
     metadata: { name: workload.name, labels: recommendedLabels(identity) },
@@ -285,7 +313,7 @@ function keepReplicasApart(
     topologyKey,
     whenUnsatisfiable: 'ScheduleAnyway',
     labelSelector: { matchLabels: selector },
-    matchLabelKeys: [revisionLabel],
+    ...(workload instanceof kplus.Deployment && { matchLabelKeys: ['pod-template-hash'] }),
   });
   ApiObject.of(workload).addJsonPatch(
     JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [spread('kubernetes.io/hostname'), spread('topology.kubernetes.io/zone')]),
@@ -294,11 +322,14 @@ function keepReplicasApart(
 
 /** Properties of {@link storeStatefulSet}. */
 export interface StoreStatefulSetProps extends StackWorkloadProps {
-  /**
-   * The StatefulSet's governing Service: the store's own Service for one pod, a headless Service (which gives
-   * each pod a DNS name of its own) for several.
-   */
+  /** The store's Service, which the StatefulSet names as its governing Service. */
   readonly service: kplus.Service;
+  /**
+   * Whether pods start (and scale) all at once rather than one after the other: for peers that each join a
+   * cluster on their own. Immutable once the StatefulSet exists.
+   * @default false
+   */
+  readonly parallel?: boolean;
 }
 
 /**
@@ -311,54 +342,20 @@ export interface StoreStatefulSetProps extends StackWorkloadProps {
  *
  * The pod mounts the claim of {@link dataClaim} by name rather than through `volumeClaimTemplates`, so the
  * claim keeps the name it had under a Deployment (`<name>-data`) and its data: switching needs no copy.
- *
- * Several replicas are independent copies of the store, each on a claim of its own ({@link claimTemplate}):
- * they start and restart in parallel (a replica that cannot start must not hold the others back, which is
- * what the copies are for), may be drained one at a time, and are spread over nodes and zones.
  */
 export function storeStatefulSet(scope: Construct, id: string, props: StoreStatefulSetProps): kplus.StatefulSet {
   const statefulSet = new kplus.StatefulSet(scope, id, {
     ...workloadProps(props),
+    // The store's own Service: a single pod needs no per-pod DNS name, which only a headless Service gives.
     service: props.service,
-    podManagementPolicy: props.replicas > 1 ? kplus.PodManagementPolicy.PARALLEL : kplus.PodManagementPolicy.ORDERED_READY,
+    podManagementPolicy: props.parallel ? kplus.PodManagementPolicy.PARALLEL : kplus.PodManagementPolicy.ORDERED_READY,
     strategy: kplus.StatefulSetUpdateStrategy.rollingUpdate({ partition: 0 }),
   });
   completeWorkload(statefulSet, props);
   // kplus makes the governing Service select the StatefulSet by its construct address too; the Service
   // already selects the pods by the stable labels of their identity.
   ApiObject.of(props.service).addJsonPatch(JsonPatch.remove('/spec/selector/cdk8s.io~1metadata.addr'));
-  if (props.replicas > 1) keepReplicasApart(statefulSet, props.identity, 'controller-revision-hash');
   return statefulSet;
-}
-
-/**
- * A ReadWriteOnce claim per pod of a StatefulSet from a claim template (`<name>-<statefulset>-<ordinal>`),
- * mounted at `mountPath` in its first container: kplus has no volumeClaimTemplates, so they are patched in.
- * The L1 object maps the patched JSON through its typed props, hence the Quantity object for the size.
- */
-export function claimTemplate(
-  statefulSet: kplus.StatefulSet,
-  props: {
-    readonly name: string;
-    readonly labels: Record<string, string>;
-    readonly storage: string;
-    readonly storageClassName?: string;
-    readonly mountPath: string;
-  },
-): void {
-  ApiObject.of(statefulSet).addJsonPatch(
-    JsonPatch.add('/spec/volumeClaimTemplates', [
-      {
-        metadata: { name: props.name, labels: props.labels },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: kplus.k8s.Quantity.fromString(props.storage) } },
-          ...(props.storageClassName !== undefined && { storageClassName: props.storageClassName }),
-        },
-      },
-    ]),
-    JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', { name: props.name, mountPath: props.mountPath }),
-  );
 }
 
 /** Properties of {@link stackDaemonSet}. */
