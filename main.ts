@@ -89,7 +89,9 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     metrics: prometheus,
     ...values.grafana,
   });
-  grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
+  // With an external metrics store, Grafana queries it (Prometheus writes everything there) under the same uid.
+  if (values.prometheus.external) grafana.addExternalDataSource(prometheus.dataSource, values.prometheus.external);
+  else grafana.addDataSource(prometheus.dataSource, prometheus.endpoint);
   grafana.addDataSource(alertmanager.dataSource, alertmanager.endpoint);
   grafana.addDashboard(prometheus.dashboard);
   grafana.addDashboard(alertmanager.dashboard);
@@ -111,7 +113,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
         namespace: namespace.name,
         storageClassName: values.storageClassName,
         ...tempoValues,
-        remoteWrite: prometheus.remoteWriteEndpoint,
+        remoteWrite: prometheus.remoteWriteEndpoints,
         metrics: prometheus,
         grafana,
         logsDataSourceUid: DATASOURCE_UID.loki,
@@ -123,7 +125,7 @@ export function buildStack(values: Values, outdir = 'dist'): Stack {
     ...values.otelCollector,
     traces: traces.otlp,
     logs: logs.otlp,
-    metricsOtlp: SignalTarget.embedded(prometheus.otlpEndpoint),
+    metricsOtlp: prometheus.otlpEndpoints.map(SignalTarget.embedded),
     metrics: prometheus,
     grafana,
   });

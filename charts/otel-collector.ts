@@ -143,8 +143,11 @@ export interface OtelCollectorProps {
   readonly traces: SignalTarget;
   /** Where logs go: an OTLP/HTTP base URL (Loki's `/otlp`). @default - no logs pipeline */
   readonly logs?: SignalTarget;
-  /** Where metrics go: an OTLP/HTTP base URL (Prometheus's `/api/v1/otlp`). @default - no metrics pipeline */
-  readonly metricsOtlp?: SignalTarget;
+  /**
+   * Where metrics go: OTLP/HTTP base URLs (Prometheus's `/api/v1/otlp`), each sent every metric (the two copies
+   * of a Prometheus pair each need all of them). @default - no metrics pipeline
+   */
+  readonly metricsOtlp?: readonly SignalTarget[];
   /** Where the collector contributes the scrape job of its internal metrics. @default - not scraped */
   readonly metrics?: MetricsHub;
   /** Where the component's dashboard goes. @default - no dashboard */
@@ -244,7 +247,7 @@ export class OtelCollector extends Chart {
     });
     this.otlpGrpcEndpoint = Endpoint.fromService(service, props.otlpGrpcPort, { scheme: 'grpc' });
     this.otlpHttpEndpoint = Endpoint.fromService(service, props.otlpHttpPort, { scheme: 'http' });
-    for (const store of [props.traces, props.logs, props.metricsOtlp]) store?.connect(this.deployment, container);
+    for (const store of [props.traces, props.logs, ...(props.metricsOtlp ?? [])]) store?.connect(this.deployment, container);
 
     // Each pod is scraped on its own: through the Service, replicas would answer in turn and their counters
     // would jump back and forth.
@@ -260,11 +263,13 @@ export class OtelCollector extends Chart {
     const p = this.props;
     // Collector servers bind localhost unless told otherwise, which neither the kubelet nor Prometheus reach.
     const listen = (port: number): ServerEndpoint => ({ endpoint: `0.0.0.0:${port}` });
-    const pipeline = (exporter: ExporterId): PipelineConfig => ({ receivers: ['otlp'], processors: OtelCollector.PROCESSORS, exporters: [exporter] });
+    const pipeline = (...exporters: ExporterId[]): PipelineConfig => ({ receivers: ['otlp'], processors: OtelCollector.PROCESSORS, exporters });
     const traces = exporter('tempo', p.traces);
     const logs = p.logs && exporter('loki', p.logs);
-    const metrics = p.metricsOtlp && exporter('prometheus', p.metricsOtlp);
-    const authExtensions = Object.assign({}, ...[traces, logs, metrics].map((e) => e?.extension));
+    // One exporter per metrics receiver, each with a queue and retries of its own: numbered for the pods of a pair.
+    const metricsOtlp = p.metricsOtlp ?? [];
+    const metrics = metricsOtlp.map((target, i) => exporter(metricsOtlp.length === 1 ? 'prometheus' : `prometheus-${i}`, target));
+    const authExtensions = Object.assign({}, ...[traces, logs, ...metrics].map((e) => e?.extension));
     return {
       extensions: { health_check: { ...listen(OtelCollector.HEALTH_CHECK_PORT), path: '/' }, ...authExtensions },
       receivers: { otlp: { protocols: { grpc: listen(p.otlpGrpcPort), http: listen(p.otlpHttpPort) } } },
@@ -297,7 +302,7 @@ export class OtelCollector extends Chart {
         },
         batch: {},
       },
-      exporters: { ...traces.exporter, ...logs?.exporter, ...metrics?.exporter },
+      exporters: Object.assign({}, traces.exporter, logs?.exporter, ...metrics.map((m) => m.exporter)),
       service: {
         extensions: ['health_check', ...(Object.keys(authExtensions) as AuthExtensionId[])],
         telemetry: {
@@ -323,7 +328,7 @@ export class OtelCollector extends Chart {
         pipelines: {
           traces: pipeline(traces.id),
           logs: logs && pipeline(logs.id),
-          metrics: metrics && pipeline(metrics.id),
+          metrics: metrics.length > 0 ? pipeline(...metrics.map((m) => m.id)) : undefined,
         },
       },
     };

@@ -10,10 +10,19 @@ import { Endpoint } from './shared/endpoint.ts';
 import { HubSeal } from './shared/hub.ts';
 import { storeCapacityRules } from './shared/capacity.ts';
 import { allowEgress, type NetworkTarget } from './shared/network.ts';
-import { imageVersion, recommendedLabels, type ComponentIdentity } from './shared/labels.ts';
+import {
+  BACKEND_CREDENTIALS_DIR,
+  externalBackendValues,
+  mountBackendCredentials,
+  prometheusClientAuth,
+  type BackendCredentialFiles,
+  type ExternalBackend,
+} from './shared/backend.ts';
+import { imageVersion, recommendedLabels, selectorLabels, type ComponentIdentity } from './shared/labels.ts';
 import {
   alertingRule,
   discoveredResources,
+  podScrapeJob,
   scrapeEndpoint,
   type AlertingRule,
   type FileSdConfig,
@@ -31,13 +40,15 @@ import {
   clusterReader,
   dataClaim,
   hardenedContainer,
+  keepReplicasApart,
+  perPodClaims,
   stackService,
   startupProbe,
   storeStatefulSet,
   type ContainerResourceValues,
 } from './shared/workload.ts';
 import { IMAGES } from './versions.ts';
-import { byteSize, duration, quantity, resources, singleReplica, startupTimeout } from './shared/fields.ts';
+import { byteSize, duration, quantity, resources, startupTimeout } from './shared/fields.ts';
 
 /** `prometheus.yml`, as far as Sightline writes it. Keys as upstream names them. */
 export interface PrometheusConfig {
@@ -48,14 +59,25 @@ export interface PrometheusConfig {
     readonly external_labels?: Readonly<Record<string, string>>;
   };
   readonly rule_files: readonly string[];
-  readonly alerting?: { readonly alertmanagers: readonly AlertmanagerConfig[] };
+  readonly alerting?: { readonly alert_relabel_configs?: readonly RelabelConfig[]; readonly alertmanagers: readonly AlertmanagerConfig[] };
   readonly scrape_configs: readonly ScrapeConfig[];
+  readonly remote_write?: readonly RemoteWriteConfig[];
   readonly storage: {
     readonly tsdb: { readonly retention: { readonly time: string; readonly size: string } };
     readonly exemplars?: { readonly max_exemplars: number };
   };
   /** How the OTLP receiver turns OTLP into series. */
   readonly otlp: { readonly promote_resource_attributes: readonly string[] };
+}
+
+/**
+ * `<remote_write>`: a store every sample is sent to, with the HTTP client settings of prometheus/common
+ * (`basic_auth`, `authorization`, `headers`) that {@link prometheusClientAuth} spells.
+ */
+export interface RemoteWriteConfig {
+  readonly url: string;
+  readonly send_exemplars?: boolean;
+  readonly [httpClientSetting: string]: unknown;
 }
 
 /** `<alertmanager_config>`: where Prometheus sends alerts, found by service discovery. */
@@ -89,8 +111,19 @@ export interface PrometheusProps {
   readonly evaluationInterval: string;
   /** How long Prometheus may take to start (replaying its WAL) before its liveness probe counts, e.g. `10m`. */
   readonly startupTimeout: string;
-  /** Pods: 1, or 0 to stop Prometheus and keep its data. */
+  /**
+   * Pods: 1; 2 for an HA pair, two identical copies that scrape, evaluate rules and alert independently, each
+   * on a volume of its own; or 0 to stop a single Prometheus and keep its data.
+   */
   readonly replicas: number;
+  /**
+   * A metrics store outside the stack (Mimir, or any Prometheus-compatible remote-write and query API) that
+   * Prometheus remote-writes every sample to, and Grafana queries instead of Prometheus. Prometheus still
+   * scrapes, evaluates the rules, sends the alerts and receives OTLP and Tempo's span metrics.
+   *
+   * @default - Prometheus's own TSDB is the store Grafana queries
+   */
+  readonly external?: ExternalBackend;
   /** Requests and limits of the Prometheus container. */
   readonly resources: ContainerResourceValues;
   /**
@@ -142,6 +175,18 @@ const EXEMPLAR_TRACE_ID_LABELS = ['traceID', 'trace_id'] as const;
 export class Prometheus extends Chart implements MetricsHub {
   /** Port of the HTTP API, UI, remote-write and OTLP receivers. */
   public static readonly PORT = 9090;
+  /** External label that tells the two copies of an HA pair apart. */
+  public static readonly REPLICA_LABEL = 'replica';
+  /**
+   * The replica label when the pair writes to an external store: the label Mimir's HA tracker (and Cortex's)
+   * reads by default (`-distributor.ha-tracker.replica`), next to `cluster` (`-distributor.ha-tracker.cluster`).
+   * Mimir accepts the samples of one replica of each cluster and drops this label as it ingests them.
+   *
+   * @see https://grafana.com/docs/mimir/latest/configure/configure-high-availability-deduplication/
+   */
+  public static readonly HA_TRACKER_REPLICA_LABEL = '__replica__';
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Prometheus expands it in external labels, from the downward API
+  private static readonly POD_NAME_REFERENCE = '${POD_NAME}';
   /** The image's user (`nobody`). */
   private static readonly USER = 65534;
   private static readonly CONFIG_DIR = '/etc/prometheus';
@@ -156,12 +201,18 @@ export class Prometheus extends Chart implements MetricsHub {
   public static readonly TARGETS_PER_FILE = 250;
   private static readonly DATA_DIR = '/prometheus';
 
-  /** Query API and UI (Grafana's datasource URL). */
+  /**
+   * Query API and UI (Grafana's datasource URL): the Service, or of a pair the first pod only (see
+   * {@link podEndpoints}).
+   */
   public readonly endpoint: Endpoint;
-  /** Remote-write receiver (`--web.enable-remote-write-receiver`). */
-  public readonly remoteWriteEndpoint: Endpoint;
-  /** OTLP/HTTP receiver base (`--web.enable-otlp-receiver`); OTLP exporters append `/v1/metrics`. */
-  public readonly otlpEndpoint: Endpoint;
+  /**
+   * Remote-write receivers (`--web.enable-remote-write-receiver`), one per pod of a pair: a sample pushed to
+   * one copy only would be missing from the other, so a writer sends everything to each.
+   */
+  public readonly remoteWriteEndpoints: readonly Endpoint[];
+  /** OTLP/HTTP receiver bases (`--web.enable-otlp-receiver`), one per pod of a pair; exporters append `/v1/metrics`. */
+  public readonly otlpEndpoints: readonly Endpoint[];
   /** The StatefulSet running Prometheus. */
   public readonly statefulSet: kplus.StatefulSet;
   /** The ConfigMap holding `prometheus.yml`. */
@@ -178,10 +229,13 @@ export class Prometheus extends Chart implements MetricsHub {
   private readonly clusterRole: kplus.ClusterRole;
   private readonly componentLabels: Record<string, string>;
   private readonly props: PrometheusProps;
+  private readonly pair: boolean;
+  private backendFiles: BackendCredentialFiles = {};
 
   public constructor(scope: Construct, id: string, props: PrometheusProps) {
     super(scope, id, { namespace: props.namespace, disableResourceNameHashes: true });
     this.props = props;
+    this.pair = props.replicas > 1;
     const identity: ComponentIdentity = { name: 'prometheus', component: 'metrics', version: imageVersion(IMAGES.prometheus) };
     const labels = recommendedLabels(identity);
     this.componentLabels = labels;
@@ -207,20 +261,37 @@ export class Prometheus extends Chart implements MetricsHub {
       },
     });
 
-    const claim = dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
+    // One pod keeps its TSDB on a claim of its own name; each copy of a pair on a claim from a template (below).
+    const claim = this.pair
+      ? undefined
+      : dataClaim(this, { name: 'prometheus-data', labels, storage: props.storage, storageClassName: props.storageClassName });
 
     const service = stackService(this, 'Service', { name: 'prometheus', identity, ports: [{ name: 'http', port: Prometheus.PORT }] });
+    // A pair's governing Service is headless: it gives each pod a DNS name of its own, which Grafana and the
+    // writers address (see podEndpoints). The one Service above still reaches either pod, for people.
+    const replicasService = this.pair
+      ? stackService(this, 'ReplicasService', {
+          name: 'prometheus-replicas',
+          identity,
+          ports: [{ name: 'http', port: Prometheus.PORT }],
+          headless: true,
+        })
+      : undefined;
     this.statefulSet = storeStatefulSet(this, 'StatefulSet', {
       identity,
       name: 'prometheus',
       replicas: props.replicas,
       user: Prometheus.USER,
-      service,
+      service: replicasService ?? service,
+      // The copies of a pair are independent: one that cannot start must not hold the other back.
+      parallel: this.pair,
       serviceAccount,
       configChecksum: this.config.checksum,
       // Prometheus finishes writing the head block on SIGTERM; cutting it short means a WAL replay on start.
       terminationGracePeriodSeconds: 300,
     });
+    // A drain takes one copy of a pair at a time, and the copies are spread over nodes and zones.
+    if (this.pair) keepReplicasApart(this.statefulSet, identity);
     // Prometheus reads rule files only at start (or on a reload nobody sends): a changed rule must roll the pod.
     addConfigChecksum(this.statefulSet, 'rules', this.rules.checksum);
     const container = this.statefulSet.addContainer({
@@ -234,6 +305,8 @@ export class Prometheus extends Chart implements MetricsHub {
         '--enable-feature=exemplar-storage',
       ],
       ports: [{ name: 'http', number: Prometheus.PORT }],
+      // The pod's own name, which the replica external label of a pair expands from.
+      envVariables: this.pair ? { POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME) } : undefined,
       liveness: kplus.Probe.fromHttpGet('/-/healthy', {
         port: Prometheus.PORT,
         periodSeconds: Duration.seconds(15),
@@ -256,16 +329,44 @@ export class Prometheus extends Chart implements MetricsHub {
     container.mount(Prometheus.RULES_DIR, kplus.Volume.fromConfigMap(this, 'RulesVolume', this.rules.configMap, { name: 'rules' }), {
       readOnly: true,
     });
-    container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    if (claim) {
+      container.mount(Prometheus.DATA_DIR, kplus.Volume.fromPersistentVolumeClaim(this, 'DataVolume', claim, { name: 'data' }));
+    } else {
+      // Each copy keeps its own TSDB: a claim per pod (data-prometheus-0, data-prometheus-1).
+      perPodClaims(this.statefulSet, {
+        name: 'data',
+        labels,
+        storage: props.storage,
+        storageClassName: props.storageClassName,
+        mountPath: Prometheus.DATA_DIR,
+      });
+    }
+    if (props.external) {
+      this.backendFiles = mountBackendCredentials(this.statefulSet, container, props.external, BACKEND_CREDENTIALS_DIR);
+    }
 
     // Queries, remote write and OTLP share this one port, and a network policy selects ports, not paths: every
     // consumer of any of these endpoints (Grafana's queries, Tempo's remote write, the collector's OTLP) is
     // admitted to all of them. Only an authenticating proxy could admit writes from the writers alone.
-    this.endpoint = Endpoint.fromService(service, Prometheus.PORT, { scheme: 'http' });
-    this.remoteWriteEndpoint = this.endpoint.withPath('/api/v1/write');
-    this.otlpEndpoint = this.endpoint.withPath('/api/v1/otlp');
+    const serviceEndpoint = Endpoint.fromService(service, Prometheus.PORT, { scheme: 'http' });
+    const pods = replicasService ? this.podEndpoints(Endpoint.fromService(replicasService, Prometheus.PORT, { scheme: 'http' })) : [serviceEndpoint];
+    // Grafana queries one copy, always the same: the copies scrape at different moments and each may have gaps
+    // of its own, so alternating between them would make graphs jump. The price: while prometheus-0 is down
+    // Grafana has no metrics, and its graphs keep a gap for that time although prometheus-1 has the data. An
+    // external store (prometheus.external) takes either copy's samples instead, and has no such gap.
+    this.endpoint = pods[0]!;
+    this.remoteWriteEndpoints = pods.map((pod) => pod.withPath('/api/v1/write'));
+    this.otlpEndpoints = pods.map((pod) => pod.withPath('/api/v1/otlp'));
 
-    scrapeEndpoint(this, 'prometheus', this.endpoint);
+    if (this.pair) {
+      // Each copy scrapes both, pod by pod: through the Service they would answer in turn.
+      this.addScrapeJob(
+        podScrapeJob({ jobName: 'prometheus', namespace: props.namespace, selector: selectorLabels(identity), portName: 'http' }),
+        serviceEndpoint,
+      );
+    } else {
+      scrapeEndpoint(this, 'prometheus', this.endpoint);
+    }
     this.addScrapeJob(annotatedPodsJob());
     // The annotated pods may be anywhere, on any port: with egress restricted, Prometheus may still reach
     // every pod (each pod's own ingress policy decides).
@@ -280,7 +381,7 @@ export class Prometheus extends Chart implements MetricsHub {
     // The kubelet serves /metrics to a token allowed `get nodes/metrics`; nodes/proxy (also the kubelet's exec
     // and attach API) is never granted.
     this.clusterRole.allowGet(kplus.ApiResource.custom({ apiGroup: '', resourceType: 'nodes/metrics' }));
-    this.addRuleGroup(prometheusRules(props.alertmanagers !== undefined));
+    this.addRuleGroup(prometheusRules(props.alertmanagers !== undefined, props.external !== undefined));
     this.addRuleGroup(volumeRules(props.namespace));
     this.addRuleGroup(storeCapacityRules({ job: 'prometheus', name: 'Prometheus', limits: props.resources.limits }));
   }
@@ -332,13 +433,16 @@ export class Prometheus extends Chart implements MetricsHub {
     return { files };
   }
 
-  /** Grafana's datasource for this Prometheus: the default one, queried by POST (long PromQL fits). */
+  /**
+   * Grafana's datasource for the stack's metrics: the default one, queried by POST (long PromQL fits). With an
+   * external store it queries that store under the same uid, so every dashboard and link still resolves.
+   */
   public get dataSource(): GrafanaDataSource {
     return {
       name: 'Prometheus',
       uid: DATASOURCE_UID.prometheus,
       type: 'prometheus',
-      url: this.endpoint.url(),
+      url: this.props.external?.queryUrl ?? this.endpoint.url(),
       isDefault: true,
       jsonData: {
         httpMethod: 'POST',
@@ -400,7 +504,7 @@ export class Prometheus extends Chart implements MetricsHub {
           unit: 'short',
           queries: [{ expr: 'prometheus_tsdb_head_series{job="prometheus"}', legend: '{{instance}}' }],
         },
-        volumePanel('prometheus-data'),
+        this.pair ? volumePanel('data-prometheus-[0-9]+', { perPod: true }) : volumePanel('prometheus-data'),
         memoryPanel('prometheus', 'Prometheus'),
       ],
     });
@@ -411,19 +515,43 @@ export class Prometheus extends Chart implements MetricsHub {
     return uid === undefined ? undefined : EXEMPLAR_TRACE_ID_LABELS.map((name) => ({ name, datasourceUid: uid }));
   }
 
+  /**
+   * The endpoints of each pod of a pair, by its name under the headless Service. A pod's name would also do
+   * as a label selector (`statefulset.kubernetes.io/pod-name`) of a Service per pod; but that label is set by
+   * the StatefulSet controller, not by the pod template, so no policy or check could see what it selects.
+   */
+  private podEndpoints(headless: Endpoint): Endpoint[] {
+    return Array.from({ length: this.props.replicas }, (_, i) => headless.forPod(`${this.statefulSet.name}-${i}`));
+  }
+
+  /** The external label that tells the copies of a pair apart: the one an external store's HA tracker reads. */
+  private get replicaLabel(): string {
+    return this.props.external ? Prometheus.HA_TRACKER_REPLICA_LABEL : Prometheus.REPLICA_LABEL;
+  }
+
   private renderConfig(): PrometheusConfig {
     this.seal.seal('prometheus.yml');
     const p = this.props;
+    const replica = this.pair ? this.replicaLabel : undefined;
     return {
       global: {
         scrape_interval: p.scrapeInterval,
         scrape_timeout: p.scrapeTimeout,
         evaluation_interval: p.evaluationInterval,
-        external_labels: { cluster: p.clusterName },
+        // Prometheus expands ${VAR} in external label values from its environment (always, since 3.0): each
+        // copy of a pair labels what leaves it with its own pod name, from one config file.
+        external_labels: { cluster: p.clusterName, ...(replica !== undefined && { [replica]: Prometheus.POD_NAME_REFERENCE }) },
       },
       rule_files: [`${Prometheus.RULES_DIR}/${Prometheus.RULES_FILE}`],
-      alerting: p.alertmanagers && { alertmanagers: [alertmanagerDiscovery(p.alertmanagers)] },
+      alerting: p.alertmanagers && {
+        // Both copies of a pair send every alert; Alertmanager merges them only if their labels are the same.
+        // Alert relabelling runs after the external labels are added.
+        alert_relabel_configs: replica === undefined ? undefined : [{ action: 'labeldrop', regex: replica }],
+        alertmanagers: [alertmanagerDiscovery(p.alertmanagers)],
+      },
       scrape_configs: [...this.jobs.values()],
+      // Everything, exemplars included so that trace links keep working on graphs the external store draws.
+      remote_write: p.external && [{ url: p.external.writeUrl, send_exemplars: true, ...prometheusClientAuth(p.external, this.backendFiles) }],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
       otlp: { promote_resource_attributes: OTLP_PROMOTED_RESOURCE_ATTRIBUTES },
     };
@@ -532,9 +660,11 @@ function rule(
  * `prometheus_rule_evaluation_failures_total` (rules/group.go), `prometheus_notifications_errors_total`,
  * `prometheus_notifications_dropped_total`, `prometheus_notifications_alertmanagers_discovered`
  * (notifier/metric.go), `prometheus_tsdb_compactions_failed_total` (tsdb/db.go),
- * `prometheus_tsdb_wal_corruptions_total` (tsdb/head.go). A full volume is the volume alerts' job.
+ * `prometheus_tsdb_wal_corruptions_total` (tsdb/head.go), `prometheus_remote_storage_samples_failed_total` and
+ * `prometheus_remote_storage_samples_retried_total` (storage/remote/queue_manager.go). A full volume is the volume
+ * alerts' job.
  */
-export function prometheusRules(sendsAlerts: boolean): RuleGroup {
+export function prometheusRules(sendsAlerts: boolean, remoteWrites = false): RuleGroup {
   const self = 'job="prometheus"';
   const rules: AlertingRule[] = [
     rule(
@@ -599,6 +729,19 @@ export function prometheusRules(sendsAlerts: boolean): RuleGroup {
       ),
     );
   }
+  if (remoteWrites) {
+    const rate = (counter: string) => `sum by (job, instance, remote_name, url) (rate(${counter}{${self}}[5m]))`;
+    rules.push(
+      rule(
+        'PrometheusRemoteWriteFailing',
+        `${rate('prometheus_remote_storage_samples_failed_total')} + ${rate('prometheus_remote_storage_samples_retried_total')} > 0`,
+        '15m',
+        'critical',
+        'Prometheus {{ $labels.instance }} fails to write to the metrics store at {{ $labels.url }}',
+        'Prometheus has failed to remote-write samples to the external metrics store for 15 minutes, or has had to retry them: Grafana, which queries the store, shows gaps or stale data, and what fails for good is lost. The Prometheus log names the HTTP status: 401 or 403 is the credential Secret or the tenant, 400 a sample the store rejects (a limit of the tenant), 5xx or timeouts the store or the network to it (egress policies).',
+      ),
+    );
+  }
   return { name: 'prometheus', rules };
 }
 
@@ -645,7 +788,22 @@ export const prometheusValues = z
     scrapeTimeout: duration().default('10s').describe('Default scrape timeout (global.scrape_timeout); must not exceed scrapeInterval.'),
     evaluationInterval: duration().default('30s').describe('How often rules are evaluated (global.evaluation_interval).'),
     startupTimeout: startupTimeout('10m', 'Prometheus replays its write-ahead log (minutes for a large TSDB)'),
-    replicas: singleReplica().default(1),
+    replicas: z
+      .int({ error: 'is not a replica count (0, 1 or 2)' })
+      .min(0, { error: 'is not a replica count: use 1, 2 for an HA pair, or 0 to stop a single Prometheus and keep its data' })
+      .max(2, { error: 'is more than 2: Prometheus runs alone (1) or as an HA pair of identical copies (2)' })
+      .default(1)
+      .describe(
+        'Pods: 1; 2 for an HA pair (identical copies, each on a claim of its own, told apart by an external label); 0 stops a single Prometheus and keeps its data. Moving between 1 and 2 recreates the StatefulSet (see README).',
+      ),
     resources: resources({ requests: { cpu: '250m', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } }),
+    external: externalBackendValues({
+      write: 'http://mimir-gateway.mimir.svc.cluster.local/api/v1/push',
+      query: 'http://mimir-gateway.mimir.svc.cluster.local/prometheus',
+    })
+      .optional()
+      .describe(
+        'A metrics store outside the stack (Mimir, or any Prometheus-compatible remote-write and query API): Prometheus remote-writes every sample to it and Grafana queries it. Default: none, Grafana queries Prometheus.',
+      ),
   })
   .prefault({});

@@ -164,8 +164,11 @@ export interface TempoProps {
   readonly replicas: number;
   /** Requests and limits of the Tempo container. */
   readonly resources: ContainerResourceValues;
-  /** Prometheus remote-write receiver the metrics-generator pushes span metrics and service graphs to, with exemplars. */
-  readonly remoteWrite: Endpoint;
+  /**
+   * Prometheus remote-write receivers the metrics-generator pushes span metrics and service graphs to, with
+   * exemplars: each gets everything (the two copies of a Prometheus pair each need all of it).
+   */
+  readonly remoteWrite: readonly Endpoint[];
   /** Where Tempo contributes its scrape job. @default - Tempo is not scraped */
   readonly metrics?: MetricsHub;
   /** Where Tempo provisions its datasource. @default - no datasource */
@@ -294,7 +297,7 @@ export class Tempo extends Chart implements TraceStore {
     this.otlpHttpEndpoint = Endpoint.fromService(service, r.otlpHttp, { scheme: 'http' });
     this.otlp = SignalTarget.embedded(this.otlpGrpcEndpoint);
 
-    props.remoteWrite.allowFrom(this.statefulSet);
+    for (const receiver of props.remoteWrite) receiver.allowFrom(this.statefulSet);
     if (props.metrics) scrapeEndpoint(props.metrics, 'tempo', this.endpoint);
     props.metrics?.addRuleGroup(tempoRules('tempo'));
     props.metrics?.addRuleGroup(
@@ -384,7 +387,10 @@ export class Tempo extends Chart implements TraceStore {
       },
       query_frontend: { search: { duration_slo: goDuration(p.searchDurationSlo) } },
       metrics_generator: {
-        storage: { path: `${Tempo.DATA_DIR}/generator/wal`, remote_write: [{ url: p.remoteWrite.url(), send_exemplars: true }] },
+        storage: {
+          path: `${Tempo.DATA_DIR}/generator/wal`,
+          remote_write: p.remoteWrite.map((receiver) => ({ url: receiver.url(), send_exemplars: true })),
+        },
       },
       // The WAL stays on the volume whatever the backend: it is the live-store's, local by design.
       storage: {

@@ -139,7 +139,7 @@ describe('correlation between signals', () => {
         objectStore: { type: 'filesystem' },
         replicas: 1,
         resources: parseValues(undefined).tempo.resources,
-        remoteWrite: Endpoint.fromService(prometheus, 9090, { scheme: 'http' }),
+        remoteWrite: [Endpoint.fromService(prometheus, 9090, { scheme: 'http' })],
         logsDataSourceUid,
       }).dataSource.jsonData;
     };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { schemaValidator, strict } from './schema.ts';
-import { environments, render } from './support.ts';
+import { environments, EXTERNAL_METRICS_VALUES, render } from './support.ts';
 
 const SCHEMAS = new URL('reference/k8s/', import.meta.url);
 
@@ -29,10 +29,10 @@ function validatorsFor(version: string): (apiVersion: string, kind: string) => V
 }
 
 /**
- * The default stack, and what the example environments add or change (the hardware exporters render only
- * when values list them): each distinct object once.
+ * The default stack, what the example environments add or change (the hardware exporters render only when
+ * values list them) and what an external metrics store changes: each distinct object once.
  */
-const objects = [render(), ...environments().map(([, values]) => render(values))]
+const objects = [render(), ...[...environments().map(([, values]) => values), EXTERNAL_METRICS_VALUES].map((values) => render(values))]
   .flatMap((r) => r.objects)
   .filter((o, i, all) => all.findIndex((other) => JSON.stringify(other) === JSON.stringify(o)) === i);
 

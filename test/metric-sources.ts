@@ -24,8 +24,10 @@ export const METRIC_SOURCES: Readonly<Record<string, string>> = {
   tempo_discarded_spans_total: 'tempo v3.0.3 modules/overrides/discarded_spans.go',
   tempo_live_store_local_failed_flushes_total: 'tempo v3.0.3 modules/livestore/complete_block_lifecycle.go',
   tempo_live_store_failed_completions_total: 'tempo v3.0.3 modules/livestore/live_store.go',
-  prometheus_remote_storage_samples_failed_total: 'tempo v3.0.3 metrics-generator, prometheus v0.311.3 storage/remote/queue_manager.go',
-  prometheus_remote_storage_samples_retried_total: 'tempo v3.0.3 metrics-generator, prometheus v0.311.3 storage/remote/queue_manager.go',
+  prometheus_remote_storage_samples_failed_total:
+    'tempo v3.0.3 metrics-generator, prometheus v0.311.3 storage/remote/queue_manager.go; Prometheus v3.14.0 storage/remote/queue_manager.go',
+  prometheus_remote_storage_samples_retried_total:
+    'tempo v3.0.3 metrics-generator, prometheus v0.311.3 storage/remote/queue_manager.go; Prometheus v3.14.0 storage/remote/queue_manager.go',
   otelcol_receiver_refused_spans: 'collector v0.159.0 receiver/receiverhelper metadata.yaml (no _total: without_type_suffix)',
   otelcol_receiver_refused_metric_points: 'collector v0.159.0 receiver/receiverhelper metadata.yaml',
   otelcol_receiver_refused_log_records: 'collector v0.159.0 receiver/receiverhelper metadata.yaml',

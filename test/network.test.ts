@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import type { ValuesInput } from '../charts/values.ts';
 import { allowed, connects, egressAllowed, selects, type Address, type Pod, type Port, type Source } from './network-policy.ts';
-import { environments, HARDWARE_VALUES, podSpec, render, valueProblems, type K8sObject } from './support.ts';
+import { environments, EXTERNAL_METRICS_VALUES, HARDWARE_VALUES, podSpec, render, valueProblems, type K8sObject } from './support.ts';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 
@@ -145,7 +145,11 @@ function publicPorts(values: ValuesInput) {
     (workload.metadata.name === 'syslog' && portName.startsWith('syslog-'));
 }
 
-const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [['the default stack', {}], ...environments()];
+const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [
+  ['the default stack', {}],
+  ...environments(),
+  ['a Prometheus pair writing to an external metrics store', EXTERNAL_METRICS_VALUES],
+];
 
 describe.each(STACKS)('%s', (_, values) => {
   const rendered = render(values);

@@ -56,7 +56,7 @@ describe('the OpenTelemetry Collector', () => {
     expect(config.service.pipelines.traces.exporters).toEqual(['otlp_grpc/tempo']);
     expect(config.exporters['otlp_grpc/tempo']).toEqual({ endpoint: r.stack.tempo!.otlpGrpcEndpoint.hostPort, tls: { insecure: true } });
     expect(config.service.pipelines.metrics?.exporters).toEqual(['otlp_http/prometheus']);
-    expect(config.exporters['otlp_http/prometheus']).toEqual({ endpoint: r.stack.prometheus.otlpEndpoint.url() });
+    expect(config.exporters['otlp_http/prometheus']).toEqual({ endpoint: r.stack.prometheus.otlpEndpoints[0]!.url() });
   });
 
   it('renders no logs pipeline and no logs exporter while no logs endpoint is given', () => {

@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { Prometheus } from '../charts/prometheus.ts';
 import type { RuleGroup, StaticConfig } from '../charts/shared/scrape.ts';
-import { CONFIG_CHECKSUM_ANNOTATION } from '../charts/shared/workload.ts';
+import { DATASOURCE_UID } from '../charts/shared/datasources.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
 import { parseValues } from '../charts/values.ts';
-import { container, podSpec, render } from './support.ts';
+import { connects, egressAllowed } from './network-policy.ts';
+import { relabel } from './relabel.ts';
+import { container, EXTERNAL_METRICS_VALUES, podSpec, render, type K8sObject } from './support.ts';
 
 describe('Prometheus', () => {
   const r = render({
@@ -44,8 +47,8 @@ describe('Prometheus', () => {
   });
 
   it('publishes its receivers on the Service port', () => {
-    expect(r.stack.prometheus.remoteWriteEndpoint.url()).toBe('http://prometheus.sightline.svc.cluster.local:9090/api/v1/write');
-    expect(r.stack.prometheus.otlpEndpoint.url()).toBe('http://prometheus.sightline.svc.cluster.local:9090/api/v1/otlp');
+    expect(r.stack.prometheus.remoteWriteEndpoints.map((e) => e.url())).toEqual(['http://prometheus.sightline.svc.cluster.local:9090/api/v1/write']);
+    expect(r.stack.prometheus.otlpEndpoints.map((e) => e.url())).toEqual(['http://prometheus.sightline.svc.cluster.local:9090/api/v1/otlp']);
   });
 
   it('scrapes itself and Grafana through their published endpoints, and annotated pods', () => {
@@ -225,5 +228,169 @@ describe('Prometheus target groups for file discovery', () => {
 
   it('rejects a second set of target groups of the same name', () => {
     expect(() => withTargets('inventory', targets(1), targets(1))).toThrow('Prometheus already has target groups named "inventory"');
+  });
+});
+
+/** External labels as the pod `pod` expands them from its environment (`${POD_NAME}`, the downward API). */
+function expandedFor(labels: Record<string, string>, pod: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, v.replaceAll('${POD_NAME}', pod)]));
+}
+
+describe('Prometheus as an HA pair', () => {
+  const r = render({
+    prometheus: { replicas: 2, storage: '50Gi', retentionSize: '40GB' },
+    networkPolicy: { egress: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } } },
+  });
+  const statefulSet = r.find('StatefulSet', 'prometheus');
+  const prometheus = container(statefulSet, 'prometheus');
+  const config = r.configFile('prometheus-config', 'prometheus.yml');
+  const pods = ['prometheus-0', 'prometheus-1'];
+
+  it('runs two pods that start apart from each other, each on a claim of its own from a template, with no shared claim', () => {
+    expect(statefulSet.spec.replicas).toBe(2);
+    expect(statefulSet.spec.podManagementPolicy).toBe('Parallel');
+    expect(statefulSet.spec.volumeClaimTemplates).toEqual([
+      expect.objectContaining({
+        metadata: expect.objectContaining({ name: 'data' }),
+        spec: expect.objectContaining({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '50Gi' } } }),
+      }),
+    ]);
+    expect(prometheus.volumeMounts).toContainEqual({ name: 'data', mountPath: '/prometheus' });
+    expect(podSpec(statefulSet).volumes.some((v: any) => v.persistentVolumeClaim)).toBe(false);
+    expect(r.all('PersistentVolumeClaim').map((c) => c.metadata.name)).not.toContain('prometheus-data');
+  });
+
+  it('gives both pods one config, which labels what leaves each with its own pod name, from the downward API', () => {
+    expect(podSpec(statefulSet).volumes).toContainEqual({ name: 'config', configMap: { name: 'prometheus-config' } });
+    expect(prometheus.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(config.global.external_labels).toEqual({ cluster: 'dev', replica: '${POD_NAME}' });
+    const labels = pods.map((pod) => expandedFor(config.global.external_labels, pod));
+    expect(labels[0]).not.toEqual(labels[1]);
+  });
+
+  it('sends Alertmanager the same alert from both pods: the replica label is dropped after the external labels are added', () => {
+    const alert = { alertname: 'PrometheusTargetDown', severity: 'warning', job: 'grafana' };
+    const sent = pods.map((pod) => relabel(config.alerting.alert_relabel_configs, { ...alert, ...expandedFor(config.global.external_labels, pod) }));
+    expect(sent[0]).toEqual({ ...alert, cluster: 'dev' });
+    expect(sent[1]).toEqual(sent[0]);
+    expect(config.alerting.alertmanagers).toHaveLength(1);
+  });
+
+  it('may be drained one pod at a time, and spreads the pods over nodes and zones', () => {
+    const budget = r.find('PodDisruptionBudget', 'prometheus');
+    expect(budget.spec.maxUnavailable).toBe(1);
+    expect(Object.entries(budget.spec.selector.matchLabels).every(([k, v]) => statefulSet.spec.template.metadata.labels[k] === v)).toBe(true);
+    expect(podSpec(statefulSet).topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+  });
+
+  it('names each pod under a headless governing Service; Grafana queries prometheus-0 only, under the same uid', () => {
+    const headless = r.find('Service', 'prometheus-replicas');
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(statefulSet.spec.serviceName).toBe('prometheus-replicas');
+    const datasources = r.configFile('grafana-datasources', 'datasources.yaml').datasources;
+    expect(datasources.find((d: any) => d.uid === DATASOURCE_UID.prometheus).url).toBe(
+      'http://prometheus-0.prometheus-replicas.sightline.svc.cluster.local:9090',
+    );
+  });
+
+  it('receives every span metric and OTLP metric on both pods: the writers send each pod everything', () => {
+    const pod = (name: string, path: string) => `http://${name}.prometheus-replicas.sightline.svc.cluster.local:9090${path}`;
+    const tempo = r.configFile('tempo-config', 'tempo.yaml');
+    expect(tempo.metrics_generator.storage.remote_write.map((w: any) => w.url)).toEqual(pods.map((p) => pod(p, '/api/v1/write')));
+    const collector = r.configFile('otel-collector-config', 'config.yaml');
+    const exporters: string[] = collector.service.pipelines.metrics.exporters;
+    expect(exporters.map((e) => collector.exporters[e].endpoint)).toEqual(pods.map((p) => pod(p, '/api/v1/otlp')));
+  });
+
+  it('scrapes both pods, pod by pod, as the job the self-monitoring alerts select', () => {
+    const job = config.scrape_configs.find((j: any) => j.job_name === 'prometheus');
+    expect(job.static_configs).toBeUndefined();
+    const selector = job.kubernetes_sd_configs[0].selectors[0].label.split(',').map((l: string) => l.split('='));
+    expect(selector.every(([k, v]: string[]) => statefulSet.spec.template.metadata.labels[k] === v)).toBe(true);
+    expect(r.configFile('prometheus-rules', 'rules.yaml').groups.find((g: any) => g.name === 'prometheus').rules[1].expr).toContain(
+      'job="prometheus"',
+    );
+  });
+
+  it('lets Grafana and both writers into the pods under restricted egress', () => {
+    const podOf = (kind: string, name: string) => {
+      const w = r.find(kind, name);
+      return { namespace: w.metadata.namespace!, labels: w.spec.template.metadata.labels };
+    };
+    const policies = r.all('NetworkPolicy');
+    const port = { port: 9090, protocol: 'TCP' } as const;
+    for (const [kind, name] of [
+      ['Deployment', 'grafana'],
+      ['StatefulSet', 'tempo'],
+      ['Deployment', 'otel-collector'],
+    ] as const) {
+      expect(connects(policies, podOf(kind, name), podOf('StatefulSet', 'prometheus'), port), name).toBe(true);
+    }
+  });
+});
+
+describe('Prometheus writing to an external metrics store', () => {
+  const mimir = EXTERNAL_METRICS_VALUES.prometheus.external;
+  const egress = { egress: { enabled: true, apiServer: { cidrs: ['10.0.0.1/32'] } } };
+  const r = render({ ...EXTERNAL_METRICS_VALUES, networkPolicy: egress });
+  const config = r.configFile('prometheus-config', 'prometheus.yml');
+  const statefulSet = r.find('StatefulSet', 'prometheus');
+  const grafana = r.find('Deployment', 'grafana');
+  const datasource = r.configFile('grafana-datasources', 'datasources.yaml').datasources.find((d: any) => d.uid === DATASOURCE_UID.prometheus);
+
+  /** The file a container reads at `path`, as the Secret volume mounted above it provides it. */
+  function secretFile(workload: K8sObject, containerName: string, path: string): { secret: string; key: string } | undefined {
+    const mount = container(workload, containerName).volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
+    const volume = podSpec(workload).volumes.find((v: any) => v.name === mount?.name);
+    return volume?.secret && { secret: volume.secret.secretName, key: path.slice(mount.mountPath.length + 1) };
+  }
+
+  it('remote-writes everything with exemplars, the tenant header and the password from a file of the mounted Secret', () => {
+    expect(config.remote_write).toHaveLength(1);
+    const [write] = config.remote_write;
+    expect(write).toMatchObject({ url: mimir.writeUrl, send_exemplars: true, headers: { 'X-Scope-OrgID': 'team-a' } });
+    expect(write.basic_auth.username).toBe('team-a');
+    expect(secretFile(statefulSet, 'prometheus', write.basic_auth.password_file)).toEqual({ secret: 'mimir-credentials', key: 'password' });
+  });
+
+  it("labels the pair with the HA tracker's labels, cluster and __replica__, and keeps __replica__ off the alerts", () => {
+    expect(config.global.external_labels).toEqual({ cluster: 'dev', __replica__: '${POD_NAME}' });
+    const alert = { alertname: 'VolumeFillingUp', severity: 'warning' };
+    for (const pod of ['prometheus-0', 'prometheus-1']) {
+      expect(relabel(config.alerting.alert_relabel_configs, { ...alert, ...expandedFor(config.global.external_labels, pod) })).toEqual({
+        ...alert,
+        cluster: 'dev',
+      });
+    }
+  });
+
+  it('has Grafana query the store under the same uid, with the tenant and the password Grafana reads from its own mount', () => {
+    expect(datasource).toMatchObject({ url: mimir.queryUrl, type: 'prometheus', isDefault: true, basicAuth: true, basicAuthUser: 'team-a' });
+    expect(datasource.jsonData).toMatchObject({ httpHeaderName1: 'X-Scope-OrgID', exemplarTraceIdDestinations: expect.any(Array) });
+    expect(datasource.secureJsonData.httpHeaderValue1).toBe('team-a');
+    const file = /^\$__file\{(.+)\}$/.exec(datasource.secureJsonData.basicAuthPassword)?.[1];
+    expect(file).toBeDefined();
+    expect(secretFile(grafana, 'grafana', file!)).toEqual({ secret: 'mimir-credentials', key: 'password' });
+  });
+
+  it('renders no credential: the Secret is listed as created out of band on both workloads, and no Secret object is rendered', () => {
+    for (const w of [statefulSet, grafana]) {
+      expect(w.spec.template.metadata.annotations[EXTERNAL_SECRETS_ANNOTATION].split(',')).toContain('mimir-credentials');
+    }
+    expect(r.all('Secret').map((s) => s.metadata.name)).not.toContain('mimir-credentials');
+    expect(Object.values(datasource.secureJsonData).every((v) => v === 'team-a' || /^\$__file\{[^}]+\}$/.test(v as string))).toBe(true);
+  });
+
+  it('lets Prometheus and Grafana out to the store under restricted egress, and no other workload', () => {
+    const policies = r.all('NetworkPolicy');
+    const store = { ip: '203.0.113.7' };
+    const https = { port: 443, protocol: 'TCP' } as const;
+    const podOf = (w: K8sObject) => ({ namespace: w.metadata.namespace!, labels: w.spec.template.metadata.labels });
+    expect(egressAllowed(policies, podOf(statefulSet), store, https)).toBe(true);
+    expect(egressAllowed(policies, podOf(grafana), store, https)).toBe(true);
+    expect(egressAllowed(policies, podOf(r.find('StatefulSet', 'loki')), store, https)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A small evaluator of Prometheus relabeling (the `replace`, `keep` and `drop` actions), so tests can check
+ * A small evaluator of Prometheus relabeling (the `replace`, `keep`, `drop` and `labeldrop` actions), so tests can check
  * what labels a rendered Promtail or Prometheus config gives a target instead of restating its rules.
  *
  * Semantics as upstream: source values joined by `separator` (default `;`), the regex anchored at both
@@ -35,6 +35,12 @@ export function relabel(rules: readonly Relabel[], labels: Readonly<Record<strin
         const result = (rule.replacement ?? '$1').replace(/\$\{?(\d+)\}?/g, (_, n: string) => match[Number(n)] ?? '');
         if (result === '') delete out[rule.target_label];
         else out[rule.target_label] = result;
+        break;
+      }
+      case 'labeldrop': {
+        // Matched against each label name, not against source values.
+        const name = new RegExp(`^(?:${rule.regex ?? '(.*)'})$`);
+        for (const label of Object.keys(out)) if (name.test(label)) delete out[label];
         break;
       }
       default:

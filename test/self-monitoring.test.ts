@@ -16,11 +16,12 @@ import * as YAML from 'yaml';
 import type { AlertingRule, RuleFile } from '../charts/shared/scrape.ts';
 import type { ValuesInput } from '../charts/values.ts';
 import { METRIC_SOURCES, promql } from './metric-sources.ts';
-import { HARDWARE_VALUES, render } from './support.ts';
+import { EXTERNAL_METRICS_VALUES, HARDWARE_VALUES, render } from './support.ts';
 
-/** Hardware monitoring, a three-peer Alertmanager and an HA Loki: every self-monitoring rule renders. */
+/** Hardware monitoring, a three-peer Alertmanager, an HA Loki and an external metrics store: every self-monitoring rule renders. */
 const VALUES: ValuesInput = {
   ...HARDWARE_VALUES,
+  ...EXTERNAL_METRICS_VALUES,
   alertmanager: { replicas: 3 },
   loki: {
     replicas: 3,
@@ -216,6 +217,24 @@ const CASES: readonly AlertCase[] = [
       [s('prometheus_notifications_dropped_total', { ...PROM, instance: 'other:9090', alertmanager: 'x' }), flat(0)],
     ],
     firing: [{ labels: PROM }],
+  },
+  {
+    alert: 'PrometheusRemoteWriteFailing',
+    quietAt: 15,
+    firingAt: 20,
+    series: [
+      [
+        s('prometheus_remote_storage_samples_failed_total', { ...PROM, remote_name: 'a1b2c3', url: 'https://mimir.example.com/api/v1/push' }),
+        flat(0),
+      ],
+      [
+        s('prometheus_remote_storage_samples_retried_total', { ...PROM, remote_name: 'a1b2c3', url: 'https://mimir.example.com/api/v1/push' }),
+        rising(50),
+      ],
+      [s('prometheus_remote_storage_samples_failed_total', { ...PROM, instance: 'other:9090', remote_name: 'a1b2c3', url: 'x' }), flat(0)],
+      [s('prometheus_remote_storage_samples_retried_total', { ...PROM, instance: 'other:9090', remote_name: 'a1b2c3', url: 'x' }), flat(0)],
+    ],
+    firing: [{ labels: { ...PROM, remote_name: 'a1b2c3', url: 'https://mimir.example.com/api/v1/push' } }],
   },
   {
     alert: 'VolumeFillingUp',

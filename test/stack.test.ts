@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ValuesInput } from '../charts/values.ts';
 import { DEMO_IMAGE, IMAGES } from '../charts/versions.ts';
 import { EXTERNAL_SECRETS_ANNOTATION } from '../charts/shared/workload.ts';
-import { environments, podSpec, render, type K8sObject } from './support.ts';
+import { environments, EXTERNAL_METRICS_VALUES, podSpec, render, type K8sObject } from './support.ts';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
 const CLUSTER_SCOPED = new Set([
@@ -23,7 +23,11 @@ const CLUSTER_SCOPED = new Set([
 const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
 /** The default stack, and each environment file as `npm run synth` renders it. */
-const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [['the default stack', {}], ...environments()];
+const STACKS: ReadonlyArray<readonly [string, ValuesInput]> = [
+  ['the default stack', {}],
+  ...environments(),
+  ['a Prometheus pair writing to an external metrics store', EXTERNAL_METRICS_VALUES],
+];
 
 describe.each(STACKS)('%s', (_, values) => {
   const rendered = render(values);

@@ -100,3 +100,19 @@ export const HARDWARE_VALUES: ValuesInput = {
     ],
   },
 };
+
+/**
+ * An HA pair of Prometheus writing to an external metrics store (Mimir's example URLs, a tenant, basic auth
+ * from a Secret created out of band), which Grafana then queries.
+ */
+export const EXTERNAL_METRICS_VALUES = {
+  prometheus: {
+    replicas: 2,
+    external: {
+      writeUrl: 'https://mimir.example.com/api/v1/push',
+      queryUrl: 'https://mimir.example.com/prometheus',
+      tenant: 'team-a',
+      auth: { type: 'basic', username: 'team-a', secretName: 'mimir-credentials' },
+    },
+  },
+} as const satisfies ValuesInput;

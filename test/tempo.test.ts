@@ -86,7 +86,7 @@ describe('Tempo', () => {
   });
 
   it('remote-writes with exemplars to exactly the endpoint the Prometheus chart publishes', () => {
-    expect(config.metrics_generator.storage.remote_write).toEqual([{ url: r.stack.prometheus.remoteWriteEndpoint.url(), send_exemplars: true }]);
+    expect(config.metrics_generator.storage.remote_write).toEqual([{ url: r.stack.prometheus.remoteWriteEndpoints[0]!.url(), send_exemplars: true }]);
   });
 
   it('streams search results over HTTP, reports no usage and runs monolithic', () => {

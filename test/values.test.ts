@@ -20,7 +20,7 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
   {
     why: 'a number is given as a string',
     yaml: 'prometheus:\n  replicas: "one"\n',
-    message: 'prometheus.replicas: "one" is not a replica count (0 or 1)',
+    message: 'prometheus.replicas: "one" is not a replica count (0, 1 or 2)',
   },
   {
     why: 'a key is misspelt',
@@ -56,6 +56,32 @@ const badValues: ReadonlyArray<{ readonly why: string; readonly yaml: string; re
     why: 'replicas are negative',
     yaml: 'grafana:\n  replicas: -1\n',
     message: 'grafana.replicas: -1 is not a replica count: use 1, or 0 to stop the workload and keep its data',
+  },
+  {
+    why: 'Prometheus is given more than a pair',
+    yaml: 'prometheus:\n  replicas: 3\n',
+    message: 'prometheus.replicas: 3 is more than 2: Prometheus runs alone (1) or as an HA pair of identical copies (2)',
+  },
+  {
+    why: 'the external metrics store has a write URL with credentials in it',
+    yaml: 'prometheus:\n  external:\n    writeUrl: https://user:secret@mimir.example.com/api/v1/push\n    queryUrl: https://mimir.example.com/prometheus\n',
+    message:
+      'prometheus.external.writeUrl: "https://user:secret@mimir.example.com/api/v1/push" is not an http(s) URL without credentials, query or fragment, like http://mimir-gateway.mimir.svc.cluster.local/api/v1/push',
+  },
+  {
+    why: 'the external metrics store has no query URL',
+    yaml: 'prometheus:\n  external:\n    writeUrl: https://mimir.example.com/api/v1/push\n',
+    message: 'prometheus.external.queryUrl: nothing is not a string',
+  },
+  {
+    why: 'the external metrics store has a tenant Mimir refuses',
+    yaml: 'prometheus:\n  external:\n    writeUrl: https://mimir.example.com/api/v1/push\n    queryUrl: https://mimir.example.com/prometheus\n    tenant: team a\n',
+    message: 'prometheus.external.tenant: "team a" is not a tenant ID',
+  },
+  {
+    why: 'the external metrics store takes a bearer token without naming its Secret',
+    yaml: 'prometheus:\n  external:\n    writeUrl: https://mimir.example.com/api/v1/push\n    queryUrl: https://mimir.example.com/prometheus\n    auth: { type: bearer }\n',
+    message: 'prometheus.external.auth.secretName: nothing is not a string',
   },
   {
     why: 'a ReadWriteOnce workload is scaled out',
@@ -285,7 +311,7 @@ describe('node main.ts', () => {
     const run = synthCli(['--values', bad, '--out', out]);
 
     expect(run.stderr).toBe(
-      `synth failed: ${bad} is not valid:\n  - prometheus.replicas: "one" is not a replica count (0 or 1)\n` +
+      `synth failed: ${bad} is not valid:\n  - prometheus.replicas: "one" is not a replica count (0, 1 or 2)\n` +
         `The output (${out}/, ${out}-argocd/) was left unchanged.\n`,
     );
     expect(run.status).toBe(1);

@@ -40,7 +40,7 @@ export class Endpoint implements NetworkTarget {
       pods: { namespace, labels: servicePodsOf(service) },
       podPort: { port: servicePort.targetPort ?? port, protocol: servicePort.protocol === 'UDP' ? 'UDP' : 'TCP' },
     };
-    return new Endpoint(service.name, namespace, port, options.scheme, options.path ?? '', target);
+    return new Endpoint(service.name, namespace, port, options.scheme, options.path ?? '', target, undefined);
   }
 
   /** Name of the Service behind the endpoint. */
@@ -55,14 +55,25 @@ export class Endpoint implements NetworkTarget {
   public readonly path: string;
 
   private readonly target: Target;
+  /** The one pod addressed, by its name under a headless Service. @default - the Service */
+  private readonly podName?: string;
 
-  private constructor(serviceName: string, namespace: string, port: number, scheme: EndpointScheme, path: string, target: Target) {
+  private constructor(
+    serviceName: string,
+    namespace: string,
+    port: number,
+    scheme: EndpointScheme,
+    path: string,
+    target: Target,
+    podName: string | undefined,
+  ) {
     this.serviceName = serviceName;
     this.namespace = namespace;
     this.port = port;
     this.scheme = scheme;
     this.path = path;
     this.target = target;
+    this.podName = podName;
   }
 
   /** The pods behind the Service. */
@@ -84,9 +95,10 @@ export class Endpoint implements NetworkTarget {
     allowIngress(this.target.owner, this.target.pods, this.target.podPort, source);
   }
 
-  /** Fully qualified DNS name of the Service. */
+  /** Fully qualified DNS name of the Service, or of the one pod this endpoint addresses. */
   public get host(): string {
-    return `${this.serviceName}.${this.namespace}.svc.${CLUSTER_DOMAIN}`;
+    const service = `${this.serviceName}.${this.namespace}.svc.${CLUSTER_DOMAIN}`;
+    return this.podName === undefined ? service : `${this.podName}.${service}`;
   }
 
   /** `host:port`, the form gRPC clients and Prometheus static targets take. */
@@ -99,7 +111,18 @@ export class Endpoint implements NetworkTarget {
    * each StatefulSet pod gets, for peers that must address every pod rather than any of them.
    */
   public podHostPort(podName: string): string {
-    return `${podName}.${this.hostPort}`;
+    return this.forPod(podName).hostPort;
+  }
+
+  /**
+   * The same port of one pod behind a headless Service (a StatefulSet's governing one), by the stable name the
+   * pod gets there: for clients that must reach that pod and no other (each of a pair of independent copies).
+   * The network policy still admits the client to every pod behind the Service: a pod's name is no label of
+   * its template.
+   */
+  public forPod(podName: string): Endpoint {
+    if (this.podName !== undefined) throw new Error(`${this.hostPort} already addresses one pod`);
+    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path, this.target, podName);
   }
 
   /** The URL of `subPath` below the endpoint's path, e.g. `url('/api/v1/push')`. */
@@ -112,7 +135,7 @@ export class Endpoint implements NetworkTarget {
 
   /** The same Service port with a longer path, for an API that lives below this one. */
   public withPath(subPath: string): Endpoint {
-    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path + subPath, this.target);
+    return new Endpoint(this.serviceName, this.namespace, this.port, this.scheme, this.path + subPath, this.target, this.podName);
   }
 }
 

@@ -461,11 +461,14 @@ export function stackService(
     readonly identity: ComponentIdentity;
     readonly ports: readonly ServicePortSpec[];
     readonly type?: kplus.ServiceType;
+    /** Whether the Service is headless: no virtual IP, a DNS name per ready pod (as a StatefulSet's governing Service). @default false */
+    readonly headless?: boolean;
   },
 ): kplus.Service {
   const service = new kplus.Service(scope, id, {
     metadata: { name: props.name, labels: recommendedLabels(props.identity) },
     type: props.type ?? kplus.ServiceType.CLUSTER_IP,
+    clusterIP: props.headless ? 'None' : undefined,
     ports: props.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? kplus.Protocol.TCP })),
   });
   const selector = selectorLabels(props.identity);

@@ -342,9 +342,15 @@ export interface RunningPrometheus {
  * Starts Prometheus on the rendered config of `objects`: the pod's files under a temp folder, every in-cluster
  * host (`<service>.<namespace>.svc.cluster.local`) on loopback, Prometheus' own address at the port it listens
  * on here, and Kubernetes discovery pointed at `cluster`. The command-line flags are the container's, so a
- * flag the release does not know fails the start.
+ * flag the release does not know fails the start; so is its environment, the pod's name (downward API) being
+ * `podName`.
  */
-export async function startPrometheus(bin: (binary: string) => string, objects: readonly K8sObject[], cluster: Cluster): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  bin: (binary: string) => string,
+  objects: readonly K8sObject[],
+  cluster: Cluster,
+  podName = 'prometheus-0',
+): Promise<RunningPrometheus> {
   const layout = layOutPrometheus(objects);
   const port = await freePort();
   const config = layout.config;
@@ -360,7 +366,14 @@ export async function startPrometheus(bin: (binary: string) => string, objects: 
     if (arg.startsWith('--storage.tsdb.path=')) return `--storage.tsdb.path=${join(layout.root, arg.slice('--storage.tsdb.path='.length))}`;
     return arg;
   });
-  const prometheus = start(bin('prometheus'), [...args, `--web.listen-address=127.0.0.1:${port}`]);
+  const env = Object.fromEntries(
+    ((deployment['spec'].template.spec.containers[0].env ?? []) as Array<{ name: string; value?: string; valueFrom?: any }>).map((e) => {
+      if (e.value !== undefined) return [e.name, e.value];
+      if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') return [e.name, podName];
+      throw new Error(`environment variable ${e.name} of the prometheus container is not modelled here`);
+    }),
+  );
+  const prometheus = start(bin('prometheus'), [...args, `--web.listen-address=127.0.0.1:${port}`], { env });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('Prometheus to be ready', async () => {
     prometheus.assertRunning();
