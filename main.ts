@@ -5,10 +5,9 @@
  */
 // First, so that an older Node that can load this file stops with one line (`npm run synth` preloads it for one that cannot).
 import './cli/require-node.mjs';
-import { createRequire } from 'node:module';
 import { App } from 'cdk8s';
 import { Alertmanager } from './charts/alertmanager.ts';
-import type { ArgoCd } from './charts/argocd.ts';
+import { ArgoCd, footprintOf } from './charts/argocd.ts';
 import { Alloy } from './charts/alloy.ts';
 import { Grafana } from './charts/grafana.ts';
 import { HelloApp } from './charts/hello-app.ts';
@@ -30,8 +29,6 @@ import { hardwareNamespace, type ArgoCdValues, type Values } from './charts/valu
 import { runCli } from './cli/command.ts';
 import { replaceFolders } from './cli/replace.ts';
 import { applicationPath, argoCdFolder, type RenderTarget } from './cli/targets.ts';
-
-const load = createRequire(import.meta.url);
 
 /** The charts of one rendered stack, for tests that inspect wiring. */
 export interface Stack {
@@ -242,9 +239,6 @@ function buildRedfish(app: App, values: Values, prometheus: Prometheus, grafana:
  * (unless the values name another). Pure, like {@link buildStack}.
  */
 export function buildArgoCd(argocd: ArgoCdValues, stack: Stack, path: string, outdir: string): ArgoCd {
-  // Loaded on first use rather than imported: the chart and its generated Argo CD classes take about 30 ms
-  // to compile without the compile cache, which a stack without an `argocd` section need not pay.
-  const { ArgoCd, footprintOf } = load('./charts/argocd.ts') as typeof import('./charts/argocd.ts');
   const app = new App({ outdir, recordConstructMetadata: false });
   return new ArgoCd(app, 'argocd', {
     namespace: argocd.namespace,

@@ -1,8 +1,7 @@
 /**
  * The dashboard every component of the stack gets: its health, throughput, errors and saturation, one row
  * each, built with the Grafana foundation SDK from the component's own queries. Charts describe their panels
- * as data ({@link ComponentDashboardSpec}, a type-only import) and build the dashboard with
- * {@link componentDashboard}, which loads this module and the SDK on first use.
+ * as data ({@link ComponentDashboardSpec}) and build the dashboard with {@link componentDashboard}.
  */
 import type * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';

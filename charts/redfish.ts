@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { isIP, isIPv6 } from 'node:net';
 import { Chart, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
@@ -9,6 +8,7 @@ import { Endpoint } from './shared/endpoint.ts';
 import { allowEgress } from './shared/network.ts';
 import { imageVersion, type ComponentIdentity } from './shared/labels.ts';
 import type { AlertingRule, FileSdConfig, MetricsHub, RuleGroup, ScrapeConfig, StaticConfig } from './shared/scrape.ts';
+import { serverHardwareDashboard } from './redfish-dashboard.ts';
 import { externalSecret, hardenedContainer, stackDaemonSet, stackService, type ContainerResourceValues } from './shared/workload.ts';
 import { IMAGE_PROCESSES, IMAGES } from './versions.ts';
 import {
@@ -25,8 +25,6 @@ import {
   secretDataKey,
 } from './shared/fields.ts';
 import { HOST_NAME, seconds } from './shared/units.ts';
-
-const load = createRequire(import.meta.url);
 
 /** One server whose BMC is scraped. */
 export interface RedfishServer {
@@ -110,9 +108,6 @@ export class Redfish extends Chart {
     this.endpoints = endpoints;
     props.metrics.addRuleGroup(hardwareRules());
     props.metrics.addRuleGroup(exporterRules());
-    // The Grafana foundation SDK loads some 230 modules (about 150 ms, a third of a synth). Loaded here on
-    // first use rather than imported, only a stack that monitors hardware pays for it.
-    const { serverHardwareDashboard } = load('./redfish-dashboard.ts') as typeof import('./redfish-dashboard.ts');
     props.grafana.addDashboard(serverHardwareDashboard({ uid: Redfish.DASHBOARD_UID, jobs: JOBS }));
   }
 

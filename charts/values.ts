@@ -131,8 +131,10 @@ export type ValuesInput = z.input<typeof valuesSchema>;
  */
 export function parseValues(raw: unknown, source = 'values'): Values {
   // Without `jitless`, zod compiles a validator for each object schema (with `new Function`) on its first
-  // parse, which pays off only over many parses: a synth parses once, and compiling took more time than
-  // parsing (about 14 ms of 20 for the defaults). The result and the issues are the same either way.
+  // parse, which pays off only over many parses: a synth parses once. Measured in fresh processes (CPU time,
+  // medians of 7, machine loaded 9x over): the defaults parse in 7 ms instead of 17, the 1,000-server
+  // inventory of `npm run bench` in 62 ms instead of 107, and that whole synth took 2.77 s of CPU instead of
+  // 2.92 (medians of 11 interleaved runs). The result and the issues are the same either way.
   const result = valuesSchema.safeParse(raw ?? {}, { reportInput: true, jitless: true });
   if (result.success) return result.data;
   throw new ValuesError(

@@ -27,13 +27,43 @@ export interface Rendered {
   configFile(configMapName: string, file: string): any;
 }
 
-/** Renders the stack from values (defaults applied, validated as `npm run synth` would). */
+/**
+ * Stacks rendered so far, by their values. A render is deterministic, so tests that render the same values
+ * (about forty render the defaults) share one: rendering was most of the CPU time of a test run.
+ */
+const renders = new Map<string, Rendered>();
+const RENDERS_KEPT = 16;
+
+/**
+ * Renders the stack from values (defaults applied, validated as `npm run synth` would). The rendered objects
+ * are frozen, as they are shared by every test rendering the same values: a test that changed one would throw.
+ */
 export function render(values: ValuesInput = {}): Rendered {
-  const stack = buildStack(parseValues(values, 'test values'), '/nonexistent');
-  const objects = YAML.parseAllDocuments(stack.app.synthYaml())
-    .map((d) => d.toJS() as K8sObject)
-    .filter(Boolean);
-  return { stack, ...lookups(objects) };
+  // undefined is kept apart from an absent key: strict sections may treat them differently.
+  const key = JSON.stringify(values, (_, v) => (v === undefined ? '\0undefined' : v));
+  let rendered = renders.get(key);
+  renders.delete(key);
+  if (rendered === undefined) {
+    const stack = buildStack(parseValues(values, 'test values'), '/nonexistent');
+    // synthYaml resolves the dependencies between charts and objects (their order) and runs the validations, as
+    // a synth does; the objects are then taken as the data the YAML holds, which parsing it back gave too, at
+    // three times the cost.
+    stack.app.synthYaml();
+    const objects = stack.app.charts.flatMap((chart) => chart.toJson() as K8sObject[]).map(deepFreeze);
+    rendered = { stack, ...lookups(Object.freeze(objects)) };
+  }
+  // The most recently used last; the least recently used goes when more are kept than a run reuses.
+  renders.set(key, rendered);
+  if (renders.size > RENDERS_KEPT) renders.delete(renders.keys().next().value!);
+  return rendered;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** Rendered objects with the lookups of {@link Rendered}. */

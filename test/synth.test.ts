@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli, USAGE } from '../cli/command.ts';
 import { synth } from '../main.ts';
-import { synthCli, tempDir, treeDigest, valuesFile } from './cli.ts';
-import { ROOT } from './delivery.ts';
+import { tempDir, valuesFile } from './cli.ts';
 
 /** Runs the command line in this process, returning its exit code and what it wrote. */
 function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
@@ -23,15 +22,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+// That `node main.ts` renders, in a process of its own, byte for byte the committed dist/: values.test.ts.
 describe('node main.ts', () => {
-  it('renders, in a process of its own, byte for byte the dist/ that is committed', () => {
-    const out = join(tempDir(), 'dist');
-
-    expect(synthCli(['--out', out]).status).toBe(0);
-
-    expect(treeDigest(out)).toEqual(treeDigest(join(ROOT, 'dist')));
-  });
-
   it('prints its usage for --help', () => {
     const run = cli('--help');
 

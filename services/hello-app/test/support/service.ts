@@ -7,6 +7,12 @@ import { createInterface } from 'node:readline';
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 /** How the service is started everywhere (package.json, Dockerfile): OpenTelemetry first, through --import. */
 const NODE_ARGS = ['--import', new URL('../../src/register.ts', import.meta.url).href, MAIN];
+/**
+ * Node's compile cache, shared by every service the tests start: each start loads the OpenTelemetry SDK (some 150
+ * modules), and the cache saves about a quarter of a start's CPU (1.08 s to 0.81 s, medians of 7 on a loaded
+ * 2-core machine). It changes nothing the service does, so it is the one variable the tests add.
+ */
+const COMPILE_CACHE = { NODE_COMPILE_CACHE: fileURLToPath(new URL('../../node_modules/.cache/hello-app-test-compile', import.meta.url)) };
 
 /** Upper bound of any wait in these tests: generous for a loaded 2-core CI machine, short enough to fail fast. */
 export const WAIT_TIMEOUT_MS = 15_000;
@@ -31,11 +37,11 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => killAllServices());
 
 /**
- * Starts `node --import src/register.ts src/main.ts` with exactly the given environment (nothing inherited, so a developer's OTEL_*
- * variables cannot leak in), waits for its `listening` line and for /healthz to answer 200.
+ * Starts `node --import src/register.ts src/main.ts` with exactly the given environment and the compile cache (nothing
+ * inherited, so a developer's OTEL_* variables cannot leak in), waits for its `listening` line and for /healthz to answer 200.
  */
 export async function startService(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, NODE_ARGS, { env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, NODE_ARGS, { env: { ...env, ...COMPILE_CACHE }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   // 'close' rather than 'exit': it comes after stdout has been read to the end, so the last log lines are in.
@@ -93,7 +99,7 @@ export async function runServiceToExit(
   env: Readonly<Record<string, string>>,
   { preload = true }: { readonly preload?: boolean } = {},
 ): Promise<{ code: number | null; logs: LogLine[] }> {
-  const child = spawn(process.execPath, preload ? NODE_ARGS : [MAIN], { env: { ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, preload ? NODE_ARGS : [MAIN], { env: { ...env, ...COMPILE_CACHE }, stdio: ['ignore', 'pipe', 'ignore'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
