@@ -39,8 +39,9 @@ describeWithComponents('Prometheus 3.14 as the second copy of the HA pair', [...
     const status = (await fetch(`${prometheus.url}/api/v1/status/config`).then((r) => r.json())) as { data: { yaml: string } };
     const loaded = YAML.parse(status.data.yaml);
 
-    expect(prometheus.layout.config.global.external_labels.replica).toBe('${POD_NAME}');
-    expect(loaded.global.external_labels).toEqual({ cluster: 'dev', replica: 'prometheus-1' });
+    const rendered = prometheus.layout.config.global.external_labels;
+    expect(rendered.replica).toBe('${POD_NAME}');
+    expect(loaded.global.external_labels).toEqual({ cluster: rendered.cluster, replica: 'prometheus-1' });
     expect(loaded.alerting.alert_relabel_configs).toEqual([expect.objectContaining({ action: 'labeldrop', regex: 'replica' })]);
   });
 });
