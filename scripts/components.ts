@@ -191,7 +191,11 @@ function buildComponent(component: Component): void {
     // All binaries of the component in one invocation (each named after its package's last element), so that
     // Go schedules every package of all of them on every core, instead of building one binary after another.
     const bin = join(staging, 'bin');
-    run('go', ['build', '-trimpath', ...modfile, `-gcflags=${GCFLAGS}`, `-ldflags=${ldflags}`, '-o', `${bin}/`, ...Object.values(component.binaries)], cwd);
+    run(
+      'go',
+      ['build', '-trimpath', ...modfile, `-gcflags=${GCFLAGS}`, `-ldflags=${ldflags}`, '-o', `${bin}/`, ...Object.values(component.binaries)],
+      cwd,
+    );
     for (const [binary, pkg] of Object.entries(component.binaries)) {
       if (!existsSync(join(bin, binary))) throw new Error(`go build ${pkg} wrote no ${binary} into ${bin}: name the binary after its package`);
       renameSync(join(bin, binary), join(staging, binary));
