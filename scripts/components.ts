@@ -212,10 +212,13 @@ function buildComponent(component: Component): void {
  */
 function withGeneratedFiles(generated: NonNullable<Component['generatedFiles']>, cwd: string, staging: string): string {
   const replaces = Object.entries(generated).map(([module, files], i) => {
-    const dir = spawnSync('go', ['list', '-m', '-f', '{{.Dir}}', module], { cwd, env: goEnv(), encoding: 'utf8' });
-    if (dir.status !== 0) throw new Error(`go list -m ${module}: ${dir.stderr}`);
+    // `go mod download` rather than `go list -m`, whose Dir is empty while the module cache lacks the module
+    // (on a fresh machine, before anything built it).
+    const download = spawnSync('go', ['mod', 'download', '-json', module], { cwd, env: goEnv(), encoding: 'utf8' });
+    const dir = download.status === 0 ? (JSON.parse(download.stdout) as { Dir?: string }).Dir : undefined;
+    if (dir === undefined || dir === '') throw new Error(`go mod download ${module}: ${download.stderr}${download.stdout}`);
     const copy = join(staging, 'src', String(i));
-    cpSync(dir.stdout.trim(), copy, { recursive: true, mode: 0 });
+    cpSync(dir, copy, { recursive: true, mode: 0 });
     spawnSync('chmod', ['-R', 'u+w', copy]);
     for (const [file, content] of Object.entries(files)) {
       mkdirSync(dirname(join(copy, file)), { recursive: true });
