@@ -67,7 +67,7 @@ export interface PrometheusConfig {
     readonly exemplars?: { readonly max_exemplars: number };
   };
   /** How the OTLP receiver turns OTLP into series. */
-  readonly otlp: { readonly promote_resource_attributes: readonly string[] };
+  readonly otlp: { readonly promote_resource_attributes: readonly string[]; readonly keep_identifying_resource_attributes: boolean };
 }
 
 /**
@@ -553,7 +553,9 @@ export class Prometheus extends Chart implements MetricsHub {
       // Everything, exemplars included so that trace links keep working on graphs the external store draws.
       remote_write: p.external && [{ url: p.external.writeUrl, send_exemplars: true, ...prometheusClientAuth(p.external, this.backendFiles) }],
       storage: { tsdb: { retention: { time: p.retention, size: p.retentionSize } } },
-      otlp: { promote_resource_attributes: OTLP_PROMOTED_RESOURCE_ATTRIBUTES },
+      // keep_identifying_resource_attributes: target_info too carries service_name (it otherwise has only `job`),
+      // so that one selector finds a service's series and its resource attributes alike.
+      otlp: { promote_resource_attributes: OTLP_PROMOTED_RESOURCE_ATTRIBUTES, keep_identifying_resource_attributes: true },
     };
   }
 }

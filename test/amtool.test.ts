@@ -3,20 +3,22 @@
  * Alertmanager would, and `amtool config routes test` walks the route tree for a critical hardware alert and a
  * warning.
  *
- * amtool is found as $AMTOOL, or on the PATH (`go install github.com/prometheus/alertmanager/cmd/amtool@v0.35.0`).
+ * amtool is $AMTOOL, else the one `npm run components` built (the pinned release, in the components cache), else
+ * the one on the PATH.
  * Without it these checks are skipped with a message, except in CI (`CI` set), where a missing amtool fails the run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import type { ValuesInput } from '../charts/values.ts';
+import { componentPath } from '../scripts/components.ts';
 import { receiversOf, ROUTED_VALUES } from './routing.ts';
 import { environments, render } from './support.ts';
 
-const AMTOOL = process.env.AMTOOL ?? 'amtool';
+const AMTOOL = process.env.AMTOOL ?? (existsSync(componentPath('amtool')) ? componentPath('amtool') : 'amtool');
 const amtoolFound = spawnSync(AMTOOL, ['--version']).status === 0;
 const MISSING = `amtool is not installed (${AMTOOL}): the Alertmanager configs were not checked`;
 if (!amtoolFound && !process.env.CI) console.warn(`amtool.test.ts: ${MISSING}; skipping amtool checks.`);
@@ -48,7 +50,7 @@ describe.runIf(amtoolFound || process.env.CI)('Alertmanager configs under amtool
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   function amtool(...args: string[]) {
-    if (!amtoolFound) throw new Error(`${MISSING}. CI must build it (go install github.com/prometheus/alertmanager/cmd/amtool@v0.35.0).`);
+    if (!amtoolFound) throw new Error(`${MISSING}. CI must build it (npm run components -- alertmanager).`);
     return spawnSync(AMTOOL, args, { cwd: work, encoding: 'utf8' });
   }
 

@@ -39,6 +39,8 @@ describe('Prometheus', () => {
     const extracted: string[] = r.configFile('otel-collector-config', 'config.yaml').processors.k8s_attributes.extract.metadata;
 
     expect(promoted).toEqual(expect.arrayContaining(['service.name', 'service.namespace']));
+    // target_info too: Prometheus otherwise leaves service.name off it (filed under job only).
+    expect(config.otlp.keep_identifying_resource_attributes).toBe(true);
     // A promoted Kubernetes attribute the collector never adds would be a label no series carries.
     expect(promoted.filter((a) => a.startsWith('k8s.')).every((a) => extracted.includes(a))).toBe(true);
     // One series per pod restart: the uid and start time stay on target_info.
